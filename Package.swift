@@ -1,0 +1,18 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "ChainRule",
+  products: [
+    .library(name: "ChainRule", targets: ["ChainRule"]),
+    .executable(name: "chainrule", targets: ["ChainRuleCLI"]),
+  ],
+  targets: [
+    // SIMD kernels with runtime CPU dispatch: C is the only way to reach AVX2/AVX-512 without unsafeFlags.
+    .target(name: "CChainRuleKernels"),
+    .target(name: "ChainRule", dependencies: ["CChainRuleKernels"]),
+    .executableTarget(name: "ChainRuleCLI", dependencies: ["ChainRule"]),
+    .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

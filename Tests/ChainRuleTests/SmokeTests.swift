@@ -1,0 +1,4 @@
+import Testing
+@testable import ChainRule
+
+@Test func versionIsSet() { #expect(!ChainRuleVersion.string.isEmpty) }
