@@ -1,0 +1,231 @@
+/// A computational graph: a DAG of nodes, each a leaf (input, constant, parameter) or an
+/// operation on earlier nodes — the `f(g(h(x)))` picture.
+///
+/// Nodes live in an arena in creation order, which is already a topological order: an op can
+/// only use nodes that exist. Values are computed as nodes are built, so `node.value` is ready
+/// at once; `forward()` re-evaluates everything after new inputs are fed, and
+/// `backward(from:)` applies the chain rule in reverse order.
+///
+/// ```swift
+/// let g = Graph<Double>()
+/// let x = g.input(Tensor([[0.5, -1.0]]), name: "x")
+/// let w = g.parameter(Tensor([[0.3], [-0.2]]), name: "w1")
+/// let a = (x.matmul(w)).tanh()
+/// g.backward(from: a.sum())
+/// print(w.gradient)
+/// ```
+public final class Graph<Scalar: TensorScalar> {
+  /// What a node is.
+  public enum Kind: Sendable, Equatable {
+    /// A leaf whose value is fed from outside (data, labels).
+    case input
+    /// A leaf whose value is fixed at creation.
+    case constant
+    /// A leaf backed by a trainable `Parameter`.
+    case parameter
+    /// The output of an `Operation` on earlier nodes.
+    case operation
+  }
+
+  /// Everything the graph knows about one node except its value and gradient.
+  struct Record {
+    var kind: Kind
+    var operation: (any Operation)?
+    var inputs: [Int]
+    var name: String?
+    var scope: [String]
+    var parameter: Parameter<Scalar>?
+  }
+
+  private(set) var records: [Record] = []
+  /// Forward values, indexed by node id.
+  var values: [Tensor<Scalar>] = []
+  /// ∂L/∂node from the last backward pass, indexed by node id; `nil` where no path led.
+  var gradients: [Tensor<Scalar>?] = []
+  private var scopeStack: [String] = []
+
+  /// Creates an empty graph.
+  public init() {}
+
+  /// The number of nodes.
+  public var nodeCount: Int { records.count }
+
+  /// Every node, in creation (topological) order.
+  public var nodes: [Node<Scalar>] { records.indices.map { Node(graph: self, id: $0) } }
+
+  // MARK: Leaves
+
+  /// A leaf whose value is fed later with `node.value = …` (data, labels).
+  public func input(_ value: Tensor<Scalar>, name: String? = nil) -> Node<Scalar> {
+    append(Record(kind: .input, inputs: [], name: name, scope: scopeStack), value: value)
+  }
+
+  /// A leaf with a fixed value.
+  public func constant(_ value: Tensor<Scalar>, name: String? = nil) -> Node<Scalar> {
+    append(Record(kind: .constant, inputs: [], name: name, scope: scopeStack), value: value)
+  }
+
+  /// A leaf backed by `parameter`: its value is read from the parameter at every `forward()`,
+  /// and backward adds this graph's gradient into `parameter.gradient`.
+  public func parameter(_ parameter: Parameter<Scalar>) -> Node<Scalar> {
+    append(
+      Record(
+        kind: .parameter, inputs: [], name: parameter.name, scope: scopeStack,
+        parameter: parameter),
+      value: parameter.value)
+  }
+
+  /// A leaf backed by a new `Parameter` holding `value`.
+  public func parameter(_ value: Tensor<Scalar>, name: String) -> Node<Scalar> {
+    parameter(Parameter(value, name: name))
+  }
+
+  /// The `Parameter` objects of the graph's parameter nodes, in creation order, each once.
+  public var parameters: [Parameter<Scalar>] {
+    var seen = Set<ObjectIdentifier>()
+    return records.compactMap(\.parameter).filter { seen.insert(ObjectIdentifier($0)).inserted }
+  }
+
+  // MARK: Operations
+
+  /// Adds a node computing `operation` on `inputs`, evaluated at once.
+  ///
+  /// A shape mismatch is a programming error: it stops with the message of the `ShapeError`,
+  /// which names the op, the operands and their shapes.
+  public func apply(
+    _ operation: any Operation, _ inputs: [Node<Scalar>], name: String? = nil
+  ) -> Node<Scalar> {
+    for input in inputs {
+      precondition(input.graph === self, "\(operation.name): operand from another graph")
+    }
+    let record = Record(
+      kind: .operation, operation: operation, inputs: inputs.map(\.id), name: name,
+      scope: scopeStack)
+    let value = evaluate(record)
+    return append(record, value: value)
+  }
+
+  /// Runs `body` with `name` pushed on the scope path; nodes created inside carry it, and
+  /// drawings group them into one cluster (a layer, a loss).
+  public func withScope<Result>(_ name: String, _ body: () throws -> Result) rethrows -> Result {
+    scopeStack.append(name)
+    defer { scopeStack.removeLast() }
+    return try body()
+  }
+
+  // MARK: Forward and backward
+
+  /// Re-evaluates every node in creation order, after new input values were fed or
+  /// parameters changed; the graph's structure is reused as it is.
+  public func forward() {
+    for id in records.indices {
+      let record = records[id]
+      switch record.kind {
+      case .input, .constant: continue
+      case .parameter: values[id] = record.parameter!.value
+      case .operation: values[id] = evaluate(record)
+      }
+    }
+  }
+
+  /// Back-propagation: applies the chain rule node by node, from `output` back to the leaves.
+  ///
+  /// The output's gradient starts as `seed` (ones for a scalar output: ∂L/∂L = 1). Then, in
+  /// reverse creation order, each op node hands its gradient ȳ to its VJP, which returns
+  /// ∂L/∂xᵢ for its operands; an operand used by several nodes receives the sum of them. Every
+  /// node's gradient from this pass is readable afterwards (`node.gradient`), and parameter
+  /// nodes add theirs into their `Parameter.gradient`.
+  /// - Precondition: `output` is a one-element tensor, or `seed` has the output's shape.
+  public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {
+    precondition(output.graph === self, "backward: output node from another graph")
+    let outputShape = values[output.id].shape
+    if let seed {
+      precondition(
+        seed.shape == outputShape,
+        "backward: seed shape \(seed.shape) differs from output \(output.label) \(outputShape)")
+    } else {
+      precondition(
+        values[output.id].count == 1,
+        "backward: output \(output.label) has shape \(outputShape); pass a seed gradient")
+    }
+    gradients = Array(repeating: nil, count: records.count)
+    gradients[output.id] = seed ?? Tensor.ones(outputShape)
+
+    // Nodes after `output` cannot reach it, so the walk starts there.
+    for id in stride(from: output.id, through: 0, by: -1) {
+      guard let gradient = gradients[id] else { continue }  // no path from id to output
+      pullback(id, gradient: gradient)
+    }
+    for (id, record) in records.enumerated() {
+      if let parameter = record.parameter, let gradient = gradients[id] {
+        parameter.gradient += gradient
+      }
+    }
+  }
+
+  /// Clears every node's gradient and the gradients accumulated in the graph's parameters.
+  public func zeroGradients() {
+    gradients = Array(repeating: nil, count: records.count)
+    for parameter in parameters { parameter.zeroGradient() }
+  }
+
+  // MARK: The steps, shared by forward, backward and the checking tools
+
+  /// Validates the shapes of one op node's operands and computes its value.
+  func evaluate(_ record: Record) -> Tensor<Scalar> {
+    let operation = record.operation!
+    let operands = record.inputs.map {
+      ShapeError.Operand(name: label(of: $0), shape: values[$0].shape)
+    }
+    do {
+      let shape = try operation.outputShape(operands)
+      let value = operation.forward(record.inputs.map { values[$0] })
+      precondition(
+        value.shape == shape,
+        "\(operation.name): forward produced \(value.shape), expected \(shape)")
+      return value
+    } catch {
+      preconditionFailure(error.description)
+    }
+  }
+
+  /// The chain rule at one node: passes ȳ through the node's VJP and adds each ∂L/∂xᵢ,
+  /// summed back to the operand's shape, into that operand's gradient.
+  func pullback(_ id: Int, gradient: Tensor<Scalar>) {
+    let record = records[id]
+    guard let operation = record.operation else { return }  // a leaf: nothing further back
+    let inputGradients = operation.vjp(
+      record.inputs.map { values[$0] }, output: values[id], gradient: gradient)
+    for (input, inputGradient) in zip(record.inputs, inputGradients) {
+      let reduced = inputGradient.summed(toShape: values[input].shape)
+      if gradients[input] == nil {
+        gradients[input] = reduced
+      } else {
+        gradients[input]! += reduced  // fan-out: a node used twice gets the sum
+      }
+    }
+  }
+
+  /// A node's name, or a generated one (`tanh#4`, `input#0`) for messages.
+  func label(of id: Int) -> String {
+    let record = records[id]
+    if let name = record.name { return name }
+    switch record.kind {
+    case .input: return "input#\(id)"
+    case .constant: return "constant#\(id)"
+    case .parameter: return "parameter#\(id)"
+    case .operation: return "\(record.operation!.name)#\(id)"
+    }
+  }
+
+  private func append(_ record: Record, value: Tensor<Scalar>) -> Node<Scalar> {
+    records.append(record)
+    values.append(value)
+    gradients.append(nil)
+    return Node(graph: self, id: records.count - 1)
+  }
+
+  func record(_ id: Int) -> Record { records[id] }
+
+  func rename(_ id: Int, to name: String?) { records[id].name = name }
+}

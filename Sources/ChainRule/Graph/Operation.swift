@@ -1,0 +1,99 @@
+/// One differentiable operation: its forward pass and its vector-Jacobian product (VJP), side
+/// by side, as in micrograd.
+///
+/// For `y = f(x₁, …, xₙ)` and the gradient `ȳ = ∂L/∂y` arriving from the loss, the VJP returns
+/// `x̄ᵢ = ∂L/∂xᵢ = ȳ · ∂y/∂xᵢ` for every operand: the chain rule applied at one node.
+/// Element-wise ops may return an operand's gradient in the broadcast output shape; the graph
+/// sums it back to the operand's shape in one place (`Tensor.summed(toShape:)`).
+public protocol Operation: Sendable {
+  /// Short lowercase name used in messages and drawings: `"matmul"`, `"tanh"`.
+  var name: String { get }
+
+  /// Checks the operands' shapes and returns the output's shape.
+  /// - Throws: `ShapeError` naming the op, the operands and their shapes.
+  func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int]
+
+  /// y = f(x₁, …, xₙ).
+  func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar>
+
+  /// x̄ᵢ = ȳ · ∂y/∂xᵢ for each input, given the forward values and ȳ.
+  func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>]
+
+  /// The local derivative ∂y/∂xᵢ written with the operands' and the output's names, for
+  /// drawings and explanations: `"1 − a²"` for `a = tanh(z)`.
+  func derivativeFormula(input: Int, operands: [String], output: String) -> String
+}
+
+/// An element-wise function of one tensor whose derivative is a function of `x` and `y`:
+/// `x̄ = ȳ · f'(x, y)`. Conforming types write only the two scalar rules.
+public protocol UnaryElementwise: Operation {
+  /// y = f(x) for one element.
+  func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar
+  /// dy/dx for one element, from the input and the already computed output.
+  func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar
+}
+
+extension UnaryElementwise {
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    operands[0].shape
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    inputs[0].map { apply($0) }
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let x = inputs[0].scalars
+    let y = output.scalars
+    let g = gradient.scalars
+    var result = [Scalar](repeating: 0, count: x.count)
+    for i in 0..<x.count { result[i] = g[i] * derivative(x: x[i], y: y[i]) }
+    return [Tensor(shape: output.shape, scalars: result)]
+  }
+}
+
+/// An element-wise function of two tensors that broadcast like NumPy; `partials` gives
+/// (∂y/∂a, ∂y/∂b) for one element. The graph sums each gradient back to its operand's shape.
+public protocol BinaryElementwise: Operation {
+  /// y = f(a, b) for one pair of elements.
+  func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar
+  /// (∂y/∂a, ∂y/∂b) for one pair of elements and their output.
+  func partials<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar, y: Scalar) -> (Scalar, Scalar)
+}
+
+extension BinaryElementwise {
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    guard let shape = Broadcast.shape(operands[0].shape, operands[1].shape) else {
+      throw ShapeError.broadcast(op: name, operands[0], operands[1])
+    }
+    return shape
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    Tensor.zipBroadcast(inputs[0], inputs[1]) { apply($0, $1) }
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let a = inputs[0].broadcasted(to: output.shape).scalars
+    let b = inputs[1].broadcasted(to: output.shape).scalars
+    let y = output.scalars
+    let g = gradient.scalars
+    var gradientA = [Scalar](repeating: 0, count: y.count)
+    var gradientB = [Scalar](repeating: 0, count: y.count)
+    for i in 0..<y.count {
+      let (da, db) = partials(a[i], b[i], y: y[i])
+      gradientA[i] = g[i] * da
+      gradientB[i] = g[i] * db
+    }
+    return [
+      Tensor(shape: output.shape, scalars: gradientA),
+      Tensor(shape: output.shape, scalars: gradientB),
+    ]
+  }
+}

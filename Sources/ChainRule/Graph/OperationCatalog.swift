@@ -1,0 +1,48 @@
+/// Where a gradient check draws an op's operand values: some ops are only differentiable on
+/// part of the real line (log needs x > 0; relu and step have a kink at 0).
+public enum CheckDomain: Sendable {
+  /// Uniform in [−2, 2].
+  case anywhere
+  /// Uniform in [0.2, 3].
+  case positive
+  /// Magnitude uniform in [0.2, 2] with a random sign: never near 0.
+  case awayFromZero
+}
+
+/// One gradient-check case of an op: operand shapes, their domain, and how to build the node.
+public struct OperationCheck: Sendable {
+  /// What the case covers, e.g. `"row bias [3, 4] + [4]"`.
+  public var description: String
+  /// The operands' shapes.
+  public var inputShapes: [[Int]]
+  /// Where operand values are drawn.
+  public var domain: CheckDomain
+  /// Builds the checked node from operand nodes.
+  public var build: @Sendable (Graph<Double>, [Node<Double>]) -> Node<Double>
+
+  public init(
+    _ description: String, _ inputShapes: [[Int]], domain: CheckDomain = .anywhere,
+    build: @escaping @Sendable (Graph<Double>, [Node<Double>]) -> Node<Double>
+  ) {
+    self.description = description
+    self.inputShapes = inputShapes
+    self.domain = domain
+    self.build = build
+  }
+}
+
+/// An op that lists its own gradient-check cases, next to its forward and VJP.
+public protocol CatalogedOperation: Operation {
+  /// The cases a finite-difference check runs for this op.
+  static var checks: [OperationCheck] { get }
+}
+
+/// Every primitive op of the library. Adding an op = one file in `Operations/` + one line here;
+/// a test fails when an op file is missing from this list or has no check.
+public enum OperationCatalog {
+  public static let all: [any CatalogedOperation.Type] = [
+    Add.self, Subtract.self, Multiply.self, Divide.self, Negate.self,
+    MatMul.self, Transpose.self, Reshape.self, Sum.self, Mean.self,
+    Exp.self, Log.self, Square.self, Sigmoid.self, Tanh.self, ReLU.self, Step.self,
+  ]
+}

@@ -1,0 +1,51 @@
+/// Matrix product of two rank-2 tensors.
+///
+/// Y = A · B with A: [m, k], B: [k, n], Y: [m, n];  Ā = Ȳ · Bᵀ, B̄ = Aᵀ · Ȳ.
+/// The transposes are read in place by the GEMM kernel, never copied.
+public struct MatMul: CatalogedOperation {
+  public var name: String { "matmul" }
+  public init() {}
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    let (a, b) = (operands[0], operands[1])
+    for operand in [a, b] where operand.shape.count != 2 {
+      throw ShapeError.invalid(
+        op: name, operand, "is not a matrix (rank \(operand.shape.count), needs 2)")
+    }
+    guard a.shape[1] == b.shape[0] else { throw ShapeError.matmul(a, b) }
+    return [a.shape[0], b.shape[1]]
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    inputs[0].matmul(inputs[1])
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    [
+      gradient.matmul(inputs[1], transposeOther: true),
+      inputs[0].matmul(gradient, transposeSelf: true),
+    ]
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    input == 0 ? "ȳ·\(operands[1])ᵀ" : "\(operands[0])ᵀ·ȳ"
+  }
+
+  public static let checks = [
+    OperationCheck("[3, 4] · [4, 2]", [[3, 4], [4, 2]]) { _, x in x[0].matmul(x[1]) },
+    OperationCheck("row vector [1, 3] · [3, 1]", [[1, 3], [3, 1]]) { _, x in x[0].matmul(x[1]) },
+    OperationCheck("fan-out X · X", [[3, 3]]) { _, x in x[0].matmul(x[0]) },
+  ]
+}
+
+extension Node {
+  /// Matrix product `self · other` of two rank-2 nodes.
+  public func matmul(_ other: Node) -> Node { graph.apply(MatMul(), [self, other]) }
+}
+
+extension Graph {
+  /// Matrix product `a · b` of two rank-2 nodes.
+  public func matmul(_ a: Node<Scalar>, _ b: Node<Scalar>) -> Node<Scalar> { a.matmul(b) }
+}

@@ -1,0 +1,34 @@
+/// Element-wise (Hadamard) product with NumPy broadcasting.
+///
+/// y = a ⊙ b;  ∂y/∂a = b, ∂y/∂b = a;  ā = ȳ ⊙ b, b̄ = ȳ ⊙ a.
+public struct Multiply: BinaryElementwise, CatalogedOperation {
+  public var name: String { "mul" }
+  public init() {}
+
+  public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar { a * b }
+  public func partials<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar, y: Scalar) -> (
+    Scalar, Scalar
+  ) {
+    (b, a)
+  }
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    operands[1 - input]
+  }
+
+  public static let checks = [
+    OperationCheck("same shape [2, 3]", [[2, 3], [2, 3]]) { _, x in x[0] * x[1] },
+    OperationCheck("row scale [3, 4] ⊙ [4]", [[3, 4], [4]]) { _, x in x[0] * x[1] },
+    OperationCheck("column scale [3, 4] ⊙ [3, 1]", [[3, 4], [3, 1]]) { _, x in x[0] * x[1] },
+    OperationCheck("scalar [] ⊙ [3, 4]", [[], [3, 4]]) { _, x in x[0] * x[1] },
+    OperationCheck("fan-out x ⊙ x", [[2, 3]]) { _, x in x[0] * x[0] },
+  ]
+}
+
+extension Node {
+  /// Element-wise product, broadcasting like NumPy.
+  public static func * (a: Node, b: Node) -> Node { a.graph.apply(Multiply(), [a, b]) }
+  /// Every element times a number.
+  public static func * (a: Node, b: Scalar) -> Node { a * a.constant(b) }
+  /// Every element times a number.
+  public static func * (a: Scalar, b: Node) -> Node { b.constant(a) * b }
+}

@@ -1,0 +1,30 @@
+/// SplitMix64 (Steele, Lea and Flood 2014): a tiny seeded generator whose output is the same on
+/// every machine and run, unlike `SystemRandomNumberGenerator`.
+///
+/// state ← state + 0x9E3779B97F4A7C15; z ← state; z ← (z ⊕ z≫30)·0xBF58476D1CE4E5B9;
+/// z ← (z ⊕ z≫27)·0x94D049BB133111EB; return z ⊕ z≫31.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+  private var state: UInt64
+
+  /// A generator whose sequence is fixed by `seed`.
+  public init(seed: UInt64) { state = seed }
+
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// A uniform value in [0, 1) built from the top 53 bits, identical on every platform
+  /// (the standard library's `Double.random(in:using:)` makes no such promise across versions).
+  public mutating func nextUnitDouble() -> Double {
+    Double(next() >> 11) * 0x1p-53
+  }
+
+  /// A uniform value in `range`.
+  public mutating func nextDouble(in range: ClosedRange<Double>) -> Double {
+    range.lowerBound + (range.upperBound - range.lowerBound) * nextUnitDouble()
+  }
+}

@@ -1,0 +1,90 @@
+/// Plain tensor arithmetic: the building blocks of the ops' forward passes and VJPs.
+extension Tensor {
+  /// Matrix product of two rank-2 tensors, `op(self) · op(other)`, where `op` transposes
+  /// when asked; transposed operands are read in place, never copied.
+  /// - Precondition: ranks are 2 and the inner dimensions agree.
+  public func matmul(
+    _ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false
+  ) -> Tensor {
+    precondition(
+      rank == 2 && other.rank == 2, "matmul: needs rank-2 operands, got \(shape) and \(other.shape)"
+    )
+    let m = transposeSelf ? shape[1] : shape[0]
+    let k = transposeSelf ? shape[0] : shape[1]
+    let otherK = transposeOther ? other.shape[1] : other.shape[0]
+    let n = transposeOther ? other.shape[0] : other.shape[1]
+    precondition(k == otherK, "matmul: inner dimensions \(k) and \(otherK) differ")
+    var result = Tensor.zeros([m, n])
+    guard m > 0, n > 0 else { return result }
+    scalars.withUnsafeBufferPointer { a in
+      other.scalars.withUnsafeBufferPointer { b in
+        result.scalars.withUnsafeMutableBufferPointer { c in
+          Scalar.gemm(
+            transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+            a: a.baseAddress!, lda: max(shape[1], 1), b: b.baseAddress!,
+            ldb: max(other.shape[1], 1), accumulate: false, c: c.baseAddress!, ldc: n)
+        }
+      }
+    }
+    return result
+  }
+
+  /// The transpose of a rank-2 tensor.
+  public func transposed() -> Tensor {
+    precondition(rank == 2, "transposed: needs a rank-2 tensor, got \(shape)")
+    let (rows, columns) = (shape[0], shape[1])
+    var result = [Scalar](repeating: 0, count: count)
+    for row in 0..<rows {
+      for column in 0..<columns {
+        result[column * rows + row] = scalars[row * columns + column]
+      }
+    }
+    return Tensor(shape: [columns, rows], scalars: result)
+  }
+
+  /// The sum of all elements, as a rank-0 tensor.
+  public func sum() -> Tensor { Tensor(scalars.reduce(0, +)) }
+
+  /// The sum along one axis; the axis is removed unless `keepingDimension` is true.
+  public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
+    precondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
+    let outer = shape[..<axis].reduce(1, *)
+    let length = shape[axis]
+    let inner = shape[(axis + 1)...].reduce(1, *)
+    var result = [Scalar](repeating: 0, count: outer * inner)
+    for o in 0..<outer {
+      for l in 0..<length {
+        let base = (o * length + l) * inner
+        for i in 0..<inner { result[o * inner + i] += scalars[base + i] }
+      }
+    }
+    var newShape = shape
+    if keepingDimension { newShape[axis] = 1 } else { newShape.remove(at: axis) }
+    return Tensor(shape: newShape, scalars: result)
+  }
+
+  /// Element-wise sum (broadcasting).
+  public static func + (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, +) }
+  /// Element-wise difference (broadcasting).
+  public static func - (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, -) }
+  /// Element-wise product (broadcasting).
+  public static func * (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, *) }
+  /// Element-wise quotient (broadcasting).
+  public static func / (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, /) }
+  /// Element-wise negation.
+  public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+  /// Every element multiplied by a scalar.
+  public static func * (a: Tensor, s: Scalar) -> Tensor { a.map { $0 * s } }
+  /// Every element multiplied by a scalar.
+  public static func * (s: Scalar, a: Tensor) -> Tensor { a.map { s * $0 } }
+
+  /// Adds `other` (same shape) into this tensor in place.
+  public static func += (a: inout Tensor, b: Tensor) {
+    precondition(a.shape == b.shape, "+=: shapes \(a.shape) and \(b.shape) differ")
+    a.scalars.withUnsafeMutableBufferPointer { x in
+      b.scalars.withUnsafeBufferPointer { y in
+        for i in x.indices { x[i] += y[i] }
+      }
+    }
+  }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import ChainRule
-
-@Test func versionIsSet() { #expect(!ChainRuleVersion.string.isEmpty) }

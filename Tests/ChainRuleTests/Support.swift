@@ -1,0 +1,67 @@
+import Testing
+
+@testable import ChainRule
+
+/// `|actual − expected| ≤ relative · |expected|` (with a floor of `absolute` for values near 0).
+func expectClose(
+  _ actual: Double, _ expected: Double, relative: Double = 1e-12, absolute: Double = 1e-15,
+  _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation
+) {
+  let error = abs(actual - expected)
+  #expect(
+    error <= max(relative * abs(expected), absolute),
+    "\(what): \(actual) vs \(expected) (error \(error))", sourceLocation: sourceLocation)
+}
+
+/// Element-wise `expectClose` for two tensors of the same shape.
+func expectClose(
+  _ actual: Tensor<Double>, _ expected: Tensor<Double>, relative: Double = 1e-12,
+  absolute: Double = 1e-15, _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation
+) {
+  #expect(actual.shape == expected.shape, "\(what): shapes", sourceLocation: sourceLocation)
+  guard actual.shape == expected.shape else { return }
+  for (a, e) in zip(actual.scalars, expected.scalars) {
+    expectClose(a, e, relative: relative, absolute: absolute, what, sourceLocation: sourceLocation)
+  }
+}
+
+/// Central differences of the scalar `loss` with respect to every element of the leaf `node`:
+/// (L(x + ε) − L(x − ε)) / 2ε, re-running `graph.forward()` for each perturbation.
+func centralDifference(
+  of loss: Node<Double>, withRespectTo node: Node<Double>, epsilon: Double = 1e-6
+) -> Tensor<Double> {
+  let original = node.value
+  var numeric = Tensor<Double>.zeros(original.shape)
+  for i in 0..<original.count {
+    var plus = original
+    plus.scalars[i] += epsilon
+    node.value = plus
+    loss.graph.forward()
+    let lossPlus = loss.value.scalar
+    var minus = original
+    minus.scalars[i] -= epsilon
+    node.value = minus
+    loss.graph.forward()
+    numeric.scalars[i] = (lossPlus - loss.value.scalar) / (2 * epsilon)
+  }
+  node.value = original
+  loss.graph.forward()
+  return numeric
+}
+
+/// A tensor of the given shape with values drawn from `domain`.
+func randomTensor(
+  _ shape: [Int], domain: CheckDomain = .anywhere, using generator: inout SplitMix64
+) -> Tensor<Double> {
+  let count = shape.reduce(1, *)
+  let scalars = (0..<count).map { _ -> Double in
+    switch domain {
+    case .anywhere: return generator.nextDouble(in: -2...2)
+    case .positive: return generator.nextDouble(in: 0.2...3)
+    case .awayFromZero:
+      let magnitude = generator.nextDouble(in: 0.2...2)
+      return generator.next() % 2 == 0 ? magnitude : -magnitude
+    }
+  }
+  return Tensor(shape: shape, scalars: scalars)
+}
