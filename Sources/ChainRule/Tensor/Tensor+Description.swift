@@ -15,7 +15,7 @@ extension Tensor: CustomStringConvertible {
       let magnitude = abs(value)
       return value.isFinite && magnitude != 0 && (magnitude >= 1e8 || magnitude < 1e-4)
     }
-    let texts = scalars.map { Self.format($0, scientific: useScientific) }
+    let texts = Self.alignDecimalPoints(scalars.map { Self.format($0, scientific: useScientific) })
     let width = texts.map(\.count).max() ?? 0
     if rank == 0 { return texts[0] }
     return render(
@@ -50,6 +50,22 @@ extension Tensor: CustomStringConvertible {
       } ?? "..."
     }
     return "[" + items.joined(separator: separator) + "]"
+  }
+
+  /// Pads integer parts on the left and fractions on the right so the points line up, as
+  /// NumPy does (`[1.  2.5]`).
+  private static func alignDecimalPoints(_ texts: [String]) -> [String] {
+    let parts = texts.map { text -> (Substring, Substring)? in
+      guard let point = text.firstIndex(of: "."), !text.contains("e") else { return nil }
+      return (text[..<point], text[text.index(after: point)...])
+    }
+    let integerWidth = parts.compactMap { $0?.0.count }.max() ?? 0
+    let fractionWidth = parts.compactMap { $0?.1.count }.max() ?? 0
+    return zip(texts, parts).map { text, part in
+      guard let (integer, fraction) = part else { return text }
+      return String(repeating: " ", count: integerWidth - integer.count) + integer + "." + fraction
+        + String(repeating: " ", count: fractionWidth - fraction.count)
+    }
   }
 
   private static func format(_ value: Scalar, scientific: Bool) -> String {
