@@ -6,12 +6,16 @@ let package = Package(
   products: [
     .library(name: "ChainRule", targets: ["ChainRule"]),
     .executable(name: "chainrule", targets: ["ChainRuleCLI"]),
+    .executable(name: "chainrule-bench", targets: ["ChainRuleBench"]),
   ],
   targets: [
     // SIMD kernels with runtime CPU dispatch: C is the only way to reach AVX2/AVX-512 without unsafeFlags.
     .target(name: "CChainRuleKernels"),
     .target(name: "ChainRule", dependencies: ["CChainRuleKernels"]),
     .executableTarget(name: "ChainRuleCLI", dependencies: ["ChainRule"]),
+    // Counts heap allocations for the benchmark's allocations-per-step column; bench only.
+    .target(name: "CMallocCounter"),
+    .executableTarget(name: "ChainRuleBench", dependencies: ["ChainRule", "CMallocCounter"]),
     .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"]),
   ],
   swiftLanguageModes: [.v6]

@@ -6,27 +6,42 @@ extension Tensor {
   public func matmul(
     _ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false
   ) -> Tensor {
+    var result = Tensor(shape: [], scalars: [0])
+    matmul(other, transposeSelf: transposeSelf, transposeOther: transposeOther, into: &result)
+    return result
+  }
+
+  /// Writes `op(self) · op(other)` into `result`, reusing its storage when it already has the
+  /// right shape and is not shared; with `accumulating`, adds the product to `result` instead.
+  public func matmul(
+    _ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false,
+    into result: inout Tensor, accumulating: Bool = false
+  ) {
     precondition(
-      rank == 2 && other.rank == 2, "matmul: needs rank-2 operands, got \(shape) and \(other.shape)"
-    )
+      rank == 2 && other.rank == 2,
+      "matmul: needs rank-2 operands, got \(shape) and \(other.shape)")
     let m = transposeSelf ? shape[1] : shape[0]
     let k = transposeSelf ? shape[0] : shape[1]
     let otherK = transposeOther ? other.shape[1] : other.shape[0]
     let n = transposeOther ? other.shape[0] : other.shape[1]
     precondition(k == otherK, "matmul: inner dimensions \(k) and \(otherK) differ")
-    var result = Tensor.zeros([m, n])
-    guard m > 0, n > 0 else { return result }
+    if result.shape != [m, n] {
+      precondition(
+        !accumulating, "matmul: accumulating into \(result.shape), expected [\(m), \(n)]")
+      result = Tensor.zeros([m, n])
+    }
+    guard m > 0, n > 0 else { return }
+    let (lda, ldb) = (Swift.max(shape[1], 1), Swift.max(other.shape[1], 1))
     scalars.withUnsafeBufferPointer { a in
       other.scalars.withUnsafeBufferPointer { b in
         result.scalars.withUnsafeMutableBufferPointer { c in
           Scalar.gemm(
             transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
-            a: a.baseAddress!, lda: max(shape[1], 1), b: b.baseAddress!,
-            ldb: max(other.shape[1], 1), accumulate: false, c: c.baseAddress!, ldc: n)
+            a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, accumulate: accumulating,
+            c: c.baseAddress!, ldc: n)
         }
       }
     }
-    return result
   }
 
   /// The transpose of a rank-2 tensor.

@@ -1,0 +1,151 @@
+import Foundation
+
+/// A graph of scalar (`Double`) nodes, micrograd's `Value` without a heap object per node.
+///
+/// Every node is one row of a few parallel arrays (op, operands, value, gradient), so building
+/// a node appends to arrays and backward is one reverse loop over them: no allocation per node
+/// once the arrays have grown, and no recursion. Use it for networks of individual neurons
+/// (the way micrograd teaches); use `Graph` for tensors.
+///
+/// ```swift
+/// let g = ScalarGraph()
+/// let x = g.leaf(0.5), w = g.leaf(-1.5)
+/// let y = (x * w + 1).tanh()
+/// g.backward(from: y)
+/// print(w.gradient)   // x · (1 − y²)
+/// ```
+public final class ScalarGraph {
+  /// The primitive each node computes; composites (`-`, `/`) are built from these.
+  enum Op: UInt8 {
+    case leaf, add, multiply, negate, power, exp, log, tanh, sigmoid, relu
+  }
+
+  /// One node: what it computes, from which operands, and its value and gradient.
+  struct Row {
+    var op: Op
+    var lhs: Int32
+    var rhs: Int32
+    var value: Double
+    var gradient: Double
+  }
+
+  /// The nodes in creation order. Exclusivity is checked statically for this array; the
+  /// dynamic check on every append would cost more than the append itself.
+  @exclusivity(unchecked) var rows: [Row] = []
+
+  /// An empty graph with room for `capacity` nodes before its storage grows.
+  public init(capacity: Int = 0) {
+    rows.reserveCapacity(capacity)
+  }
+
+  /// Makes room for `capacity` nodes in total.
+  public func reserveCapacity(_ capacity: Int) { rows.reserveCapacity(capacity) }
+
+  /// The number of nodes.
+  public var count: Int { rows.count }
+
+  /// Removes every node but keeps the storage, so the next build allocates nothing.
+  public func removeAll() { rows.removeAll(keepingCapacity: true) }
+
+  /// A leaf node holding `value` (an input or a parameter).
+  public func leaf(_ value: Double) -> ScalarNode {
+    append(.leaf, -1, -1, value)
+  }
+
+  @inline(__always)
+  func append(_ op: Op, _ a: Int32, _ b: Int32, _ value: Double) -> ScalarNode {
+    rows.append(Row(op: op, lhs: a, rhs: b, value: value, gradient: 0))
+    return ScalarNode(graph: self, index: Int32(rows.count - 1))
+  }
+
+  /// Reverse-mode differentiation: ∂output/∂node for every node, in one reverse loop.
+  ///
+  /// Each node hands its gradient ḡ to its operands with the local derivative:
+  /// a + b → (ḡ, ḡ); a · b → (ḡ·b, ḡ·a); aⁿ → ḡ·n·aⁿ⁻¹; eᵃ → ḡ·y; ln a → ḡ/a;
+  /// tanh a → ḡ·(1 − y²); σ(a) → ḡ·y(1 − y); relu a → ḡ·[a > 0]; −a → −ḡ.
+  public func backward(from output: ScalarNode) {
+    precondition(output.graph === self, "backward: output from another scalar graph")
+    let end = Int(output.index)
+    rows.withUnsafeMutableBufferPointer { row in
+      for i in 0...end { row[i].gradient = 0 }
+      row[end].gradient = 1
+      for i in stride(from: end, through: 0, by: -1) {
+        let g = row[i].gradient
+        let a = Int(row[i].lhs)
+        let b = Int(row[i].rhs)
+        switch row[i].op {
+        case .leaf: continue
+        case .add:
+          row[a].gradient += g
+          row[b].gradient += g
+        case .multiply:
+          row[a].gradient += g * row[b].value
+          row[b].gradient += g * row[a].value
+        case .negate: row[a].gradient -= g
+        case .power:
+          let n = row[b].value
+          row[a].gradient += g * n * Foundation.pow(row[a].value, n - 1)
+        case .exp: row[a].gradient += g * row[i].value
+        case .log: row[a].gradient += g / row[a].value
+        case .tanh: row[a].gradient += g * (1 - row[i].value * row[i].value)
+        case .sigmoid: row[a].gradient += g * row[i].value * (1 - row[i].value)
+        case .relu: row[a].gradient += row[a].value > 0 ? g : 0
+        }
+      }
+    }
+  }
+}
+
+/// A handle to one node of a `ScalarGraph`; arithmetic on handles builds new nodes.
+public struct ScalarNode {
+  /// The graph that owns the node.
+  public let graph: ScalarGraph
+  /// The node's position in creation order.
+  public let index: Int32
+
+  /// The forward value.
+  public var value: Double { graph.rows[Int(index)].value }
+  /// ∂output/∂self from the last `backward(from:)`.
+  public var gradient: Double { graph.rows[Int(index)].gradient }
+
+  @inline(__always)
+  func unary(_ op: ScalarGraph.Op, _ value: Double) -> ScalarNode {
+    graph.append(op, index, -1, value)
+  }
+
+  /// tanh(self).
+  public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
+  /// eˢᵉˡᶠ.
+  public func exp() -> ScalarNode { unary(.exp, Foundation.exp(value)) }
+  /// ln(self).
+  public func log() -> ScalarNode { unary(.log, Foundation.log(value)) }
+  /// σ(self) = 1 / (1 + e⁻ˢᵉˡᶠ).
+  public func sigmoid() -> ScalarNode {
+    let x = value
+    return unary(
+      .sigmoid, x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x)))
+  }
+  /// max(0, self); its derivative at 0 is taken to be 0, as in `ReLU`.
+  public func relu() -> ScalarNode { unary(.relu, Swift.max(0, value)) }
+  /// selfⁿ for a constant exponent.
+  public func power(_ exponent: Double) -> ScalarNode {
+    let n = graph.leaf(exponent)
+    return graph.append(.power, index, n.index, Foundation.pow(value, exponent))
+  }
+
+  public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
+    a.graph.append(.add, a.index, b.index, a.value + b.value)
+  }
+  public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
+    a.graph.append(.multiply, a.index, b.index, a.value * b.value)
+  }
+  public static prefix func - (a: ScalarNode) -> ScalarNode { a.unary(.negate, -a.value) }
+  public static func - (a: ScalarNode, b: ScalarNode) -> ScalarNode { a + -b }
+  public static func / (a: ScalarNode, b: ScalarNode) -> ScalarNode { a * b.power(-1) }
+  public static func + (a: ScalarNode, b: Double) -> ScalarNode { a + a.graph.leaf(b) }
+  public static func + (a: Double, b: ScalarNode) -> ScalarNode { b.graph.leaf(a) + b }
+  public static func * (a: ScalarNode, b: Double) -> ScalarNode { a * a.graph.leaf(b) }
+  public static func * (a: Double, b: ScalarNode) -> ScalarNode { b.graph.leaf(a) * b }
+  public static func - (a: ScalarNode, b: Double) -> ScalarNode { a + a.graph.leaf(-b) }
+  public static func - (a: Double, b: ScalarNode) -> ScalarNode { b.graph.leaf(a) + -b }
+}

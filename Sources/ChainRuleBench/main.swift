@@ -1,0 +1,54 @@
+import CMallocCounter
+import ChainRule
+import Foundation
+
+// chainrule-bench: the performance workloads W1–W5 (see BENCHMARKS.md), each step timed after
+// warm-up, reported as the median with the heap allocations per step.
+//
+//   swift run -c release chainrule-bench            full run, a table
+//   swift run -c release chainrule-bench --json     the same as JSON lines (for the peer script)
+//   swift run -c release chainrule-bench --quick    a smoke run (CI)
+
+let arguments = Set(CommandLine.arguments.dropFirst())
+let unknown = arguments.subtracting(["--json", "--quick"])
+guard unknown.isEmpty else {
+  FileHandle.standardError.write(
+    Data("chainrule-bench: unknown option \(unknown.sorted()[0])\n".utf8))
+  exit(2)
+}
+let quick = arguments.contains("--quick")
+let json = arguments.contains("--json")
+
+/// Prints one measurement as a table row or a JSON line.
+func report(_ measurement: Measurement, json: Bool) {
+  if json {
+    var fields: [String: Any] = [
+      "workload": measurement.workload.split(separator: " ").prefix(1).joined(),
+      "name": measurement.workload, "peer": "chainrule",
+      "median_us": measurement.medianSeconds * 1e6,
+      "allocations_per_step": measurement.allocationsPerStep,
+    ]
+    for (key, value) in measurement.extra { fields[key] = value }
+    if measurement.workload.hasPrefix("W5") {
+      fields["workload"] = "W5 n=" + measurement.workload.split(separator: "=").last!
+    }
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+  } else {
+    let extra = measurement.extra.map { String(format: "%@ %.4g", $0.0, $0.1) }.joined(
+      separator: ", ")
+    let name = measurement.workload.padding(toLength: 34, withPad: " ", startingAt: 0)
+    let time = formatDuration(measurement.medianSeconds).padding(
+      toLength: 12, withPad: " ", startingAt: 0)
+    print(
+      "\(name) \(time) allocs/step \(String(format: "%-6.4g", measurement.allocationsPerStep)) \(extra)"
+    )
+  }
+}
+
+if !json {
+  print("chainrule-bench — median of timed steps after warm-up")
+  if cr_allocation_counting_available() == 0 { print("(allocation counting unavailable here)") }
+}
+report(scalarMLPWorkload(quick: quick), json: json)
+for n in [64, 128, 256, 512, 1024] { report(matmulWorkload(n: n, quick: quick), json: json) }
