@@ -16,8 +16,8 @@ public struct LogSoftmax: CatalogedOperation {
     var y = x.scalars
     let width = x.shape.last!
     for start in stride(from: 0, to: y.count, by: width) {
-      let logSum = logSumExp(y, start: start, width: width)
-      for i in start..<start + width { y[i] -= logSum }
+      let (m, logSum) = shiftedLogSumExp(y, start: start, width: width)
+      for i in start..<start + width { y[i] = (y[i] - m) - logSum }
     }
     return Tensor(shape: x.shape, scalars: y)
   }

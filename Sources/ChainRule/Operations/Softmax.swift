@@ -17,8 +17,8 @@ public struct Softmax: CatalogedOperation {
     var y = x.scalars
     let width = x.shape.last!
     for start in stride(from: 0, to: y.count, by: width) {
-      let logSum = logSumExp(y, start: start, width: width)
-      for i in start..<start + width { y[i] = Scalar.exp(y[i] - logSum) }
+      let (m, logSum) = shiftedLogSumExp(y, start: start, width: width)
+      for i in start..<start + width { y[i] = Scalar.exp((y[i] - m) - logSum) }
     }
     return Tensor(shape: x.shape, scalars: y)
   }
@@ -48,13 +48,17 @@ public struct Softmax: CatalogedOperation {
   ]
 }
 
-/// log Σⱼ e^(xⱼ) over `x[start..<start + width]`, computed as m + log Σ e^(xⱼ − m).
-func logSumExp<Scalar: TensorScalar>(_ x: [Scalar], start: Int, width: Int) -> Scalar {
+/// The row maximum m and log Σⱼ e^(xⱼ − m) over `x[start..<start + width]`; callers form
+/// (xᵢ − m) − log Σ, never xᵢ − (m + log Σ), which would lose the digits of log Σ when |m|
+/// is large.
+func shiftedLogSumExp<Scalar: TensorScalar>(
+  _ x: [Scalar], start: Int, width: Int
+) -> (max: Scalar, logSum: Scalar) {
   var m = x[start]
   for i in start..<start + width { m = max(m, x[i]) }
   var sum: Scalar = 0
   for i in start..<start + width { sum += Scalar.exp(x[i] - m) }
-  return m + Scalar.log(sum)
+  return (m, Scalar.log(sum))
 }
 
 /// Checks that an op working along the last axis has one, of non-zero length.
