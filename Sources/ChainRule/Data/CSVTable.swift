@@ -30,9 +30,9 @@ public struct CSVTable: Sendable {
   ///   number of fields, or a field that is not a finite number.
   public init(parsing text: String, source: String = "CSV text") throws(CSVError) {
     self.source = source
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-      $0.hasSuffix("\r") ? $0.dropLast() : $0
-    }
+    // "\r\n" is one Character in Swift, so both line ends are matched as characters.
+    var lines = text.split(
+      omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
     guard let header = lines.first else {
       throw CSVError(source: source, line: 1, column: nil, "is empty: expected a header row")
@@ -67,8 +67,8 @@ public struct CSVTable: Sendable {
         let trimmed = field.trimmingCharacters(in: .whitespaces)
         guard let value = Double(trimmed), value.isFinite else {
           throw CSVError(
-            source: source, line: lineNumber, column: index + 1,
-            "(\"\(columns[index])\"): \"\(trimmed)\" is not a finite number")
+            source: source, line: lineNumber, column: index + 1, columnName: columns[index],
+            "\"\(trimmed)\" is not a finite number")
         }
         row.append(value)
       }
@@ -117,13 +117,16 @@ public struct CSVError: Error, Equatable, CustomStringConvertible {
   public let line: Int?
   /// The 1-based column, when the problem is in one field.
   public let column: Int?
+  /// The header name of `column`, when known.
+  public let columnName: String?
   /// What was wrong.
   public let reason: String
 
-  init(source: String, line: Int?, column: Int?, _ reason: String) {
+  init(source: String, line: Int?, column: Int?, columnName: String? = nil, _ reason: String) {
     self.source = source
     self.line = line
     self.column = column
+    self.columnName = columnName
     self.reason = reason
   }
 
@@ -132,6 +135,7 @@ public struct CSVError: Error, Equatable, CustomStringConvertible {
     var place = source
     if let line { place += ", line \(line)" }
     if let column { place += ", column \(column)" }
+    if let columnName { place += " (\"\(columnName)\")" }
     return "\(place): \(reason)"
   }
 }
