@@ -61,7 +61,9 @@ struct CSVTests {
 
   @Test func aMissingFileIsAnError() {
     let url = URL(fileURLWithPath: "/nonexistent/file.csv")
-    #expect(throws: CSVError(source: url.path, line: nil, column: nil, "cannot be read as UTF-8 text")) {
+    #expect(
+      throws: CSVError(source: url.path, line: nil, column: nil, "cannot be read as UTF-8 text")
+    ) {
       try CSVTable(contentsOf: url)
     }
   }

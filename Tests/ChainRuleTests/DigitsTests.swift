@@ -27,7 +27,8 @@ struct DigitsTests {
     let (training, test) = data.split(trainingCount: 1437, using: &generator)
 
     let model = Sequential<Float>([
-      Dense(inputSize: 64, outputSize: 32, activation: .relu, weightInitializer: .heUniform,
+      Dense(
+        inputSize: 64, outputSize: 32, activation: .relu, weightInitializer: .heUniform,
         using: &generator),
       Dense(inputSize: 32, outputSize: 10, using: &generator),
     ])

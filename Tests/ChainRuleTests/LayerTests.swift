@@ -24,7 +24,8 @@ struct LayerTests {
 
   @Test(arguments: Activation.allCases)
   func everyActivationMatchesItsScalarFunction(_ activation: Activation) {
-    let layer = Dense(weight: Tensor([[1.0, -2.0]]), bias: Tensor([0.5, 0.25]), activation: activation)
+    let layer = Dense(
+      weight: Tensor([[1.0, -2.0]]), bias: Tensor([0.5, 0.25]), activation: activation)
     let graph = Graph<Double>()
     let a = layer(graph.input(Tensor([[0.75]])))
     let z = [0.75 + 0.5, -1.5 + 0.25]
@@ -47,7 +48,9 @@ struct LayerTests {
       Dense(inputSize: 4, outputSize: 2, using: &generator),
     ])
     #expect(
-      model.parameters.map(\.name) == ["layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias"])
+      model.parameters.map(\.name) == [
+        "layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias",
+      ])
     #expect(model.parameters.map(\.value.shape) == [[3, 4], [4], [4, 2], [2]])
     #expect(model.namedParameters["layer1.weight"] === model.parameters[2])
 

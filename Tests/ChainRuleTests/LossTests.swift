@@ -126,7 +126,10 @@ struct LossTests {
     let operands = [
       ShapeError.Operand(name: "a", shape: [4, 1]), ShapeError.Operand(name: "y", shape: [4]),
     ]
-    #expect(throws: ShapeError(#"binaryCrossEntropy: prediction "a" [4, 1] and target "y" [4] differ in shape"#)) {
+    #expect(
+      throws: ShapeError(
+        #"binaryCrossEntropy: prediction "a" [4, 1] and target "y" [4] differ in shape"#)
+    ) {
       try BinaryCrossEntropy().outputShape(operands)
     }
     let labels = [

@@ -117,10 +117,15 @@ struct OptimizerTests {
 
   @Test func badStateIsRejectedWithItsKey() {
     let optimizer = SGD(parameters: [parameter()], learningRate: 0.1, momentum: 0.9)
-    #expect(throws: OptimizerStateError(#"SGD state: unknown key "v.momentum" (no such parameter buffer)"#)) {
+    #expect(
+      throws: OptimizerStateError(
+        #"SGD state: unknown key "v.momentum" (no such parameter buffer)"#)
+    ) {
       try optimizer.loadState(["v.momentum": Tensor.zeros([3])])
     }
-    #expect(throws: OptimizerStateError(#"SGD state: "w.momentum" has shape [2], its parameter [3]"#)) {
+    #expect(
+      throws: OptimizerStateError(#"SGD state: "w.momentum" has shape [2], its parameter [3]"#)
+    ) {
       try optimizer.loadState(["w.momentum": Tensor.zeros([2])])
     }
     #expect(optimizer.state.isEmpty)
