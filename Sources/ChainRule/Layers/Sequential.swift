@@ -23,6 +23,8 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
   public var parameters: [Parameter<Scalar>] { layers.flatMap { $0.parameters } }
 
   /// The parameters keyed by name (`"layer0.weight"` → its `Parameter`).
+  /// - Precondition: the names are unique (always so for the names `Sequential` assigns,
+  ///   unless a layer is renamed by hand or used twice).
   public var namedParameters: [String: Parameter<Scalar>] {
     Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0) })
   }
