@@ -44,5 +44,7 @@ public enum OperationCatalog {
     Add.self, Subtract.self, Multiply.self, Divide.self, Negate.self,
     MatMul.self, Transpose.self, Reshape.self, Sum.self, Mean.self,
     Exp.self, Log.self, Square.self, Sigmoid.self, Tanh.self, ReLU.self, Step.self,
+    Softmax.self, LogSoftmax.self, BinaryCrossEntropy.self, BinaryCrossEntropyWithLogits.self,
+    SoftmaxCrossEntropy.self, SparseSoftmaxCrossEntropy.self,
   ]
 }

@@ -9,22 +9,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
   /// A generator whose sequence is fixed by `seed`.
   public init(seed: UInt64) { state = seed }
 
+  /// The next 64 random bits.
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
-  }
-
-  /// A uniform value in [0, 1) built from the top 53 bits, identical on every platform
-  /// (the standard library's `Double.random(in:using:)` makes no such promise across versions).
-  public mutating func nextUnitDouble() -> Double {
-    Double(next() >> 11) * 0x1p-53
-  }
-
-  /// A uniform value in `range`.
-  public mutating func nextDouble(in range: ClosedRange<Double>) -> Double {
-    range.lowerBound + (range.upperBound - range.lowerBound) * nextUnitDouble()
   }
 }

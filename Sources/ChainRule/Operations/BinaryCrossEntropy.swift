@@ -1,0 +1,77 @@
+import Foundation
+
+/// Binary cross-entropy of probabilities p against targets y (0/1 labels or soft targets).
+///
+/// L = −(1/n) Σᵢ [yᵢ log pᵢ + (1 − yᵢ) log(1 − pᵢ)] (n = number of elements; no 1/n with
+/// `.sum`). Each log is clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite
+/// loss instead of ∞.  ∂L/∂pᵢ = (pᵢ − yᵢ) / (pᵢ(1 − pᵢ) n);  ∂L/∂yᵢ = (log(1 − pᵢ) − log pᵢ)/n.
+/// VJP: p̄ = L̄ · (p − y)/(p(1 − p) n), with p(1 − p) floored at 10⁻¹² (PyTorch's guard);
+/// ȳ = L̄ · (log(1 − p) − log p)/n. After a sigmoid output a = σ(z), the chain rule turns
+/// p̄ into the course's a − y; `BinaryCrossEntropyWithLogits` does that in one stable step.
+public struct BinaryCrossEntropy: CatalogedOperation {
+  /// Mean (default) or sum over the elements.
+  public let reduction: LossReduction
+  public var name: String { "binaryCrossEntropy" }
+  public init(reduction: LossReduction = .mean) { self.reduction = reduction }
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    try requireSameShape(operands, op: name)
+    return []
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    let (p, y) = (inputs[0].scalars, inputs[1].scalars)
+    var total: Scalar = 0
+    for i in p.indices {
+      total -= y[i] * clampedLog(p[i]) + (1 - y[i]) * clampedLog(1 - p[i])
+    }
+    return Tensor(total * reduction.factor(p.count))
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let (p, y) = (inputs[0].scalars, inputs[1].scalars)
+    let scale = gradient.scalar * reduction.factor(p.count)
+    var gradientP = [Scalar](repeating: 0, count: p.count)
+    var gradientY = [Scalar](repeating: 0, count: p.count)
+    for i in p.indices {
+      gradientP[i] = scale * (p[i] - y[i]) / max(p[i] * (1 - p[i]), Scalar(1e-12))
+      gradientY[i] = scale * (clampedLog(1 - p[i]) - clampedLog(p[i]))
+    }
+    return [
+      Tensor(shape: inputs[0].shape, scalars: gradientP),
+      Tensor(shape: inputs[1].shape, scalars: gradientY),
+    ]
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    let (p, y) = (operands[0], operands[1])
+    let n = reduction.formulaSuffix
+    return input == 0
+      ? "(\(p) − \(y)) / (\(p)(1 − \(p)))\(n)" : "(log(1 − \(p)) − log \(p))\(n)"
+  }
+
+  public static let checks = [
+    OperationCheck("σ(x) vs soft targets σ(t), [4, 1]", [[4, 1], [4, 1]]) { _, x in
+      x[0].sigmoid().binaryCrossEntropy(x[1].sigmoid())
+    },
+    OperationCheck("sum reduction, [2, 3]", [[2, 3], [2, 3]]) { _, x in
+      x[0].sigmoid().binaryCrossEntropy(x[1].sigmoid(), reduction: .sum)
+    },
+  ]
+}
+
+/// log x, clamped below at −100 (log 0 would be −∞).
+private func clampedLog<Scalar: TensorScalar>(_ x: Scalar) -> Scalar {
+  x > 0 ? max(Scalar.log(x), -100) : -100
+}
+
+extension Node {
+  /// Binary cross-entropy of the probabilities in `self` against `target` (same shape):
+  /// −mean(y log p + (1 − y) log(1 − p)). Prefer `binaryCrossEntropyWithLogits(_:)` after a
+  /// sigmoid: it is exact where σ(z) rounds to 0 or 1.
+  public func binaryCrossEntropy(_ target: Node, reduction: LossReduction = .mean) -> Node {
+    graph.apply(BinaryCrossEntropy(reduction: reduction), [self, target])
+  }
+}

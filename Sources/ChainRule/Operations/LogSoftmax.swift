@@ -1,0 +1,52 @@
+/// Log-softmax along the last axis: the log-probabilities of a softmax, computed stably.
+///
+/// yᵢ = xᵢ − m − log Σⱼ e^(xⱼ − m) with m = maxⱼ xⱼ;  ∂yᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ;
+/// VJP: x̄ = ȳ − softmax(x) · Σⱼ ȳⱼ (per row), with softmax(x) = e^y.
+public struct LogSoftmax: CatalogedOperation {
+  public var name: String { "logSoftmax" }
+  public init() {}
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    try requireLastAxis(operands[0], op: name)
+    return operands[0].shape
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    let x = inputs[0]
+    var y = x.scalars
+    let width = x.shape.last!
+    for start in stride(from: 0, to: y.count, by: width) {
+      let (m, logSum) = shiftedLogSumExp(y, start: start, width: width)
+      for i in start..<start + width { y[i] = (y[i] - m) - logSum }
+    }
+    return Tensor(shape: x.shape, scalars: y)
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let (y, g) = (output.scalars, gradient.scalars)
+    let width = output.shape.last!
+    var result = [Scalar](repeating: 0, count: y.count)
+    for start in stride(from: 0, to: y.count, by: width) {
+      var total: Scalar = 0
+      for i in start..<start + width { total += g[i] }
+      for i in start..<start + width { result[i] = g[i] - Scalar.exp(y[i]) * total }
+    }
+    return [Tensor(shape: output.shape, scalars: result)]
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    "δᵢⱼ − softmax(\(operands[0]))ⱼ"
+  }
+
+  public static let checks = [
+    OperationCheck("rows of [3, 4]", [[3, 4]]) { _, x in x[0].logSoftmax() },
+    OperationCheck("last axis of [2, 2, 3]", [[2, 2, 3]]) { _, x in x[0].logSoftmax() },
+  ]
+}
+
+extension Node {
+  /// Log-softmax along the last axis: x − max − log Σ e^(x − max), row by row.
+  public func logSoftmax() -> Node { graph.apply(LogSoftmax(), [self]) }
+}

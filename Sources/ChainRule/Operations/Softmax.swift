@@ -1,0 +1,74 @@
+/// Softmax along the last axis: each row (last-axis slice) becomes a probability vector.
+///
+/// yᵢ = e^(xᵢ − m) / Σⱼ e^(xⱼ − m) with m = maxⱼ xⱼ (the shift changes nothing
+/// mathematically and keeps every exponent ≤ 0, so nothing overflows);
+/// ∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ);  VJP: x̄ = y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ), the sum taken per row.
+public struct Softmax: CatalogedOperation {
+  public var name: String { "softmax" }
+  public init() {}
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    try requireLastAxis(operands[0], op: name)
+    return operands[0].shape
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    let x = inputs[0]
+    var y = x.scalars
+    let width = x.shape.last!
+    for start in stride(from: 0, to: y.count, by: width) {
+      let (m, logSum) = shiftedLogSumExp(y, start: start, width: width)
+      for i in start..<start + width { y[i] = Scalar.exp((y[i] - m) - logSum) }
+    }
+    return Tensor(shape: x.shape, scalars: y)
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let (y, g) = (output.scalars, gradient.scalars)
+    let width = output.shape.last!
+    var result = [Scalar](repeating: 0, count: y.count)
+    for start in stride(from: 0, to: y.count, by: width) {
+      var dot: Scalar = 0
+      for i in start..<start + width { dot += g[i] * y[i] }
+      for i in start..<start + width { result[i] = y[i] * (g[i] - dot) }
+    }
+    return [Tensor(shape: output.shape, scalars: result)]
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    "\(output)ᵢ(δᵢⱼ − \(output)ⱼ)"
+  }
+
+  public static let checks = [
+    OperationCheck("rows of [3, 4]", [[3, 4]]) { _, x in x[0].softmax() },
+    OperationCheck("vector [5]", [[5]]) { _, x in x[0].softmax() },
+    OperationCheck("last axis of [2, 2, 3]", [[2, 2, 3]]) { _, x in x[0].softmax() },
+  ]
+}
+
+/// The row maximum m and log Σⱼ e^(xⱼ − m) over `x[start..<start + width]`; callers form
+/// (xᵢ − m) − log Σ, never xᵢ − (m + log Σ), which would lose the digits of log Σ when |m|
+/// is large.
+func shiftedLogSumExp<Scalar: TensorScalar>(
+  _ x: [Scalar], start: Int, width: Int
+) -> (max: Scalar, logSum: Scalar) {
+  var m = x[start]
+  for i in start..<start + width { m = max(m, x[i]) }
+  var sum: Scalar = 0
+  for i in start..<start + width { sum += Scalar.exp(x[i] - m) }
+  return (m, Scalar.log(sum))
+}
+
+/// Checks that an op working along the last axis has one, of non-zero length.
+func requireLastAxis(_ operand: ShapeError.Operand, op: String) throws(ShapeError) {
+  guard let width = operand.shape.last, width > 0 else {
+    throw ShapeError.invalid(op: op, operand, "has no non-empty last axis")
+  }
+}
+
+extension Node {
+  /// Softmax along the last axis: e^(xᵢ − max) / Σⱼ e^(xⱼ − max), row by row.
+  public func softmax() -> Node { graph.apply(Softmax(), [self]) }
+}

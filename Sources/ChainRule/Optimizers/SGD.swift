@@ -1,0 +1,55 @@
+/// Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay,
+/// with PyTorch's semantics (no dampening).
+///
+/// For each parameter p with gradient g, learning rate η, momentum μ, weight decay λ:
+/// g ← g + λp;  v ← μv + g (v starts at g on the first step);
+/// p ← p − η · (nesterov ? g + μv : v). With μ = 0 this is plain p ← p − η g.
+/// State: one buffer per parameter, `<name>.momentum` (only when μ ≠ 0).
+public final class SGD<Scalar: TensorScalar>: Optimizer {
+  public let parameters: [Parameter<Scalar>]
+  /// η.
+  public var learningRate: Scalar
+  /// μ.
+  public var momentum: Scalar
+  /// Whether to step along g + μv (look-ahead) instead of v.
+  public var nesterov: Bool
+  /// λ, the L2 penalty's coefficient added to the gradient.
+  public var weightDecay: Scalar
+  private var buffers: ParameterBuffers<Scalar>
+
+  /// An optimizer for `parameters` (e.g. `model.parameters`).
+  /// - Precondition: parameter names are unique; `nesterov` needs `momentum > 0`.
+  public init(
+    parameters: [Parameter<Scalar>], learningRate: Scalar, momentum: Scalar = 0,
+    nesterov: Bool = false, weightDecay: Scalar = 0
+  ) {
+    precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
+    requireUniqueNames(parameters, optimizer: "SGD")
+    self.parameters = parameters
+    self.learningRate = learningRate
+    self.momentum = momentum
+    self.nesterov = nesterov
+    self.weightDecay = weightDecay
+    self.buffers = ParameterBuffers(count: parameters.count, bufferNames: ["momentum"])
+  }
+
+  public func step() {
+    for (index, parameter) in parameters.enumerated() {
+      var g = parameter.gradient
+      if weightDecay != 0 { g += parameter.value * weightDecay }
+      if momentum != 0 {
+        var v = g
+        if let previous = buffers.buffers[index]["momentum"] { v = previous * momentum + g }
+        buffers.buffers[index]["momentum"] = v
+        g = nesterov ? g + v * momentum : v
+      }
+      parameter.value += g * -learningRate
+    }
+  }
+
+  public var state: [String: Tensor<Scalar>] { buffers.state(parameters) }
+
+  public func loadState(_ state: [String: Tensor<Scalar>]) throws(OptimizerStateError) {
+    try buffers.load(state, parameters, optimizer: "SGD")
+  }
+}
