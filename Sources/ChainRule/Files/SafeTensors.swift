@@ -29,12 +29,22 @@ public enum SafeTensors {
     _ tensors: [(name: String, tensor: Tensor<Scalar>)], metadata: [String: String] = [:],
     to url: URL
   ) throws(SafeTensorsError) {
+    try write(
+      tensors.map { (name: $0.name, tensor: SafeTensorsValue($0.tensor)) }, metadata: metadata,
+      to: url, beforeRename: { _ in })
+  }
+
+  /// Writes tensors of mixed dtypes (in this order) and `metadata` to `url`, atomically.
+  public static func write(
+    _ tensors: [(name: String, tensor: SafeTensorsValue)], metadata: [String: String] = [:],
+    to url: URL
+  ) throws(SafeTensorsError) {
     try write(tensors, metadata: metadata, to: url, beforeRename: { _ in })
   }
 
   /// `write` with a hook between the complete temporary file and the rename (for tests).
-  static func write<Scalar: TensorScalar>(
-    _ tensors: [(name: String, tensor: Tensor<Scalar>)], metadata: [String: String],
+  static func write(
+    _ tensors: [(name: String, tensor: SafeTensorsValue)], metadata: [String: String],
     to url: URL, beforeRename: (URL) throws -> Void
   ) throws(SafeTensorsError) {
     let data: Data
@@ -78,6 +88,16 @@ public enum SafeTensors {
   public static func encode<Scalar: TensorScalar>(
     _ tensors: [(name: String, tensor: Tensor<Scalar>)], metadata: [String: String] = [:]
   ) throws(SafeTensorsError) -> Data {
+    try encode(
+      tensors.map { (name: $0.name, tensor: SafeTensorsValue($0.tensor)) }, metadata: metadata)
+  }
+
+  /// The bytes of a safetensors file holding tensors of mixed dtypes (in this order) and
+  /// `metadata`.
+  /// - Throws: `invalidName` for an empty, duplicate or reserved (`__metadata__`) name.
+  public static func encode(
+    _ tensors: [(name: String, tensor: SafeTensorsValue)], metadata: [String: String] = [:]
+  ) throws(SafeTensorsError) -> Data {
     var seen: Set<String> = []
     for (name, _) in tensors {
       let problem: String? =
@@ -90,7 +110,6 @@ public enum SafeTensors {
       }
     }
 
-    let dtype = SafeTensorsDType(Scalar.self)
     var entries: [String] = []
     if !metadata.isEmpty {
       let pairs = metadata.sorted { $0.key < $1.key }.map {
@@ -100,10 +119,10 @@ public enum SafeTensors {
     }
     var offset = 0
     for (name, tensor) in tensors {
-      let end = offset + tensor.count * dtype.byteCount
+      let end = offset + tensor.count * tensor.dtype.byteCount
       let shape = tensor.shape.map(String.init).joined(separator: ",")
       entries.append(
-        HeaderJSON.quoted(name) + ":{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],"
+        HeaderJSON.quoted(name) + ":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
           + "\"data_offsets\":[\(offset),\(end)]}")
       offset = end
     }
@@ -115,18 +134,7 @@ public enum SafeTensors {
     withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
     data.append(contentsOf: header)
     for (_, tensor) in tensors {
-      if 1.littleEndian == 1 {
-        tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) }
-      } else {
-        for scalar in tensor.scalars {
-          if let value = scalar as? Float {
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-          } else {
-            let value = Double(scalar)
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-          }
-        }
-      }
+      tensor.appendLittleEndianBytes(to: &data)
     }
     return data
   }

@@ -21,6 +21,67 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
   }
 }
 
+/// A tensor of either scalar type, for writing files that mix F32 and F64.
+public enum SafeTensorsValue: Equatable, Sendable {
+  /// Stored as F32.
+  case float32(Tensor<Float>)
+  /// Stored as F64.
+  case float64(Tensor<Double>)
+
+  /// Wraps `tensor` with the dtype of its scalar type.
+  public init<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>) {
+    if let tensor = tensor as? Tensor<Float> {
+      self = .float32(tensor)
+    } else {
+      self = .float64(tensor.converted(to: Double.self))
+    }
+  }
+
+  /// F32 or F64.
+  public var dtype: SafeTensorsDType {
+    switch self {
+    case .float32: .float32
+    case .float64: .float64
+    }
+  }
+
+  /// The tensor's shape.
+  public var shape: [Int] {
+    switch self {
+    case .float32(let tensor): tensor.shape
+    case .float64(let tensor): tensor.shape
+    }
+  }
+
+  /// The number of elements.
+  public var count: Int {
+    switch self {
+    case .float32(let tensor): tensor.count
+    case .float64(let tensor): tensor.count
+    }
+  }
+
+  /// Appends the elements, row-major and little-endian, to `data`.
+  func appendLittleEndianBytes(to data: inout Data) {
+    switch self {
+    case .float32(let tensor): Self.append(tensor.scalars, bitPattern: \.bitPattern, to: &data)
+    case .float64(let tensor): Self.append(tensor.scalars, bitPattern: \.bitPattern, to: &data)
+    }
+  }
+
+  private static func append<Element, Bits: FixedWidthInteger>(
+    _ scalars: [Element], bitPattern: (Element) -> Bits, to data: inout Data
+  ) {
+    if 1.littleEndian == 1 {
+      scalars.withUnsafeBytes { data.append(contentsOf: $0) }  // memory order is file order
+    } else {
+      for scalar in scalars {
+        withUnsafeBytes(of: bitPattern(scalar).littleEndian) { data.append(contentsOf: $0) }
+      }
+    }
+  }
+}
+
 /// A safetensors file that has been read and fully validated: tensor names, dtypes and shapes,
 /// the `__metadata__` strings, and the raw data from which tensors are decoded on request.
 ///
