@@ -104,9 +104,12 @@ struct ModelFileTests {
     let folder = try makeTemporaryFolder("duplicate")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
-    let twins = [Parameter(Tensor<Float>([1]), name: "w"), Parameter(Tensor<Float>([2]), name: "w")]
+    let twins = [
+      Parameter(Tensor<Float>([1]), name: "w"), Parameter(Tensor<Float>([2]), name: "w"),
+    ]
     #expect(
-      throws: SafeTensorsError(file: url.path, reason: .invalidName("w", message: "is used by two tensors"))
+      throws: SafeTensorsError(
+        file: url.path, reason: .invalidName("w", message: "is used by two tensors"))
     ) {
       try ModelFile.save(twins, to: url)
     }
@@ -148,6 +151,7 @@ struct ModelFileTests {
       try ModelFile.decodeMetadata(
         Architecture.self, key: "architecture", from: ["architecture": #"{"layers":[2]}"#])
     }
-    #expect(error?.description.hasPrefix(#"metadata "architecture": cannot decode Architecture"#) == true)
+    #expect(
+      error?.description.hasPrefix(#"metadata "architecture": cannot decode Architecture"#) == true)
   }
 }

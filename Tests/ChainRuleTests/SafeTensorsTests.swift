@@ -112,7 +112,8 @@ struct SafeTensorsTests {
     var metadata: [String: String] = [:]
     for key in ["zeta", "alpha", "mu", "beta", "omega"] { metadata[key] = key.uppercased() }
     let first = try SafeTensors.encode(tensors, metadata: metadata)
-    let second = try SafeTensors.encode(tensors, metadata: Dictionary(uniqueKeysWithValues: metadata.reversed()))
+    let second = try SafeTensors.encode(
+      tensors, metadata: Dictionary(uniqueKeysWithValues: metadata.reversed()))
     #expect(first == second)
     let header = String(decoding: first[8..<(8 + Int(first[0]))], as: UTF8.self)
     #expect(header.hasPrefix(#"{"__metadata__":{"alpha":"ALPHA","beta":"BETA","mu""#))
@@ -197,7 +198,8 @@ struct SafeTensorsTests {
     #expect(error?.description.contains("SimulatedCrash") == true)
     #expect(try Data(contentsOf: url) == before)
     #expect(temporaryFile.map { FileManager.default.fileExists(atPath: $0.path) } == false)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
   }
 
   @Test func invalidTensorsLeaveThePreviousFileIntact() throws {
@@ -218,17 +220,20 @@ struct SafeTensorsTests {
     let target = folder.appendingPathComponent("model.safetensors")
     try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
     #expect(
-      throws: SafeTensorsError(file: target.path, reason: .writeFailed(message: "\(target.path) is a folder"))
+      throws: SafeTensorsError(
+        file: target.path, reason: .writeFailed(message: "\(target.path) is a folder"))
     ) {
       try SafeTensors.write([("w", Tensor<Float>([1]))], to: target)
     }
-    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
   }
 
   @Test func readingAMissingFileFailsClearly() throws {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent(
       "chainrule-\(UUID().uuidString).safetensors")
-    #expect(throws: SafeTensorsError(file: url.path, reason: .readFailed(message: "no such file"))) {
+    #expect(throws: SafeTensorsError(file: url.path, reason: .readFailed(message: "no such file")))
+    {
       try SafeTensors.read(from: url)
     }
   }
@@ -307,22 +312,27 @@ struct SafeTensorsTests {
           tensor: "w", byteOffset: 39,
           message: #"unexpected field "data_offset" (allowed: dtype, shape, data_offsets)"#))
     #expect(
-      reason(handcraftedFile(#"{"w":{"dtype":32,"shape":[],"data_offsets":[0,4]}}"#, dataByteCount: 4))
-        == .invalidEntry(tensor: "w", byteOffset: 22, message: "dtype must be a string, found the number 32"))
+      reason(
+        handcraftedFile(#"{"w":{"dtype":32,"shape":[],"data_offsets":[0,4]}}"#, dataByteCount: 4))
+        == .invalidEntry(
+          tensor: "w", byteOffset: 22, message: "dtype must be a string, found the number 32"))
     #expect(
       reason(handcraftedFile(#"{"w":{"dtype":"F32","shape":[],"data_offsets":[0]}}"#))
         == .invalidEntry(
-          tensor: "w", byteOffset: 54, message: "data_offsets must be [begin, end] with non-negative integers"))
+          tensor: "w", byteOffset: 54,
+          message: "data_offsets must be [begin, end] with non-negative integers"))
     #expect(
       reason(handcraftedFile(#"{"w":{"dtype":"F32","shape":[],"data_offsets":[-4,0]}}"#))
         == .invalidEntry(
-          tensor: "w", byteOffset: 54, message: "data_offsets must be [begin, end] with non-negative integers"))
+          tensor: "w", byteOffset: 54,
+          message: "data_offsets must be [begin, end] with non-negative integers"))
   }
 
   @Test(arguments: ["F16", "BF16", "I64", "f32", "float32"])
   func unsupportedDTypes(dtype: String) {
     let header = #"{"w":{"dtype":""# + dtype + #"","shape":[1],"data_offsets":[0,4]}}"#
-    let expected = SafeTensorsError.Reason.unsupportedDType(tensor: "w", dtype: dtype, byteOffset: 22)
+    let expected = SafeTensorsError.Reason.unsupportedDType(
+      tensor: "w", dtype: dtype, byteOffset: 22)
     #expect(reason(handcraftedFile(header, dataByteCount: 4)) == expected)
     #expect(expected.message.contains(#"tensor "w": unsupported dtype ""# + dtype))
   }
@@ -333,7 +343,10 @@ struct SafeTensorsTests {
     ("[2e0]", 37, "shape[0] must be a non-negative integer, found the number 2e0"),
     (#"["2"]"#, 37, "shape[0] must be a non-negative integer, found a string"),
     ("[true]", 37, "shape[0] must be a non-negative integer, found true"),
-    ("[99999999999999999999]", 37, "shape[0] must be a non-negative integer, found the number 99999999999999999999"),
+    (
+      "[99999999999999999999]", 37,
+      "shape[0] must be a non-negative integer, found the number 99999999999999999999"
+    ),
     ("4", 36, "shape must be an array of non-negative integers, found the number 4"),
   ])
   func invalidShapes(shape: String, offset: Int, message: String) {
@@ -350,7 +363,8 @@ struct SafeTensorsTests {
     #expect(reason(handcraftedFile(header, dataByteCount: 20)) == expected)
     #expect(
       SafeTensorsError(file: "m.safetensors", reason: expected).description
-        == #"m.safetensors: byte 57: tensor "w": shape [2, 3] of F32 needs 24 bytes, data_offsets hold 20"#)
+        == #"m.safetensors: byte 57: tensor "w": shape [2, 3] of F32 needs 24 bytes, data_offsets hold 20"#
+    )
     // 2^40 · 2^40 elements overflow Int: reported, not trapped.
     let huge = #"{"w":{"dtype":"F64","shape":[1099511627776,1099511627776],"data_offsets":[0,8]}}"#
     #expect(
@@ -380,7 +394,8 @@ struct SafeTensorsTests {
       + #""b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
     #expect(
       reason(handcraftedFile(overlap, dataByteCount: 12))
-        == .overlappingTensors(tensor: "b", range: 4..<12, other: "a", otherRange: 0..<8, fileOffset: 62))
+        == .overlappingTensors(
+          tensor: "b", range: 4..<12, other: "a", otherRange: 0..<8, fileOffset: 62))
     // b is listed first but its bytes come second: order in the header does not matter.
     let gap =
       #"{"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"#
@@ -408,7 +423,8 @@ struct SafeTensorsTests {
   @Test func metadataMustBeAnObjectOfStrings() {
     #expect(
       reason(handcraftedFile(#"{"__metadata__":[1]}"#))
-        == .invalidMetadata(byteOffset: 24, message: "must be an object of strings, found an array"))
+        == .invalidMetadata(byteOffset: 24, message: "must be an object of strings, found an array")
+    )
     #expect(
       reason(handcraftedFile(#"{"__metadata__":{"epochs":10}}"#))
         == .invalidMetadata(
@@ -431,7 +447,9 @@ struct SafeTensorsTests {
         corrupted[position] = UInt8(truncatingIfNeeded: generator.next())
         if let file = try? SafeTensors.decode(corrupted) {
           decoded += 1
-          for name in file.names { _ = try file.tensor(named: name, as: Double.self, converting: true) }
+          for name in file.names {
+            _ = try file.tensor(named: name, as: Double.self, converting: true)
+          }
         }
       }
     }

@@ -70,7 +70,8 @@ struct HeaderJSON {
     let value = try parser.parseValue(depth: 0)
     parser.skipWhitespace()
     guard parser.position == bytes.count else {
-      throw SyntaxError(offset: parser.position, message: "unexpected \(parser.current) after the JSON value")
+      throw SyntaxError(
+        offset: parser.position, message: "unexpected \(parser.current) after the JSON value")
     }
     return value
   }
@@ -225,12 +226,18 @@ struct HeaderJSON {
       position += 1
       guard digits(&self) > 0 else { throw fail("expected a digit after '.', found \(current)") }
     }
-    if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+    if position < bytes.count,
+      bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E")
+    {
       position += 1
-      if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+      if position < bytes.count,
+        bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
+      {
         position += 1
       }
-      guard digits(&self) > 0 else { throw fail("expected a digit in the exponent, found \(current)") }
+      guard digits(&self) > 0 else {
+        throw fail("expected a digit in the exponent, found \(current)")
+      }
     }
     return String(decoding: bytes[start..<position], as: UTF8.self)
   }

@@ -101,10 +101,9 @@ public enum SafeTensors {
     var seen: Set<String> = []
     for (name, _) in tensors {
       let problem: String? =
-        if name.isEmpty { "a tensor needs a non-empty name" }
-        else if name == metadataKey { "is reserved for the metadata" }
-        else if !seen.insert(name).inserted { "is used by two tensors" }
-        else { nil }
+        if name.isEmpty { "a tensor needs a non-empty name" } else if name == metadataKey {
+          "is reserved for the metadata"
+        } else if !seen.insert(name).inserted { "is used by two tensors" } else { nil }
       if let problem {
         throw SafeTensorsError(file: "<memory>", reason: .invalidName(name, message: problem))
       }
@@ -276,7 +275,8 @@ public enum SafeTensors {
       case "data_offsets": offsetsValue = field.value
       default:
         throw invalid(
-          field.keyOffset, "unexpected field \"\(field.key)\" (allowed: dtype, shape, data_offsets)")
+          field.keyOffset, "unexpected field \"\(field.key)\" (allowed: dtype, shape, data_offsets)"
+        )
       }
     }
     guard let dtypeValue else { throw invalid(member.value.offset, "missing field \"dtype\"") }
@@ -286,7 +286,8 @@ public enum SafeTensors {
     }
 
     guard case .string(let dtypeName) = dtypeValue.kind else {
-      throw invalid(dtypeValue.offset, "dtype must be a string, found \(dtypeValue.typeDescription)")
+      throw invalid(
+        dtypeValue.offset, "dtype must be a string, found \(dtypeValue.typeDescription)")
     }
     guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
       throw failure(

@@ -38,7 +38,8 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
     /// A shape that is not an array of non-negative integers.
     case invalidShape(tensor: String, byteOffset: Int, message: String)
     /// `data_offsets` is not `[begin, end]` with `begin ≤ end ≤` the data section's size.
-    case offsetsOutOfRange(tensor: String, begin: Int, end: Int, dataByteCount: Int, byteOffset: Int)
+    case offsetsOutOfRange(
+      tensor: String, begin: Int, end: Int, dataByteCount: Int, byteOffset: Int)
     /// The shape and dtype need a different number of bytes than `data_offsets` hold
     /// (`expected` is nil when the element count overflows `Int`).
     case byteCountMismatch(
@@ -86,7 +87,8 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
       case .offsetsOutOfRange(let tensor, let begin, let end, let size, let offset):
         return "byte \(offset): tensor \"\(tensor)\": data_offsets [\(begin), \(end)] "
           + "are not within the \(size)-byte data section (need begin ≤ end ≤ \(size))"
-      case .byteCountMismatch(let tensor, let shape, let dtype, let expected, let actual, let offset):
+      case .byteCountMismatch(
+        let tensor, let shape, let dtype, let expected, let actual, let offset):
         let need = expected.map { "\($0) bytes" } ?? "more bytes than fit in Int"
         return "byte \(offset): tensor \"\(tensor)\": shape \(shape) of \(dtype) needs \(need), "
           + "data_offsets hold \(actual)"
