@@ -372,7 +372,16 @@ struct SafeTensorsTests {
         == .byteCountMismatch(
           tensor: "w", shape: [1 << 40, 1 << 40], dtype: "F64", expected: nil, actual: 8,
           byteOffset: 81))
-    // A zero dimension makes the tensor empty whatever the others are.
+    // Overflow before a zero dimension is still rejected: the element count is multiplied
+    // in order, so such a shape cannot become a Tensor.
+    let overflowThenZero =
+      #"{"w":{"dtype":"F32","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}}"#
+    #expect(
+      reason(handcraftedFile(overflowThenZero))
+        == .byteCountMismatch(
+          tensor: "w", shape: [1 << 40, 1 << 40, 0], dtype: "F32", expected: nil, actual: 0,
+          byteOffset: 83))
+    // A leading zero dimension makes the tensor empty whatever the others are.
     let empty = #"{"w":{"dtype":"F64","shape":[0,1099511627776],"data_offsets":[0,0]}}"#
     #expect(reason(handcraftedFile(empty)) == nil)
   }

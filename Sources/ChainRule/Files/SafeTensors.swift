@@ -100,10 +100,14 @@ public enum SafeTensors {
   ) throws(SafeTensorsError) -> Data {
     var seen: Set<String> = []
     for (name, _) in tensors {
-      let problem: String? =
-        if name.isEmpty { "a tensor needs a non-empty name" } else if name == metadataKey {
-          "is reserved for the metadata"
-        } else if !seen.insert(name).inserted { "is used by two tensors" } else { nil }
+      var problem: String?
+      if name.isEmpty {
+        problem = "a tensor needs a non-empty name"
+      } else if name == metadataKey {
+        problem = "is reserved for the metadata"
+      } else if !seen.insert(name).inserted {
+        problem = "is used by two tensors"
+      }
       if let problem {
         throw SafeTensorsError(file: "<memory>", reason: .invalidName(name, message: problem))
       }
@@ -326,14 +330,18 @@ public enum SafeTensors {
           byteOffset: 8 + offsetsValue.offset))
     }
 
-    // Element count × element size, without trapping on overflow.
-    var expected: Int? = dtype.byteCount
+    // Element count (multiplied in order, as `Tensor` does) × element size, without trapping.
+    var count: Int? = 1
     for dimension in shape {
-      guard let partial = expected else { break }
-      let (product, overflow) = partial.multipliedReportingOverflow(by: dimension)
-      expected = overflow ? nil : product
+      count = count.flatMap { partial in
+        let (product, overflow) = partial.multipliedReportingOverflow(by: dimension)
+        return overflow ? nil : product
+      }
     }
-    if shape.contains(0) { expected = 0 }
+    let expected = count.flatMap { elements in
+      let (product, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
+      return overflow ? nil : product
+    }
     guard expected == end - begin else {
       throw failure(
         .byteCountMismatch(

@@ -41,7 +41,7 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
     case offsetsOutOfRange(
       tensor: String, begin: Int, end: Int, dataByteCount: Int, byteOffset: Int)
     /// The shape and dtype need a different number of bytes than `data_offsets` hold
-    /// (`expected` is nil when the element count overflows `Int`).
+    /// (`expected` is nil when the byte count overflows `Int`).
     case byteCountMismatch(
       tensor: String, shape: [Int], dtype: String, expected: Int?, actual: Int, byteOffset: Int)
     /// Two tensors share bytes.
@@ -89,7 +89,7 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
           + "are not within the \(size)-byte data section (need begin ≤ end ≤ \(size))"
       case .byteCountMismatch(
         let tensor, let shape, let dtype, let expected, let actual, let offset):
-        let need = expected.map { "\($0) bytes" } ?? "more bytes than fit in Int"
+        let need = expected.map { "\($0) bytes" } ?? "a byte count that overflows Int"
         return "byte \(offset): tensor \"\(tensor)\": shape \(shape) of \(dtype) needs \(need), "
           + "data_offsets hold \(actual)"
       case .overlappingTensors(let tensor, let range, let other, let otherRange, let offset):

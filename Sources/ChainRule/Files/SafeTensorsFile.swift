@@ -32,6 +32,8 @@ public enum SafeTensorsValue: Equatable, Sendable {
   public init<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>) {
     if let tensor = tensor as? Tensor<Float> {
       self = .float32(tensor)
+    } else if let tensor = tensor as? Tensor<Double> {
+      self = .float64(tensor)
     } else {
       self = .float64(tensor.converted(to: Double.self))
     }
@@ -155,7 +157,9 @@ public struct SafeTensorsFile: Sendable {
     as _: Scalar.Type
   ) -> [Scalar] {
     let hostIsLittleEndian = 1.littleEndian == 1
-    if hostIsLittleEndian && dtype == SafeTensorsDType(Scalar.self) {
+    if hostIsLittleEndian && dtype == SafeTensorsDType(Scalar.self)
+      && MemoryLayout<Scalar>.size == dtype.byteCount
+    {
       // Same layout as memory: one copy.
       return [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
         UnsafeMutableRawBufferPointer(buffer).copyMemory(
