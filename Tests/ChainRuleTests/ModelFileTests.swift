@@ -22,7 +22,7 @@ struct ModelFileTests {
   }
 
   @Test func saveAndLoadRestoresEveryParameterAndTheMetadata() throws {
-    let folder = try makeTemporaryFolder("model")
+    let folder = try makeModelFileScratchFolder("model")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     let trained = Self.parameters(seed: 1)
@@ -48,7 +48,7 @@ struct ModelFileTests {
   }
 
   @Test func aMismatchedFileChangesNothingAndListsEveryProblem() throws {
-    let folder = try makeTemporaryFolder("mismatch")
+    let folder = try makeModelFileScratchFolder("mismatch")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     // The file: layer0.weight fits, layer0.bias has the wrong shape, layer1.weight is missing,
@@ -82,7 +82,7 @@ struct ModelFileTests {
   }
 
   @Test func dtypeMustMatchUnlessConverting() throws {
-    let folder = try makeTemporaryFolder("dtype")
+    let folder = try makeModelFileScratchFolder("dtype")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("double.safetensors")
     let doubles = [Parameter(Tensor<Double>([0.1, -0.25]), name: "w")]
@@ -101,7 +101,7 @@ struct ModelFileTests {
   }
 
   @Test func duplicateParameterNamesAreRejected() throws {
-    let folder = try makeTemporaryFolder("duplicate")
+    let folder = try makeModelFileScratchFolder("duplicate")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     let twins = [
@@ -121,7 +121,7 @@ struct ModelFileTests {
   }
 
   @Test func aCorruptFileChangesNothing() throws {
-    let folder = try makeTemporaryFolder("corrupt")
+    let folder = try makeModelFileScratchFolder("corrupt")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     try ModelFile.save(Self.parameters(seed: 4), to: url)

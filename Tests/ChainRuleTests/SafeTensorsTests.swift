@@ -4,7 +4,7 @@ import Testing
 @testable import ChainRule
 
 /// A fresh empty folder under the system temporary folder.
-func makeTemporaryFolder(_ label: String) throws -> URL {
+func makeModelFileScratchFolder(_ label: String) throws -> URL {
   let folder = FileManager.default.temporaryDirectory
     .appendingPathComponent("chainrule-\(label)-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -67,7 +67,7 @@ struct SafeTensorsTests {
   }
 
   @Test func doubleRoundTripThroughAFileIsBitwise() throws {
-    let folder = try makeTemporaryFolder("roundtrip")
+    let folder = try makeModelFileScratchFolder("roundtrip")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     let vector = Tensor<Double>(Self.awkwardDoubles)
@@ -163,7 +163,7 @@ struct SafeTensorsTests {
   // MARK: Atomic writes
 
   @Test func writeIntoMissingFolderFailsClearly() throws {
-    let folder = try makeTemporaryFolder("missing")
+    let folder = try makeModelFileScratchFolder("missing")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("no/such/folder/model.safetensors")
     let error = #expect(throws: SafeTensorsError.self) {
@@ -176,7 +176,7 @@ struct SafeTensorsTests {
   }
 
   @Test func interruptedWriteLeavesThePreviousFileIntact() throws {
-    let folder = try makeTemporaryFolder("interrupted")
+    let folder = try makeModelFileScratchFolder("interrupted")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     try SafeTensors.write([("w", Tensor<Float>([1, 2]))], to: url)
@@ -202,8 +202,30 @@ struct SafeTensorsTests {
       try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
   }
 
+  /// Root ignores folder permissions, so this runs only for other users (as in most CI).
+  @Test(.enabled(if: getuid() != 0, "running as root, which may write into read-only folders"))
+  func writeIntoReadOnlyFolderFailsAndKeepsThePreviousFile() throws {
+    let folder = try makeModelFileScratchFolder("read-only")
+    let manager = FileManager.default
+    defer {
+      try? manager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
+      try? manager.removeItem(at: folder)
+    }
+    let url = folder.appendingPathComponent("model.safetensors")
+    try SafeTensors.write([("w", Tensor<Float>([1, 2]))], to: url)
+    let before = try Data(contentsOf: url)
+    try manager.setAttributes([.posixPermissions: 0o555], ofItemAtPath: folder.path)
+
+    let error = #expect(throws: SafeTensorsError.self) {
+      try SafeTensors.write([("w", Tensor<Float>([3]))], to: url)
+    }
+    #expect(error?.description.contains("cannot create a temporary file in \(folder.path)") == true)
+    #expect(try Data(contentsOf: url) == before)
+    #expect(try manager.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
+  }
+
   @Test func invalidTensorsLeaveThePreviousFileIntact() throws {
-    let folder = try makeTemporaryFolder("invalid")
+    let folder = try makeModelFileScratchFolder("invalid")
     defer { try? FileManager.default.removeItem(at: folder) }
     let url = folder.appendingPathComponent("model.safetensors")
     try SafeTensors.write([("w", Tensor<Double>([1, 2]))], to: url)
@@ -215,7 +237,7 @@ struct SafeTensorsTests {
   }
 
   @Test func writeOverAFolderFailsAndKeepsIt() throws {
-    let folder = try makeTemporaryFolder("over-folder")
+    let folder = try makeModelFileScratchFolder("over-folder")
     defer { try? FileManager.default.removeItem(at: folder) }
     let target = folder.appendingPathComponent("model.safetensors")
     try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
