@@ -50,5 +50,13 @@ if !json {
   print("chainrule-bench — median of timed steps after warm-up")
   if cr_allocation_counting_available() == 0 { print("(allocation counting unavailable here)") }
 }
+report(seedNetworkWorkload(quick: quick), json: json)
+report(
+  mlpWorkload("W2 MLP 784→128→10, batch 64", sizes: [784, 128, 10], batch: 64, quick: quick),
+  json: json)
+report(
+  mlpWorkload(
+    "W3 MLP 784→1024→1024→10, batch 256", sizes: [784, 1024, 1024, 10], batch: 256, quick: quick),
+  json: json)
 report(scalarMLPWorkload(quick: quick), json: json)
 for n in [64, 128, 256, 512, 1024] { report(matmulWorkload(n: n, quick: quick), json: json) }

@@ -1,0 +1,56 @@
+import ChainRule
+
+/// One training step on a graph built once: re-evaluate, clear gradients, back-propagate,
+/// update — the step definition shared with the peers (forward + backward + update).
+func trainingStep(_ graph: Graph<Float>, loss: Node<Float>, optimizer: SGD<Float>) {
+  graph.forward()
+  optimizer.zeroGradients()
+  graph.backward(from: loss)
+  optimizer.step()
+}
+
+/// W1: the seed network 2 → 2 tanh → 1 sigmoid on the 4 XOR points, binary cross-entropy
+/// (from logits, as the peers do), one SGD step.
+func seedNetworkWorkload(quick: Bool) -> Measurement {
+  var generator = Xoshiro256StarStar(seed: 1)
+  let model = Sequential<Float>([
+    Dense(inputSize: 2, outputSize: 2, activation: .tanh, using: &generator),
+    Dense(inputSize: 2, outputSize: 1, using: &generator),
+  ])
+  let graph = Graph<Float>()
+  let x = graph.input(Tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), name: "x")
+  let y = graph.input(Tensor([[0], [1], [1], [0]]), name: "y")
+  let loss = model(x).binaryCrossEntropyWithLogits(y)
+  let optimizer = SGD(parameters: model.parameters, learningRate: 0.5)
+  return measure(
+    "W1 seed net 2→2→1, XOR, SGD step", warmup: quick ? 10 : 1000,
+    iterations: quick ? 20 : 20_000, minimumSeconds: quick ? 0 : 0.5
+  ) {
+    trainingStep(graph, loss: loss, optimizer: optimizer)
+  }
+}
+
+/// W2 and W3: a ReLU MLP with softmax cross-entropy on a random batch with integer labels.
+func mlpWorkload(_ name: String, sizes: [Int], batch: Int, quick: Bool) -> Measurement {
+  var generator = Xoshiro256StarStar(seed: 2)
+  let layers = (1..<sizes.count).map { i in
+    Dense<Float>(
+      inputSize: sizes[i - 1], outputSize: sizes[i],
+      activation: i < sizes.count - 1 ? .relu : .none, using: &generator)
+  }
+  let model = Sequential<Float>(layers)
+  let features = Tensor<Float>(
+    shape: [batch, sizes[0]],
+    scalars: (0..<batch * sizes[0]).map { _ in Float(generator.nextNormal()) })
+  let labels = Tensor<Float>(
+    shape: [batch], scalars: (0..<batch).map { _ in Float(generator.nextInt(below: sizes.last!)) })
+  let graph = Graph<Float>()
+  let x = graph.input(features, name: "x")
+  let loss = model(x).softmaxCrossEntropy(labels: graph.input(labels, name: "labels"))
+  let optimizer = SGD(parameters: model.parameters, learningRate: 0.01)
+  return measure(
+    name, warmup: quick ? 1 : 20, iterations: quick ? 3 : 100, minimumSeconds: quick ? 0 : 1
+  ) {
+    trainingStep(graph, loss: loss, optimizer: optimizer)
+  }
+}
