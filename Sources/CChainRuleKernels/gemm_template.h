@@ -1,0 +1,167 @@
+// Blocked, packed GEMM (Goto/BLIS scheme), instantiated by gemm.c once per precision and ISA.
+// No include guard on purpose: each inclusion stamps out one more set of functions.
+//
+// The includer defines:
+//   T       scalar type                  V    GNU vector type of VL lanes of T
+//   MR      rows of the register tile    NV   vectors per tile row (tile width NR = NV * VL)
+//   KC, NC  cache blocks: a KC x NC packed panel of B stays in L2; MC rows of A are packed at once
+//   MC      (the MR x KC micro-panel of A then stays in L1 while it sweeps all of that B panel)
+//   FN(x)   name prefixer                TARGET  function attribute selecting the ISA
+// C is row-major, so vectors run along rows of C and B; the kernel broadcasts elements of A.
+
+#define NR (NV * VL)
+
+// Packs op(A)[0..<mc][0..<kc] into MR-row micro-panels laid out p-major: dst[p * MR + i].
+// Rows past mc are zero so the kernel can always compute a full tile.
+TARGET static void FN(pack_a)(int trans, ptrdiff_t mc, ptrdiff_t kc, const T *a, ptrdiff_t lda,
+                              T *restrict dst) {
+  for (ptrdiff_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
+    ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
+    if (trans) {
+      // op(A)[i][p] = a[p * lda + i]: each p contributes mr contiguous elements.
+      for (ptrdiff_t p = 0; p < kc; p++) {
+        const T *src = a + p * lda + ir;
+        for (ptrdiff_t i = 0; i < mr; i++) dst[p * MR + i] = src[i];
+      }
+    } else {
+      // Read each row sequentially (strided reads of many rows alias in L1 for power-of-2 lda).
+      for (ptrdiff_t i = 0; i < mr; i++) {
+        const T *src = a + (ir + i) * lda;
+        for (ptrdiff_t p = 0; p < kc; p++) dst[p * MR + i] = src[p];
+      }
+    }
+    for (ptrdiff_t p = 0; p < kc; p++)
+      for (ptrdiff_t i = mr; i < MR; i++) dst[p * MR + i] = 0;
+  }
+}
+
+// Packs op(B)[0..<kc][0..<nc] into NR-column micro-panels laid out p-major: dst[p * NR + j].
+TARGET static void FN(pack_b)(int trans, ptrdiff_t kc, ptrdiff_t nc, const T *b, ptrdiff_t ldb,
+                              T *restrict dst) {
+  for (ptrdiff_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
+    ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
+    if (trans) {
+      // op(B)[p][j] = b[j * ldb + p]: walk each stored row sequentially, scatter with stride NR.
+      for (ptrdiff_t j = 0; j < nr; j++) {
+        const T *src = b + (jr + j) * ldb;
+        for (ptrdiff_t p = 0; p < kc; p++) dst[p * NR + j] = src[p];
+      }
+      for (ptrdiff_t p = 0; p < kc; p++)
+        for (ptrdiff_t j = nr; j < NR; j++) dst[p * NR + j] = 0;
+    } else {
+      for (ptrdiff_t p = 0; p < kc; p++) {
+        const T *src = b + p * ldb + jr;
+        for (ptrdiff_t j = 0; j < nr; j++) dst[p * NR + j] = src[j];
+        for (ptrdiff_t j = nr; j < NR; j++) dst[p * NR + j] = 0;
+      }
+    }
+  }
+}
+
+// Register-blocked micro-kernel: C[0..<mr][0..<nr] = alpha * Ap * Bp + beta * C over kc steps.
+// The MR x NV accumulators live in registers for the whole k loop; beta == 0 never reads C.
+TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c,
+                              ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta) {
+  V acc[MR][NV];
+  for (int i = 0; i < MR; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = (V){0};
+  for (ptrdiff_t p = 0; p < kc; p++, ap += MR, bp += NR) {
+    V bv[NV];
+    for (int v = 0; v < NV; v++) bv[v] = *(const V *)(bp + v * VL);  // packed: aligned
+    for (int i = 0; i < MR; i++) {
+      V av = (V){0} + ap[i];  // broadcast
+      for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
+    }
+  }
+  if (mr == MR && nr == NR) {
+    for (int i = 0; i < MR; i++) {
+      for (int v = 0; v < NV; v++) {
+        T *cp = c + i * ldc + v * VL;
+        V r = acc[i][v] * alpha;
+        if (beta != 0) {
+          V old;
+          memcpy(&old, cp, sizeof old);  // unaligned vector load
+          r += old * beta;
+        }
+        memcpy(cp, &r, sizeof r);
+      }
+    }
+  } else {
+    // Edge tile: spill to a scratch tile, then write back only the valid part.
+    _Alignas(64) T tile[MR * NR];
+    for (int i = 0; i < MR; i++)
+      for (int v = 0; v < NV; v++) *(V *)(tile + i * NR + v * VL) = acc[i][v];
+    for (ptrdiff_t i = 0; i < mr; i++) {
+      T *row = c + i * ldc;
+      for (ptrdiff_t j = 0; j < nr; j++) {
+        T r = alpha * tile[i * NR + j];
+        row[j] = beta != 0 ? r + beta * row[j] : r;
+      }
+    }
+  }
+}
+
+// Full blocked product. Returns 0 when the packing buffers cannot be allocated.
+TARGET static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
+                           const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
+                           ptrdiff_t ldc) {
+  ptrdiff_t mcMax = m < MC ? (m + MR - 1) / MR * MR : MC;
+  ptrdiff_t ncMax = n < NC ? (n + NR - 1) / NR * NR : NC;
+  ptrdiff_t kcMax = k < KC ? k : KC;
+  T *abuf = cr_aligned_alloc(sizeof(T) * (size_t)(mcMax * kcMax));
+  T *bbuf = cr_aligned_alloc(sizeof(T) * (size_t)(kcMax * ncMax));
+  if (!abuf || !bbuf) {
+    free(abuf);
+    free(bbuf);
+    return 0;
+  }
+  for (ptrdiff_t ic = 0; ic < m; ic += MC) {
+    ptrdiff_t mc = m - ic < MC ? m - ic : MC;
+    for (ptrdiff_t pc = 0; pc < k; pc += KC) {
+      ptrdiff_t kc = k - pc < KC ? k - pc : KC;
+      T betaBlock = pc == 0 ? beta : 1;  // later k blocks accumulate onto the first
+      FN(pack_a)(transA, mc, kc, transA ? a + pc * lda + ic : a + ic * lda + pc, lda, abuf);
+      for (ptrdiff_t jc = 0; jc < n; jc += NC) {
+        ptrdiff_t nc = n - jc < NC ? n - jc : NC;
+        FN(pack_b)(transB, kc, nc, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bbuf);
+        for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
+          ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
+          for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
+            ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
+            FN(kernel)(kc, abuf + ir * kc, bbuf + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, mr,
+                       nr, alpha, betaBlock);
+          }
+        }
+      }
+    }
+  }
+  free(abuf);
+  free(bbuf);
+  return 1;
+}
+
+// Unpacked path for tiny products (2x2, 4x2, ...): packing would cost more than it saves.
+// Row i of C is scaled by beta, then op(A)[i][p] * op(B)[p][0..<n] is added row by row.
+TARGET static void FN(small)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
+                             const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
+                             ptrdiff_t ldc) {
+  for (ptrdiff_t i = 0; i < m; i++) {
+    T *row = c + i * ldc;
+    if (beta == 0) {
+      for (ptrdiff_t j = 0; j < n; j++) row[j] = 0;
+    } else if (beta != 1) {
+      for (ptrdiff_t j = 0; j < n; j++) row[j] *= beta;
+    }
+    for (ptrdiff_t p = 0; p < k; p++) {
+      T aip = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
+      if (transB) {
+        for (ptrdiff_t j = 0; j < n; j++) row[j] += aip * b[j * ldb + p];
+      } else {
+        const T *brow = b + p * ldb;
+        for (ptrdiff_t j = 0; j < n; j++) row[j] += aip * brow[j];
+      }
+    }
+  }
+}
+
+#undef NR
