@@ -12,6 +12,7 @@ let package = Package(
     .target(name: "CChainRuleKernels"),
     .target(name: "ChainRule", dependencies: ["CChainRuleKernels"]),
     .executableTarget(name: "ChainRuleCLI", dependencies: ["ChainRule"]),
+    .executableTarget(name: "ChainRuleGemmBench", dependencies: ["ChainRule"]),
     .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"]),
   ],
   swiftLanguageModes: [.v6]

@@ -10,6 +10,8 @@
 // C is row-major, so vectors run along rows of C and B; the kernel broadcasts elements of A.
 
 #define NR (NV * VL)
+// Tile loops must be fully unrolled so the accumulators stay in registers (-O2 will not always).
+#define UNROLL _Pragma("clang loop unroll(full)")
 
 // Packs op(A)[0..<mc][0..<kc] into MR-row micro-panels laid out p-major: dst[p * MR + i].
 // Rows past mc are zero so the kernel can always compute a full tile.
@@ -63,19 +65,19 @@ TARGET static void FN(pack_b)(int trans, ptrdiff_t kc, ptrdiff_t nc, const T *b,
 TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c,
                               ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta) {
   V acc[MR][NV];
-  for (int i = 0; i < MR; i++)
-    for (int v = 0; v < NV; v++) acc[i][v] = (V){0};
+  UNROLL for (int i = 0; i < MR; i++)
+    UNROLL for (int v = 0; v < NV; v++) acc[i][v] = (V){0};
   for (ptrdiff_t p = 0; p < kc; p++, ap += MR, bp += NR) {
     V bv[NV];
-    for (int v = 0; v < NV; v++) bv[v] = *(const V *)(bp + v * VL);  // packed: aligned
-    for (int i = 0; i < MR; i++) {
+    UNROLL for (int v = 0; v < NV; v++) bv[v] = *(const V *)(bp + v * VL);  // packed: aligned
+    UNROLL for (int i = 0; i < MR; i++) {
       V av = (V){0} + ap[i];  // broadcast
-      for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
+      UNROLL for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
     }
   }
   if (mr == MR && nr == NR) {
-    for (int i = 0; i < MR; i++) {
-      for (int v = 0; v < NV; v++) {
+    UNROLL for (int i = 0; i < MR; i++) {
+      UNROLL for (int v = 0; v < NV; v++) {
         T *cp = c + i * ldc + v * VL;
         V r = acc[i][v] * alpha;
         if (beta != 0) {
@@ -89,8 +91,8 @@ TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restr
   } else {
     // Edge tile: spill to a scratch tile, then write back only the valid part.
     _Alignas(64) T tile[MR * NR];
-    for (int i = 0; i < MR; i++)
-      for (int v = 0; v < NV; v++) *(V *)(tile + i * NR + v * VL) = acc[i][v];
+    UNROLL for (int i = 0; i < MR; i++)
+      UNROLL for (int v = 0; v < NV; v++) *(V *)(tile + i * NR + v * VL) = acc[i][v];
     for (ptrdiff_t i = 0; i < mr; i++) {
       T *row = c + i * ldc;
       for (ptrdiff_t j = 0; j < nr; j++) {
@@ -165,3 +167,4 @@ TARGET static void FN(small)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, p
 }
 
 #undef NR
+#undef UNROLL
