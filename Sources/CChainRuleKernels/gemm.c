@@ -1,18 +1,53 @@
 // GEMM entry points: pick the widest kernel set this CPU supports at run time (the OpenBLAS
 // DYNAMIC_ARCH approach: per-function target attributes, no global -m flags), and route tiny
 // products to an unpacked loop.
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ChainRuleKernels.h"
 
-// Products with fewer multiply-adds than this skip packing (measured crossover, see Gemm.swift).
-#define SMALL_WORK (24 * 24 * 24)
+// Products with fewer multiply-adds than this skip packing (measured crossover: about 7^3).
+#define SMALL_WORK (8 * 8 * 8)
 
-// 64-byte aligned allocation (cache line and AVX-512 vector), freed with free().
-static void *cr_aligned_alloc(size_t bytes) {
-  void *p = NULL;
-  return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
+// Per-thread packing buffer, kept between calls: allocating it per call made glibc map, fault in
+// and trim fresh pages on every mid-sized product. Freed when its thread exits.
+typedef struct {
+  void *ptr;
+  size_t size;
+} cr_workspace;
+
+static pthread_key_t workspace_key;
+static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
+
+static void free_workspace(void *w) {
+  free(((cr_workspace *)w)->ptr);
+  free(w);
+}
+
+static void make_workspace_key(void) { pthread_key_create(&workspace_key, free_workspace); }
+
+// Returns this thread's 64-byte aligned buffer of at least `bytes` bytes, or NULL.
+static void *thread_workspace(size_t bytes) {
+  pthread_once(&workspace_once, make_workspace_key);
+  cr_workspace *w = pthread_getspecific(workspace_key);
+  if (!w) {
+    w = calloc(1, sizeof *w);
+    if (!w || pthread_setspecific(workspace_key, w) != 0) {
+      free(w);
+      return NULL;
+    }
+  }
+  if (w->size < bytes) {
+    free(w->ptr);
+    w->size = 0;
+    if (posix_memalign(&w->ptr, 64, bytes) != 0) {
+      w->ptr = NULL;
+      return NULL;
+    }
+    w->size = bytes;
+  }
+  return w->ptr;
 }
 
 #define CAT2(a, b) a##_##b
@@ -23,7 +58,7 @@ static void *cr_aligned_alloc(size_t bytes) {
 #define TARGET
 #define KC 256
 #define NC 512
-#define MC 1536
+#define MC 768
 #define MR 4
 #define NV 2
 

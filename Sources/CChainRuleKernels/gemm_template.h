@@ -103,20 +103,17 @@ TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restr
   }
 }
 
-// Full blocked product. Returns 0 when the packing buffers cannot be allocated.
+// Full blocked product. Returns 0 when the packing buffer cannot be allocated.
 TARGET static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
                            const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
                            ptrdiff_t ldc) {
   ptrdiff_t mcMax = m < MC ? (m + MR - 1) / MR * MR : MC;
   ptrdiff_t ncMax = n < NC ? (n + NR - 1) / NR * NR : NC;
   ptrdiff_t kcMax = k < KC ? k : KC;
-  T *abuf = cr_aligned_alloc(sizeof(T) * (size_t)(mcMax * kcMax));
-  T *bbuf = cr_aligned_alloc(sizeof(T) * (size_t)(kcMax * ncMax));
-  if (!abuf || !bbuf) {
-    free(abuf);
-    free(bbuf);
-    return 0;
-  }
+  ptrdiff_t aSize = (mcMax * kcMax + 15) / 16 * 16;  // keeps the B panel 64-byte aligned
+  T *abuf = thread_workspace(sizeof(T) * (size_t)(aSize + kcMax * ncMax));
+  if (!abuf) return 0;
+  T *bbuf = abuf + aSize;
   for (ptrdiff_t ic = 0; ic < m; ic += MC) {
     ptrdiff_t mc = m - ic < MC ? m - ic : MC;
     for (ptrdiff_t pc = 0; pc < k; pc += KC) {
@@ -137,31 +134,24 @@ TARGET static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptr
       }
     }
   }
-  free(abuf);
-  free(bbuf);
   return 1;
 }
 
-// Unpacked path for tiny products (2x2, 4x2, ...): packing would cost more than it saves.
-// Row i of C is scaled by beta, then op(A)[i][p] * op(B)[p][0..<n] is added row by row.
+// Unpacked path for tiny products (2x2, 4x2, ...), where packing costs more than it saves:
+// one scalar dot product per element of C, with no setup at all.
 TARGET static void FN(small)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
                              const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
                              ptrdiff_t ldc) {
+  // Steps between consecutive elements of a row of op(A) and of a column of op(B).
+  ptrdiff_t aRow = transA ? 1 : lda, aStep = transA ? lda : 1;
+  ptrdiff_t bCol = transB ? ldb : 1, bStep = transB ? 1 : ldb;
   for (ptrdiff_t i = 0; i < m; i++) {
-    T *row = c + i * ldc;
-    if (beta == 0) {
-      for (ptrdiff_t j = 0; j < n; j++) row[j] = 0;
-    } else if (beta != 1) {
-      for (ptrdiff_t j = 0; j < n; j++) row[j] *= beta;
-    }
-    for (ptrdiff_t p = 0; p < k; p++) {
-      T aip = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-      if (transB) {
-        for (ptrdiff_t j = 0; j < n; j++) row[j] += aip * b[j * ldb + p];
-      } else {
-        const T *brow = b + p * ldb;
-        for (ptrdiff_t j = 0; j < n; j++) row[j] += aip * brow[j];
-      }
+    for (ptrdiff_t j = 0; j < n; j++) {
+      const T *x = a + i * aRow, *y = b + j * bCol;
+      T sum = 0;
+      for (ptrdiff_t p = 0; p < k; p++) sum += x[p * aStep] * y[p * bStep];
+      T *cij = c + i * ldc + j;
+      *cij = beta != 0 ? alpha * sum + beta * *cij : alpha * sum;
     }
   }
 }

@@ -15,9 +15,11 @@ import Dispatch
 /// `ldc` are the row strides of the matrices as stored. Large products are split into
 /// independent blocks of C, one per core; `beta == 0` never reads C.
 @_spi(Benchmarks) public enum Gemm {
-  /// Multiply-adds below which a product stays on the calling thread: waking a second core
-  /// costs a few microseconds, about what 2 cores save on a 96^3 product (measured).
-  static let minParallelWork = 96 * 96 * 96
+  /// Fewest multiply-adds worth handing to one core. Waking a parked GCD worker costs tens of
+  /// microseconds here (2-core Zen VM), so a part must run ~40 us to pay off: measured crossovers
+  /// are about 200^3 (Float) and 160^3 (Double) in total for 2 cores.
+  static let minWorkPerCoreFloat = 4_000_000
+  static let minWorkPerCoreDouble = 2_000_000
 
   /// Cores available to this process.
   static let coreCount: Int = {
@@ -33,7 +35,7 @@ import Dispatch
     alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    forEachBlock(m: m, n: n, k: k) { rows, cols in
+    forEachBlock(m: m, n: n, k: k, minWorkPerCore: minWorkPerCoreFloat) { rows, cols in
       cr_sgemm(
         transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, cols.count, k,
         alpha, transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda,
@@ -47,7 +49,7 @@ import Dispatch
     alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
-    forEachBlock(m: m, n: n, k: k) { rows, cols in
+    forEachBlock(m: m, n: n, k: k, minWorkPerCore: minWorkPerCoreDouble) { rows, cols in
       cr_dgemm(
         transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, cols.count, k,
         alpha, transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda,
@@ -57,17 +59,19 @@ import Dispatch
   }
 
   /// Calls `body` with disjoint blocks of C (row range, column range) that tile `m x n`,
-  /// concurrently when the product is large enough. C is cut along its longer side, at multiples
+  /// concurrently when the product gives each core at least `minWorkPerCore`
+  /// multiply-adds. C is cut along its longer side, at multiples
   /// of 48 rows / 32 columns so every block keeps whole register tiles of all micro-kernels.
   static func forEachBlock(
-    m: Int, n: Int, k: Int, _ body: (_ rows: Range<Int>, _ cols: Range<Int>) -> Void
+    m: Int, n: Int, k: Int, minWorkPerCore: Int,
+    _ body: (_ rows: Range<Int>, _ cols: Range<Int>) -> Void
   ) {
     precondition(m >= 0 && n >= 0 && k >= 0, "negative matrix dimension")
     let work = m * n * k
     let splitRows = m >= n
     let granule = splitRows ? 48 : 32
     let side = splitRows ? m : n
-    let parts = min(coreCount, work / minParallelWork, (side + granule - 1) / granule)
+    let parts = min(coreCount, work / minWorkPerCore, (side + granule - 1) / granule)
     guard parts > 1 else {
       body(0..<m, 0..<n)
       return
