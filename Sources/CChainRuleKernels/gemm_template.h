@@ -70,10 +70,9 @@ TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restr
   for (ptrdiff_t p = 0; p < kc; p++, ap += MR, bp += NR) {
     V bv[NV];
     UNROLL for (int v = 0; v < NV; v++) bv[v] = *(const V *)(bp + v * VL);  // packed: aligned
-    UNROLL for (int i = 0; i < MR; i++) {
-      V av = (V){0} + ap[i];  // broadcast
-      UNROLL for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
-    }
+    // Scalar * vector splats ap[i] (ideally an FMA with an embedded broadcast load).
+    UNROLL for (int i = 0; i < MR; i++)
+      UNROLL for (int v = 0; v < NV; v++) acc[i][v] += ap[i] * bv[v];
   }
   if (mr == MR && nr == NR) {
     UNROLL for (int i = 0; i < MR; i++) {
