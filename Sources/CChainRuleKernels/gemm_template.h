@@ -2,11 +2,11 @@
 // No include guard on purpose: each inclusion stamps out one more set of functions.
 //
 // The includer defines:
-//   T       scalar type                  V    GNU vector type of VL lanes of T
-//   MR      rows of the register tile    NV   vectors per tile row (tile width NR = NV * VL)
-//   KC, NC  cache blocks: a KC x NC packed panel of B stays in L2; MC rows of A are packed at once
-//   MC      (the MR x KC micro-panel of A then stays in L1 while it sweeps all of that B panel)
+//   T       scalar type                  V       GNU vector type of VL lanes of T
+//   MR      rows of the register tile    NV      vectors per tile row (tile width NR = NV * VL)
 //   FN(x)   name prefixer                TARGET  function attribute selecting the ISA
+//   KC, NC  a KC x NC packed block of B stays in L2 while MR x KC micro-panels of A (from a
+//   MC      packed MC x KC block) each sit in L1 and sweep across it.
 // C is row-major, so vectors run along rows of C and B; the kernel broadcasts elements of A.
 
 #define NR (NV * VL)

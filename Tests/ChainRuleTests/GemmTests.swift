@@ -16,7 +16,8 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
   var rowsB: Int { transposeB ? n : k }
 
   var testDescription: String {
-    "\(m)x\(n)x\(k) \(transposeA ? "T" : "N")\(transposeB ? "T" : "N") alpha=\(alpha) beta=\(beta) pad=\(padding)"
+    let ops = (transposeA ? "T" : "N") + (transposeB ? "T" : "N")
+    return "\(m)x\(n)x\(k) \(ops) alpha=\(alpha) beta=\(beta) pad=\(padding)"
   }
 }
 
@@ -97,7 +98,9 @@ func checkGemm<T: BinaryFloatingPoint>(
   var cT = cStart.map { T($0) }
   aT.withUnsafeBufferPointer { a in
     bT.withUnsafeBufferPointer { b in
-      cT.withUnsafeMutableBufferPointer { c in multiply(a.baseAddress!, b.baseAddress!, c.baseAddress!) }
+      cT.withUnsafeMutableBufferPointer { c in
+        multiply(a.baseAddress!, b.baseAddress!, c.baseAddress!)
+      }
     }
   }
   var failures = 0
@@ -109,7 +112,8 @@ func checkGemm<T: BinaryFloatingPoint>(
         if !(got.isNaN && cStart[index].isNaN) && got != cStart[index] { failures += 1 }
         continue
       }
-      let tolerance = relativeTolerance * Double(max(g.k, 1)) * max(expected.magnitude[index], 1e-30)
+      let tolerance =
+        relativeTolerance * Double(max(g.k, 1)) * max(expected.magnitude[index], 1e-30)
       if !(Swift.abs(got - expected.value[index]) <= tolerance) {
         if failures < 5 {
           Issue.record("C[\(i)][\(j)] = \(got), expected \(expected.value[index]) ± \(tolerance)")

@@ -59,9 +59,9 @@ import Dispatch
   }
 
   /// Calls `body` with disjoint blocks of C (row range, column range) that tile `m x n`,
-  /// concurrently when the product gives each core at least `minWorkPerCore`
-  /// multiply-adds. C is cut along its longer side, at multiples
-  /// of 48 rows / 32 columns so every block keeps whole register tiles of all micro-kernels.
+  /// concurrently when the product gives each core at least `minWorkPerCore` multiply-adds.
+  /// C is cut along its longer side, at multiples of 48 rows / 32 columns, so every block keeps
+  /// whole register tiles of all micro-kernels.
   static func forEachBlock(
     m: Int, n: Int, k: Int, minWorkPerCore: Int,
     _ body: (_ rows: Range<Int>, _ cols: Range<Int>) -> Void
