@@ -93,7 +93,7 @@ extension Graph {
   }
 
   /// The flat index of the operand element that broadcasting pairs with an output element.
-  private func broadcastSource(of outputIndex: [Int], in shape: [Int]) -> Int {
+  func broadcastSource(of outputIndex: [Int], in shape: [Int]) -> Int {
     let offset = outputIndex.count - shape.count
     var flat = 0
     for axis in shape.indices {
