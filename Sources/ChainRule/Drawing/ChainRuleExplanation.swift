@@ -78,7 +78,8 @@ public struct ChainRuleExplanation: Sendable, CustomStringConvertible {
   }
 
   static func product(_ formulas: [String]) -> String {
-    formulas.isEmpty ? "1" : formulas.map(ChainText.grouped).joined(separator: " · ")
+    if formulas.count <= 1 { return formulas.first ?? "1" }
+    return formulas.map(ChainText.grouped).joined(separator: " · ")
   }
 
   static func numbers(_ values: [Double]) -> String {
