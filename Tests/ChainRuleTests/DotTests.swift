@@ -15,7 +15,8 @@ func expectGraphvizAccepts(
       String(decoding: svg, as: UTF8.self).contains("<svg"), "\(what): no SVG",
       sourceLocation: sourceLocation)
   } catch {
-    Issue.record("\(what): Graphviz rejected the document: \(error)", sourceLocation: sourceLocation)
+    Issue.record(
+      "\(what): Graphviz rejected the document: \(error)", sourceLocation: sourceLocation)
   }
 }
 

@@ -10,7 +10,8 @@ import Testing
   //             = (a2 − y) · w2 · (1 − a1²) · x1 = −0.1513718003069349.
   @Test func seed000_dw1_1_reads_as_the_course() throws {
     let network = seed000AfterBackward()
-    let explanation = try network.graph.explain(network.loss, withRespectTo: network.w1, at: [0, 0])
+    let explanation = try network.graph.explain(
+      network.loss, withRespectTo: network.w1, at: [0, 0])
     #expect(explanation.formula == "(a2 − y) · w2 · (1 − a1²) · x[0, 0]")
     #expect(explanation.numbers == "(-0.5261) · 0.7 · 0.822 · 0.5")
     #expect(explanation.loss == "L")
@@ -34,7 +35,8 @@ import Testing
 
   @Test func seed000_paths_through_the_primitive_loss() throws {
     let network = seed000AfterBackward()
-    let explanation = try network.graph.explain(network.loss, withRespectTo: network.w1, at: [0, 0])
+    let explanation = try network.graph.explain(
+      network.loss, withRespectTo: network.w1, at: [0, 0])
     // BCE built from primitives reaches a2 twice: through log(a2) and through log(1 − a2).
     #expect(explanation.paths.count == 2)
     #expect(

@@ -10,7 +10,9 @@ import Testing
     // Every node of seed 000 reaches L, so the walk completes all 22 gradients.
     #expect(frames.count == network.graph.nodeCount)
     #expect(frames[0].contains("label=\"Backward step 1 of 22: ∂L/∂L = [[1]] (the seed)\";"))
-    #expect(frames[0].contains("n21 [label=\"L\\nneg (loss) [1, 1]\\nvalue = [[0.7469]]\\ngrad = [[1]]\""))
+    #expect(
+      frames[0].contains("n21 [label=\"L\\nneg (loss) [1, 1]\\nvalue = [[0.7469]]\\ngrad = [[1]]\"")
+    )
     // Step 1 knows only ∂L/∂L: no other node shows a gradient yet.
     #expect(frames[0].components(separatedBy: "grad = ").count == 2)
     // Step 2 completes ∂L/∂add#20 = −1, arriving from L along a red edge.

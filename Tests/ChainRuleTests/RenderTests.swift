@@ -48,7 +48,8 @@ import Testing
     defer { try? FileManager.default.removeItem(at: folder) }
     let fake = folder.appendingPathComponent("dot")
     FileManager.default.createFile(
-      atPath: fake.path, contents: Data("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 3\n".utf8),
+      atPath: fake.path,
+      contents: Data("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 3\n".utf8),
       attributes: [.posixPermissions: 0o755])
     #expect {
       _ = try Graphviz.render("digraph {", format: .svg, executable: fake)

@@ -99,6 +99,7 @@ public enum ExplanationError: Error, Equatable, CustomStringConvertible {
   /// More paths than the limit lead from the element to the loss.
   case tooManyPaths(element: String, count: Double, limit: Int)
 
+  /// What went wrong, naming the path, the program or the request.
   public var description: String {
     switch self {
     case .lossNotScalar(let loss, let shape):

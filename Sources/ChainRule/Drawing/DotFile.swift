@@ -65,6 +65,7 @@ public enum DrawingError: Error, Equatable, CustomStringConvertible {
   /// `dot` ran and exited with a nonzero status; `standardError` is what it printed.
   case dotFailed(executable: String, arguments: [String], status: Int32, standardError: String)
 
+  /// What went wrong, naming the path, the program or the request.
   public var description: String {
     switch self {
     case .writeFailed(let path, let reason):

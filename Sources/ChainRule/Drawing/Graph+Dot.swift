@@ -74,7 +74,8 @@ struct DotDrawing<Scalar: TensorScalar> {
     lines.append("  node [fontname=\"Helvetica\", fontsize=11];")
     lines.append("  edge [fontname=\"Helvetica\", fontsize=9];")
     var clusterCount = 0
-    render(scope: ScopeTree(graph: graph, nodes: nodes), depth: 1, into: &lines, clusters: &clusterCount)
+    render(
+      scope: ScopeTree(graph: graph, nodes: nodes), depth: 1, into: &lines, clusters: &clusterCount)
     let drawn = Set(nodes)
     for id in nodes {
       for (slot, input) in graph.records[id].inputs.enumerated() where drawn.contains(input) {
@@ -85,7 +86,8 @@ struct DotDrawing<Scalar: TensorScalar> {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  private func render(scope: ScopeTree, depth: Int, into lines: inout [String], clusters: inout Int) {
+  private func render(scope: ScopeTree, depth: Int, into lines: inout [String], clusters: inout Int)
+  {
     let indent = String(repeating: "  ", count: depth)
     for id in scope.nodes { lines.append(indent + node(id)) }
     for child in scope.children {

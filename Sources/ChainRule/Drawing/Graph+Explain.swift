@@ -29,7 +29,8 @@ extension Graph {
       (index.isEmpty && values[node.id].count == 1)
       || (index.count == shape.count && zip(index, shape).allSatisfy { $0 >= 0 && $0 < $1 })
     guard fits else { throw .indexOutOfRange(node: label(of: node.id), shape: shape, index: index) }
-    let target = ElementKey(id: node.id, index: index.isEmpty ? 0 : values[node.id].offset(of: index))
+    let target = ElementKey(
+      id: node.id, index: index.isEmpty ? 0 : values[node.id].offset(of: index))
     let walk = ElementWalk(graph: self, loss: ElementKey(id: loss.id, index: 0), target: target)
     let name = elementName(target.id, target.index)
     let lossName = elementName(loss.id, 0)

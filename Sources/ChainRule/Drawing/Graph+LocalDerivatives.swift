@@ -13,7 +13,9 @@ extension Graph {
     let derivative = "∂\(label(of: id))/∂\(label(of: input))"
     let formula = operation.derivativeFormula(
       input: slot, operands: record.inputs.map { label(of: $0) }, output: label(of: id))
-    let number = scalarDerivative(node: id, operand: slot).map { DotText.number($0, digits: digits) }
+    let number = scalarDerivative(node: id, operand: slot).map {
+      DotText.number($0, digits: digits)
+    }
     switch style {
     case .none: return nil
     case .formulas: return "\(derivative) = \(formula)"
