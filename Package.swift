@@ -12,7 +12,8 @@ let package = Package(
     .target(name: "CChainRuleKernels"),
     .target(name: "ChainRule", dependencies: ["CChainRuleKernels"]),
     .executableTarget(name: "ChainRuleCLI", dependencies: ["ChainRule"]),
-    .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"]),
+    // Golden files are read from the source tree through #filePath, not bundled.
+    .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"], exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )
