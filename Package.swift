@@ -16,7 +16,8 @@ let package = Package(
     // Counts heap allocations for the benchmark's allocations-per-step column; bench only.
     .target(name: "CMallocCounter"),
     .executableTarget(name: "ChainRuleBench", dependencies: ["ChainRule", "CMallocCounter"]),
-    .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"]),
+    // Golden files are read from the source tree through #filePath, not bundled.
+    .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"], exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )

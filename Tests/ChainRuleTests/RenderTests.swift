@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import ChainRule
+
+@Suite struct RenderTests {
+  func temporaryFolder() throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "chainrule-render-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+  }
+
+  @Test func atomicWriteReplacesAndLeavesNoTemporaryFile() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let url = folder.appendingPathComponent("graph.dot")
+    try DotFile.write("first", to: url)
+    try DotFile.write("digraph { a -> b }\n", to: url)
+    #expect(try String(contentsOf: url, encoding: .utf8) == "digraph { a -> b }\n")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["graph.dot"])
+  }
+
+  @Test func writeIntoAMissingFolderNamesThePath() {
+    let url = URL(fileURLWithPath: "/nonexistent-chainrule-folder/graph.dot")
+    #expect {
+      try DotFile.write("x", to: url)
+    } throws: { error in
+      guard case .writeFailed(let path, _) = error as? DrawingError else { return false }
+      return path == url.path
+    }
+  }
+
+  @Test func dotIsSearchedInPath() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    #expect(Graphviz.locateDot(searchPath: folder.path) == nil)
+    #expect(Graphviz.locateDot(searchPath: "") == nil)
+    let fake = folder.appendingPathComponent("dot")
+    let created = FileManager.default.createFile(
+      atPath: fake.path, contents: Data("#!/bin/sh\n".utf8),
+      attributes: [.posixPermissions: 0o755])
+    try #require(created)
+    #expect(Graphviz.locateDot(searchPath: "/nonexistent:\(folder.path)")?.path == fake.path)
+  }
+
+  @Test func failingDotReportsItsStatusAndStandardError() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let fake = folder.appendingPathComponent("dot")
+    let created = FileManager.default.createFile(
+      atPath: fake.path,
+      contents: Data("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 3\n".utf8),
+      attributes: [.posixPermissions: 0o755])
+    try #require(created)
+    #expect {
+      _ = try Graphviz.render("digraph {", format: .svg, executable: fake)
+    } throws: { error in
+      guard case .dotFailed(_, _, let status, let standardError) = error as? DrawingError else {
+        return false
+      }
+      return status == 3 && standardError == "syntax error in line 1\n"
+        && (error as! DrawingError).description.hasSuffix("status 3: syntax error in line 1")
+    }
+  }
+
+  @Test func missingDotIsATypedError() {
+    let error = DrawingError.dotNotFound(searchPath: "/usr/bin")
+    #expect(error.description.contains("`dot` was not found in PATH (/usr/bin)"))
+  }
+
+  @Test(.enabled(if: Graphviz.isInstalled, "Graphviz `dot` is not on PATH: skipped"))
+  func realDotRejectsBrokenDocumentsWithItsMessage() {
+    #expect {
+      _ = try Graphviz.render("digraph { a -> }", format: .svg)
+    } throws: { error in
+      guard case .dotFailed(_, _, let status, let standardError) = error as? DrawingError else {
+        return false
+      }
+      return status != 0 && standardError.lowercased().contains("syntax error")
+    }
+  }
+
+  @Test(.enabled(if: Graphviz.isInstalled, "Graphviz `dot` is not on PATH: skipped"))
+  func realDotRendersSeed000ToSVGAndPNG() throws {
+    let network = seed000AfterBackward()
+    let dot = network.graph.dot(reaching: network.loss)
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let svgURL = folder.appendingPathComponent("seed000.svg")
+    try Graphviz.render(dot, format: .svg, to: svgURL)
+    let svg = try String(contentsOf: svgURL, encoding: .utf8)
+    #expect(svg.contains("<svg"))
+    #expect(svg.contains(">layer1</text>"))
+    #expect(svg.contains("∂a1/∂z1 = 0.822"))
+    let png = try Graphviz.render(dot, format: .png)
+    #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))  // the PNG signature
+  }
+}
