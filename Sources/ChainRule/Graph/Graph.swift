@@ -35,14 +35,20 @@ public final class Graph<Scalar: TensorScalar> {
     var name: String?
     var scope: [String]
     var parameter: Parameter<Scalar>?
+    /// For inputs: whether backward computes ∂L/∂input (parameters always, constants never).
+    var requiresGradient = true
   }
 
   private(set) var records: [Record] = []
-  /// Forward values, indexed by node id.
-  var values: [Tensor<Scalar>] = []
-  /// ∂L/∂node from the last backward pass, indexed by node id; `nil` where no path led.
+  /// Forward values, indexed by node id; a parameter node's value is its `Parameter`'s.
+  var values = NodeValues<Scalar>()
+  /// ∂L/∂node from the last backward pass, indexed by node id; `nil` where no path led or
+  /// no gradient was needed.
   var gradients: [Tensor<Scalar>?] = []
   private var scopeStack: [String] = []
+
+  /// Per-node buffers that forward and backward reuse from run to run (see `Graph+Execution`).
+  var execution = ExecutionState<Scalar>()
 
   /// Creates an empty graph.
   public init() {}
@@ -56,13 +62,24 @@ public final class Graph<Scalar: TensorScalar> {
   // MARK: Leaves
 
   /// A leaf whose value is fed later with `node.value = …` (data, labels).
-  public func input(_ value: Tensor<Scalar>, name: String? = nil) -> Node<Scalar> {
-    append(Record(kind: .input, inputs: [], name: name, scope: scopeStack), value: value)
+  ///
+  /// With `requiresGradient: false` backward skips ∂L/∂input (and every product that only
+  /// serves it): the choice for training data, where that gradient is never read.
+  public func input(
+    _ value: Tensor<Scalar>, name: String? = nil, requiresGradient: Bool = true
+  ) -> Node<Scalar> {
+    append(
+      Record(
+        kind: .input, inputs: [], name: name, scope: scopeStack,
+        requiresGradient: requiresGradient),
+      value: value)
   }
 
   /// A leaf with a fixed value.
   public func constant(_ value: Tensor<Scalar>, name: String? = nil) -> Node<Scalar> {
-    append(Record(kind: .constant, inputs: [], name: name, scope: scopeStack), value: value)
+    append(
+      Record(kind: .constant, inputs: [], name: name, scope: scopeStack, requiresGradient: false),
+      value: value)
   }
 
   /// A leaf backed by `parameter`: its value is read from the parameter at every `forward()`,
@@ -116,25 +133,22 @@ public final class Graph<Scalar: TensorScalar> {
   // MARK: Forward and backward
 
   /// Re-evaluates every node in creation order, after new input values were fed or
-  /// parameters changed; the graph's structure is reused as it is.
+  /// parameters changed; the graph's structure is reused as it is, and so is the storage of
+  /// every value whose shape did not change.
   public func forward() {
-    for id in records.indices {
-      let record = records[id]
-      switch record.kind {
-      case .input, .constant: continue
-      case .parameter: values[id] = record.parameter!.value
-      case .operation: values[id] = evaluate(record)
-      }
+    for id in records.indices where records[id].kind == .operation {
+      evaluateInPlace(id)
     }
   }
 
   /// Back-propagation: applies the chain rule node by node, from `output` back to the leaves.
   ///
   /// The output's gradient starts as `seed` (ones for a scalar output: ∂L/∂L = 1). Then, in
-  /// reverse creation order, each op node hands its gradient ȳ to its VJP, which returns
-  /// ∂L/∂xᵢ for its operands; an operand used by several nodes receives the sum of them. Every
-  /// node's gradient from this pass is readable afterwards (`node.gradient`), and parameter
-  /// nodes add theirs into their `Parameter.gradient`.
+  /// reverse creation order, each op node hands its gradient ȳ to its VJP, which adds
+  /// ∂L/∂xᵢ into the gradient of each operand that needs one; an operand used by several
+  /// nodes therefore receives the sum. Every node's gradient from this pass is readable
+  /// afterwards (`node.gradient`), and parameter nodes add theirs into their
+  /// `Parameter.gradient`. Gradient buffers are reused from pass to pass.
   /// - Precondition: `output` is a one-element tensor, or `seed` has the output's shape.
   public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {
     precondition(output.graph === self, "backward: output node from another graph")
@@ -148,24 +162,12 @@ public final class Graph<Scalar: TensorScalar> {
         values[output.id].count == 1,
         "backward: output \(output.label) has shape \(outputShape); pass a seed gradient")
     }
-    gradients = Array(repeating: nil, count: records.count)
-    gradients[output.id] = seed ?? Tensor.ones(outputShape)
-
-    // Nodes after `output` cannot reach it, so the walk starts there.
-    for id in stride(from: output.id, through: 0, by: -1) {
-      guard let gradient = gradients[id] else { continue }  // no path from id to output
-      pullback(id, gradient: gradient)
-    }
-    for (id, record) in records.enumerated() {
-      if let parameter = record.parameter, let gradient = gradients[id] {
-        parameter.gradient += gradient
-      }
-    }
+    runBackward(from: output.id, seed: seed)
   }
 
   /// Clears every node's gradient and the gradients accumulated in the graph's parameters.
   public func zeroGradients() {
-    gradients = Array(repeating: nil, count: records.count)
+    for id in gradients.indices { gradients[id] = nil }
     for parameter in parameters { parameter.zeroGradient() }
   }
 
@@ -220,8 +222,9 @@ public final class Graph<Scalar: TensorScalar> {
 
   private func append(_ record: Record, value: Tensor<Scalar>) -> Node<Scalar> {
     records.append(record)
-    values.append(value)
+    values.append(value, parameter: record.parameter)
     gradients.append(nil)
+    execution.structureChanged()
     return Node(graph: self, id: records.count - 1)
   }
 

@@ -24,6 +24,35 @@ public protocol Operation: Sendable {
   /// The local derivative ∂y/∂xᵢ written with the operands' and the output's names, for
   /// drawings and explanations: `"1 − a²"` for `a = tanh(z)`.
   func derivativeFormula(input: Int, operands: [String], output: String) -> String
+
+  /// Writes y into `output`, which already has the output's shape: its storage is reused from
+  /// run to run. The default calls `forward(_:)`; hot ops write in place.
+  func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>)
+
+  /// Adds x̄ᵢ — summed back to operand i's shape — into `gradients[i]` for every i with
+  /// `needs[i]`, leaving the others untouched. The default calls `vjp`; hot ops accumulate in
+  /// place and skip the operands that need no gradient.
+  func accumulateVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool])
+}
+
+extension Operation {
+  public func forward<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
+  ) {
+    output = forward(inputs)
+  }
+
+  public func accumulateVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) {
+    let shares = vjp(inputs, output: output, gradient: gradient)
+    for slot in gradients.indices where needs[slot] {
+      gradients[slot] += shares[slot].summed(toShape: gradients[slot].shape)
+    }
+  }
 }
 
 /// An element-wise function of one tensor whose derivative is a function of `x` and `y`:

@@ -1,0 +1,204 @@
+/// The forward and backward loops as they run in training: every value and gradient buffer is
+/// reused from run to run, so a built graph re-run with inputs of the same shapes allocates
+/// nothing. The reference versions — `evaluate(_:)` and `pullback(_:gradient:)`, which
+/// allocate their results — serve graph building, drawings and checking tools.
+
+/// Forward values by node id. A parameter node's value is read from (and written to) its
+/// `Parameter`, so the graph never holds a second reference to it and an optimizer can update
+/// it in place without a copy.
+struct NodeValues<Scalar: TensorScalar> {
+  /// Values of non-parameter nodes; a placeholder at parameter ids.
+  var stored: [Tensor<Scalar>] = []
+  var parameters: [Parameter<Scalar>?] = []
+
+  var count: Int { stored.count }
+  var indices: Range<Int> { stored.indices }
+
+  subscript(id: Int) -> Tensor<Scalar> {
+    get { parameters[id]?.value ?? stored[id] }
+    set {
+      if let parameter = parameters[id] {
+        parameter.value = newValue
+      } else {
+        stored[id] = newValue
+      }
+    }
+  }
+
+  mutating func append(_ value: Tensor<Scalar>, parameter: Parameter<Scalar>?) {
+    stored.append(parameter == nil ? value : Tensor(0))
+    parameters.append(parameter)
+  }
+}
+
+/// Buffers and flags of the allocation-free loops, rebuilt only when nodes are added.
+struct ExecutionState<Scalar: TensorScalar> {
+  /// Whether each node's gradient is needed: parameters, inputs that require one, and ops
+  /// with at least one operand that needs one.
+  var needsGradient: [Bool] = []
+  /// Per op node, which operands need a gradient.
+  var operandNeeds: [[Bool]] = []
+  /// Per op node, whether an operand appears twice (x · x): such nodes take the reference path.
+  var repeatsOperand: [Bool] = []
+  /// Gradient storage per node, kept between backward passes.
+  var gradientBuffers: [Tensor<Scalar>?] = []
+  /// Whether a gradient reached each node in the current backward pass.
+  var reached: [Bool] = []
+  /// Operand lists handed to ops, emptied (keeping capacity) after every call.
+  var operandValues: [Tensor<Scalar>] = []
+  var operandGradients: [Tensor<Scalar>] = []
+  /// Per op node, the operand shapes its output shape was last validated for.
+  var validatedShapes: [[[Int]]] = []
+  var isCurrent = false
+
+  mutating func structureChanged() { isCurrent = false }
+
+  func operandShapesMatch(_ id: Int, _ operands: [Tensor<Scalar>]) -> Bool {
+    guard id < validatedShapes.count, validatedShapes[id].count == operands.count else {
+      return false
+    }
+    for (shape, operand) in zip(validatedShapes[id], operands) where shape != operand.shape {
+      return false
+    }
+    return true
+  }
+
+  mutating func recordOperandShapes(_ id: Int, _ operands: [Tensor<Scalar>]) {
+    if validatedShapes.count <= id {
+      validatedShapes.append(contentsOf: repeatElement([], count: id + 1 - validatedShapes.count))
+    }
+    validatedShapes[id] = operands.map(\.shape)
+  }
+}
+
+extension Graph {
+  /// Recomputes one op node's value into its existing storage.
+  func evaluateInPlace(_ id: Int) {
+    let record = records[id]
+    let operation = record.operation!
+    execution.operandValues.removeAll(keepingCapacity: true)
+    for input in record.inputs { execution.operandValues.append(values[input]) }
+    // Take the output out of the array so that it is uniquely referenced while written.
+    var output = values.stored[id]
+    values.stored[id] = Tensor(0)
+    // Inputs fed with new shapes (another batch size) are validated as at build time; the
+    // operands' descriptions are only built then, so a repeated run allocates nothing here.
+    if !execution.operandShapesMatch(id, execution.operandValues) {
+      let operands = record.inputs.map {
+        ShapeError.Operand(name: label(of: $0), shape: values[$0].shape)
+      }
+      do {
+        output = Tensor.zeros(try operation.outputShape(operands))
+      } catch {
+        preconditionFailure(error.description)
+      }
+      execution.recordOperandShapes(id, execution.operandValues)
+    }
+    operation.forward(execution.operandValues, into: &output)
+    values.stored[id] = output
+    execution.operandValues.removeAll(keepingCapacity: true)
+  }
+
+  /// Computes which nodes need gradients and sizes the per-node buffers, after nodes were added.
+  func prepareExecution() {
+    guard !execution.isCurrent else { return }
+    var needs = [Bool](repeating: false, count: records.count)
+    var operandNeeds = [[Bool]](repeating: [], count: records.count)
+    var repeats = [Bool](repeating: false, count: records.count)
+    for (id, record) in records.enumerated() {
+      switch record.kind {
+      case .parameter: needs[id] = true
+      case .input: needs[id] = record.requiresGradient
+      case .constant: needs[id] = false
+      case .operation:
+        operandNeeds[id] = record.inputs.map { needs[$0] }
+        needs[id] = operandNeeds[id].contains(true)
+        repeats[id] = Set(record.inputs).count != record.inputs.count
+      }
+    }
+    execution.needsGradient = needs
+    execution.operandNeeds = operandNeeds
+    execution.repeatsOperand = repeats
+    execution.gradientBuffers.append(
+      contentsOf: repeatElement(nil, count: records.count - execution.gradientBuffers.count))
+    execution.reached = [Bool](repeating: false, count: records.count)
+    execution.isCurrent = true
+  }
+
+  /// The reverse loop of `backward(from:seed:)`, on reused buffers.
+  func runBackward(from output: Int, seed: Tensor<Scalar>?) {
+    prepareExecution()
+    // Release the last pass's published gradients so the buffers are uniquely referenced.
+    for id in gradients.indices { gradients[id] = nil }
+    for id in 0...output {
+      execution.reached[id] = false
+      guard execution.needsGradient[id] || id == output else { continue }
+      let shape = values[id].shape
+      if var buffer = execution.gradientBuffers[id], buffer.shape == shape {
+        execution.gradientBuffers[id] = nil
+        buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        execution.gradientBuffers[id] = buffer
+      } else {
+        execution.gradientBuffers[id] = Tensor.zeros(shape)
+      }
+    }
+    if let seed {
+      execution.gradientBuffers[output] = seed
+    } else {
+      execution.gradientBuffers[output]!.withUnsafeMutableBufferPointer { $0.update(repeating: 1) }
+    }
+    execution.reached[output] = true
+
+    for id in stride(from: output, through: 0, by: -1) {
+      guard execution.reached[id], records[id].kind == .operation else { continue }
+      let needs = execution.operandNeeds[id]
+      guard needs.contains(true) else { continue }
+      propagate(id, needs: needs)
+    }
+
+    for id in 0...output where execution.reached[id] {
+      gradients[id] = execution.gradientBuffers[id]
+      if let parameter = records[id].parameter { parameter.gradient += gradients[id]! }
+    }
+  }
+
+  /// The chain rule at one node on reused buffers: the op adds ∂L/∂xᵢ into each needed
+  /// operand's gradient buffer, which is lent to it for the call.
+  private func propagate(_ id: Int, needs: [Bool]) {
+    let record = records[id]
+    let operation = record.operation!
+    let gradient = execution.gradientBuffers[id]!
+    if execution.repeatsOperand[id] {
+      // x · x: both slots name one buffer, so use the reference VJP and add each share.
+      let shares = operation.vjp(
+        record.inputs.map { values[$0] }, output: values[id], gradient: gradient)
+      for (slot, input) in record.inputs.enumerated() where needs[slot] {
+        execution.gradientBuffers[input]! += shares[slot].summed(toShape: values[input].shape)
+        execution.reached[input] = true
+      }
+      return
+    }
+    execution.operandValues.removeAll(keepingCapacity: true)
+    execution.operandGradients.removeAll(keepingCapacity: true)
+    for (slot, input) in record.inputs.enumerated() {
+      let value = values[input]
+      execution.operandValues.append(value)
+      if needs[slot] {
+        let buffer = execution.gradientBuffers[input]!
+        execution.gradientBuffers[input] = nil
+        execution.operandGradients.append(buffer)
+      } else {
+        execution.operandGradients.append(value)  // a placeholder the op does not touch
+      }
+    }
+    operation.accumulateVJP(
+      execution.operandValues, output: values[id], gradient: gradient,
+      into: &execution.operandGradients, needs: needs)
+    for (slot, input) in record.inputs.enumerated() where needs[slot] {
+      execution.gradientBuffers[input] = execution.operandGradients[slot]
+      execution.reached[input] = true
+    }
+    execution.operandValues.removeAll(keepingCapacity: true)
+    execution.operandGradients.removeAll(keepingCapacity: true)
+  }
+}
