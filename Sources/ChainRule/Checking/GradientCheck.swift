@@ -98,13 +98,13 @@ extension Graph where Scalar == Double {
     of output: Int, projection: Tensor<Double>, withRespectTo node: Int, epsilon: Double
   ) -> Tensor<Double> {
     var result = Tensor<Double>.zeros(values[node].shape)
-    guard node < output else { return result }  // a later node cannot change the output
+    guard node <= output else { return result }  // a later node cannot change the output
     var affected = Array(repeating: false, count: output + 1)
     affected[node] = true
     var downstream: [Int] = []
-    for id in (node + 1)...output where records[id].inputs.contains(where: { affected[$0] }) {
-      affected[id] = true
-      downstream.append(id)
+    for id in node..<output where records[id + 1].inputs.contains(where: { affected[$0] }) {
+      affected[id + 1] = true
+      downstream.append(id + 1)
     }
     guard affected[output] else { return result }
 
