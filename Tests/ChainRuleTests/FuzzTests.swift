@@ -9,9 +9,11 @@ private struct BrokenSquare: UnaryElementwise, CatalogedOperation {
   func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x * x }
   func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { 2 * x + 0.1 }
   func derivativeFormula(input: Int, operands: [String], output: String) -> String { "2x" }
-  static let checks = [OperationCheck("[2, 3]", [[2, 3]]) { graph, x in
-    graph.apply(BrokenSquare(), [x[0]])
-  }]
+  static let checks = [
+    OperationCheck("[2, 3]", [[2, 3]]) { graph, x in
+      graph.apply(BrokenSquare(), [x[0]])
+    }
+  ]
 }
 
 /// Random DAGs from every op of the catalog; every node's gradient checked against central
@@ -24,17 +26,6 @@ struct FuzzTests {
 
   static func seeds(ofBatch batch: Int) -> Range<UInt64> {
     UInt64(batch * graphsPerBatch)..<UInt64((batch + 1) * graphsPerBatch)
-  }
-
-  /// Checks every node of the graph of `seed`; on a failure, records the seed, the report and
-  /// a listing of the graph with every value, enough to rebuild it.
-  @discardableResult
-  static func check<Scalar: TensorScalar>(
-    seed: UInt64, _: Scalar.Type, generator: RandomGraphGenerator = Self.generator
-  ) -> GradientCheckReport {
-    let (graph, loss) = generator.makeGraph(seed: seed, as: Scalar.self)
-    let report = graph.checkGradients(of: loss, withRespectTo: graph.nodes)
-    return report
   }
 
   @Test(arguments: 0..<batches)
@@ -56,6 +47,8 @@ struct FuzzTests {
     }
   }
 
+  /// Checks the gradient of every node of the graph of `seed`; returns the report and, on a
+  /// failure, a listing of the graph with every value, enough to rebuild it.
   static func run<Scalar: TensorScalar>(seed: UInt64, _: Scalar.Type) -> (
     GradientCheckReport, String
   ) {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ChainRule
@@ -151,5 +152,57 @@ struct GradientCheckTests {
     let report = graph.checkGradients(of: x.sum())
     #expect(report.entries.isEmpty)
     #expect(report.description.contains("no nodes checked"))
+  }
+}
+
+/// The example of Docs/gradient-check.md, compiled and run; its printed report is compared
+/// with the one in the document.
+@Suite("Gradient check documentation")
+struct GradientCheckDocumentationTests {
+  static let document = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Docs/gradient-check.md")
+
+  /// The cells of a table row, split at runs of two or more spaces.
+  static func cells(_ line: Substring) -> [String] {
+    line.split(separator: "  ", omittingEmptySubsequences: true).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+  }
+
+  @Test func exampleReportMatchesTheDocument() throws {
+    // --- the example, as in the document ---
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor([[0.5, -1.0]]), name: "x")
+    let y = graph.input(Tensor([[1.0]]), name: "y")
+    let w1 = graph.parameter(Tensor([[0.3], [-0.2]]), name: "w1")
+    let b1 = graph.parameter(Tensor([0.1]), name: "b1")
+    let w2 = graph.parameter(Tensor([[0.7]]), name: "w2")
+    let b2 = graph.parameter(Tensor([-0.4]), name: "b2")
+    let a1 = (x.matmul(w1) + b1).tanh().named("a1")
+    let a2 = (a1.matmul(w2) + b2).sigmoid().named("a2")
+    let loss = (-(y * a2.log() + (1 - y) * (1 - a2).log())).sum().named("loss")
+
+    let report = graph.checkGradients(of: loss)
+    print(report)
+    // --- end of the example ---
+    #expect(report.passed)
+
+    let text = try String(contentsOf: Self.document, encoding: .utf8)
+    let block = try #require(
+      text.components(separatedBy: "```text\n").dropFirst().first?
+        .components(separatedBy: "```").first)
+    let documented = block.split(separator: "\n")
+    let printed = report.description.split(separator: "\n")
+    #expect(documented.count == printed.count)
+    // Everything but the two error columns (their last digits depend on the platform's libm).
+    for (doc, run) in zip(documented, printed) {
+      var (doc, run) = (Self.cells(doc), Self.cells(run))
+      if doc.count == 8 && run.count == 8 {
+        doc.removeSubrange(2...3)
+        run.removeSubrange(2...3)
+      }
+      #expect(doc == run)
+    }
   }
 }

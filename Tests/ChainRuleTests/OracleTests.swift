@@ -104,7 +104,8 @@ struct OracleTests {
   /// Builds `graph` nodes for the layers and compares every parameter's and the input's
   /// gradient with the oracle's.
   private func compare(
-    graph: Graph<Double>, loss: Node<Double>, x: Node<Double>, weights: [(Node<Double>, Node<Double>)],
+    graph: Graph<Double>, loss: Node<Double>, x: Node<Double>,
+    weights: [(Node<Double>, Node<Double>)],
     oracle: OracleNetwork.TangentVector, sourceLocation: SourceLocation = #_sourceLocation
   ) {
     graph.backward(from: loss)
@@ -112,8 +113,10 @@ struct OracleTests {
       x.gradient.scalars, oracle.x.base, "∂L/∂x", sourceLocation: sourceLocation)
     for (index, (w, b)) in weights.enumerated() {
       let layer = oracle.layers.base[index]
-      expectClose(w.gradient.scalars, layer.weight.base, "∂L/∂W\(index)", sourceLocation: sourceLocation)
-      expectClose(b.gradient.scalars, layer.bias.base, "∂L/∂b\(index)", sourceLocation: sourceLocation)
+      expectClose(
+        w.gradient.scalars, layer.weight.base, "∂L/∂W\(index)", sourceLocation: sourceLocation)
+      expectClose(
+        b.gradient.scalars, layer.bias.base, "∂L/∂b\(index)", sourceLocation: sourceLocation)
     }
   }
 
@@ -135,11 +138,14 @@ struct OracleTests {
     let start = OracleNetwork(
       x: xValue.scalars,
       layers: [
-        OracleLayer(Tensor([[0.3], [-0.2]]), Tensor([0.1])), OracleLayer(Tensor([[0.7]]), Tensor([-0.4])),
+        OracleLayer(Tensor([[0.3], [-0.2]]), Tensor([0.1])),
+        OracleLayer(Tensor([[0.7]]), Tensor([-0.4])),
       ])
     let oracle = gradient(at: start) { p -> Double in
-      let a1 = oracleDense(p.x, p.layers[0].weight, p.layers[0].bias, rows: 1, inputs: 2, outputs: 1, .tanh)
-      let a2 = oracleDense(a1, p.layers[1].weight, p.layers[1].bias, rows: 1, inputs: 1, outputs: 1, .sigmoid)
+      let a1 = oracleDense(
+        p.x, p.layers[0].weight, p.layers[0].bias, rows: 1, inputs: 2, outputs: 1, .tanh)
+      let a2 = oracleDense(
+        a1, p.layers[1].weight, p.layers[1].bias, rows: 1, inputs: 1, outputs: 1, .sigmoid)
       return -(y * log(a2[0]) + (1 - y) * log(1 - a2[0]))
     }
 
@@ -167,8 +173,10 @@ struct OracleTests {
     }
     let start = OracleNetwork(x: xValue.scalars, layers: values.map { OracleLayer($0.0, $0.1) })
     let oracle = gradient(at: start) { p -> Double in
-      let a1 = oracleDense(p.x, p.layers[0].weight, p.layers[0].bias, rows: n, inputs: 3, outputs: 4, .sigmoid)
-      let a2 = oracleDense(a1, p.layers[1].weight, p.layers[1].bias, rows: n, inputs: 4, outputs: 2, .sigmoid)
+      let a1 = oracleDense(
+        p.x, p.layers[0].weight, p.layers[0].bias, rows: n, inputs: 3, outputs: 4, .sigmoid)
+      let a2 = oracleDense(
+        a1, p.layers[1].weight, p.layers[1].bias, rows: n, inputs: 4, outputs: 2, .sigmoid)
       return oracleSquaredError(a2, yValue.scalars, dividedBy: Double(n))
     }
 
@@ -196,7 +204,9 @@ struct OracleTests {
     let bValue = randomTensor([classes], using: &generator)
     let start = OracleNetwork(x: xValue.scalars, layers: [OracleLayer(wValue, bValue)])
     let oracle = gradient(at: start) { p -> Double in
-      let z = oracleDense(p.x, p.layers[0].weight, p.layers[0].bias, rows: n, inputs: features, outputs: classes, .identity)
+      let z = oracleDense(
+        p.x, p.layers[0].weight, p.layers[0].bias, rows: n, inputs: features, outputs: classes,
+        .identity)
       return oracleSoftmaxCrossEntropy(z, yValue.scalars, rows: n, classes: classes)
     }
 

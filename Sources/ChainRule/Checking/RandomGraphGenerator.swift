@@ -174,8 +174,10 @@ public struct RandomGraphGenerator: Sendable {
     for _ in 0..<length * 3 where applied < length {
       let template = unary.randomElement(using: &generator)!
       guard fits(current.value, template.domain) else { continue }
-      guard let next = apply(template.operation, [.node(current)], in: graph, pool: &pool,
-        using: &generator)
+      guard
+        let next = apply(
+          template.operation, [.node(current)], in: graph, pool: &pool,
+          using: &generator)
       else { continue }
       current = next
       applied += 1
@@ -240,8 +242,7 @@ public struct RandomGraphGenerator: Sendable {
   }
 
   /// Whether every element lies in `domain`, with a margin from the points excluded.
-  private func fits<Scalar: TensorScalar>(_ value: Tensor<Scalar>, _ domain: CheckDomain) -> Bool
-  {
+  private func fits<Scalar: TensorScalar>(_ value: Tensor<Scalar>, _ domain: CheckDomain) -> Bool {
     switch domain {
     case .anywhere: true
     case .positive: value.scalars.allSatisfy { $0 >= 0.1 }
