@@ -112,7 +112,9 @@ extension Graph where Scalar == Double {
     defer { values = saved }
     func loss(perturbing element: Int, by step: Double) -> Double {
       values[node].scalars[element] = saved[node].scalars[element] + step
-      for id in downstream { values[id] = evaluate(records[id]) }
+      for id in downstream {  // shapes were validated when the twin was built
+        values[id] = records[id].operation!.forward(records[id].inputs.map { values[$0] })
+      }
       var total = 0.0
       for (y, weight) in zip(values[output].scalars, projection.scalars) { total += y * weight }
       values = saved
