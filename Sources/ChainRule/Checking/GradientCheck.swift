@@ -35,6 +35,10 @@ extension Graph {
   ) -> GradientCheckReport {
     precondition(output.graph === self, "checkGradients: output node from another graph")
     precondition(epsilon > 0, "checkGradients: epsilon must be positive, got \(epsilon)")
+    let outputShape = values[output.id].shape
+    precondition(
+      seed.map { $0.shape == outputShape } ?? (values[output.id].count == 1),
+      "checkGradients: output \(output.label) has shape \(outputShape); pass a seed of that shape")
     let checked = nodes ?? self.nodes.filter { $0.kind == .parameter }
     for node in checked {
       precondition(node.graph === self, "checkGradients: node \(node.label) from another graph")
