@@ -1,0 +1,250 @@
+import Foundation
+
+/// A line chart of one or more named series of (x, y) points, drawn as a self-contained SVG
+/// document: a frame, axes with "nice" ticks (steps of 1, 2 or 5 × 10ⁿ) and grid lines, tick
+/// labels, the title and both axis labels, one coloured polyline per series and a legend.
+///
+/// ```swift
+/// var plot = LinePlot(title: "Loss", xLabel: "epoch", yLabel: "cross-entropy")
+/// plot.add("train", x: [1, 2, 3], y: [0.9, 0.5, 0.3])
+/// plot.add("validation", x: [1, 2, 3], y: [1.0, 0.6, 0.45])
+/// try plot.write(to: URL(fileURLWithPath: "loss.svg"))
+/// ```
+///
+/// Points with a non-finite coordinate are skipped and break the line there. The axes span
+/// the finite points of all series, widened to whole ticks; an empty plot spans [0, 1] × [0, 1].
+/// The same plot always gives byte-for-byte the same SVG.
+public struct LinePlot: Sendable {
+  /// One named curve.
+  public struct Series: Sendable {
+    /// The name shown in the legend.
+    public var name: String
+    /// The points, drawn in this order.
+    public var points: [(x: Double, y: Double)]
+
+    /// A series from its points.
+    public init(name: String, points: [(x: Double, y: Double)]) {
+      self.name = name
+      self.points = points
+    }
+  }
+
+  /// The caption above the chart.
+  public var title: String
+  /// The label under the horizontal axis.
+  public var xLabel: String
+  /// The label beside the vertical axis.
+  public var yLabel: String
+  /// The curves, drawn and listed in the legend in this order.
+  public var series: [Series]
+  /// The document's width in pixels.
+  public var width: Int
+  /// The document's height in pixels.
+  public var height: Int
+
+  /// A plot with no series yet.
+  public init(
+    title: String, xLabel: String, yLabel: String, series: [Series] = [], width: Int = 720,
+    height: Int = 440
+  ) {
+    precondition(width >= 200 && height >= 150, "LinePlot: \(width)×\(height) is too small")
+    self.title = title
+    self.xLabel = xLabel
+    self.yLabel = yLabel
+    self.series = series
+    self.width = width
+    self.height = height
+  }
+
+  /// Appends a series whose i-th point is (x[i], y[i]).
+  /// - Precondition: `x` and `y` have the same count.
+  public mutating func add(_ name: String, x: [Double], y: [Double]) {
+    precondition(x.count == y.count, "LinePlot.add: \(x.count) x values but \(y.count) y values")
+    series.append(Series(name: name, points: Array(zip(x, y)).map { (x: $0, y: $1) }))
+  }
+
+  /// The colours given to the series in turn (colour-blind-safe, Okabe–Ito).
+  public static let palette = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+  ]
+
+  /// The plotting area inside the document: left, top, right, bottom edges in pixels.
+  var frame: (left: Double, top: Double, right: Double, bottom: Double) {
+    (72, 48, Double(width) - 24, Double(height) - 60)
+  }
+
+  /// The ticks on each axis; their first and last values are the axis's ends.
+  var ticks: (x: [Double], y: [Double]) {
+    let finite = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
+    func axis(_ values: [Double]) -> [Double] {
+      guard let low = values.min(), let high = values.max() else { return Self.niceTicks(0, 1) }
+      return Self.niceTicks(low, high)
+    }
+    return (axis(finite.map(\.x)), axis(finite.map(\.y)))
+  }
+
+  /// About five to ten evenly spaced ticks, whole multiples of a step of 1, 2 or 5 × 10ⁿ, from
+  /// the last multiple at or below `low` to the first at or above `high`. Equal ends are
+  /// widened by one unit of their magnitude (or to [v − 1, v + 1] for 0).
+  static func niceTicks(_ low: Double, _ high: Double) -> [Double] {
+    var (low, high) = (low, high)
+    if low == high {
+      let pad = low == 0 ? 1 : pow(10, floor(log10(abs(low))))
+      (low, high) = (low - pad, high + pad)
+    }
+    let rough = (high - low) / 6
+    let magnitude = pow(10, floor(log10(rough)))
+    let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+    let first = floor(low / step + 1e-9)
+    let last = ceil(high / step - 1e-9)
+    return stride(from: first, through: last, by: 1).map { $0 * step }
+  }
+
+  /// The SVG document.
+  public var svg: String {
+    let (left, top, right, bottom) = frame
+    let (xTicks, yTicks) = ticks
+    let (x0, x1, y0, y1) = (xTicks.first!, xTicks.last!, yTicks.first!, yTicks.last!)
+    func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (right - left) }
+    func py(_ y: Double) -> Double { bottom - (y - y0) / (y1 - y0) * (bottom - top) }
+
+    var lines = [
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
+        + "viewBox=\"0 0 \(width) \(height)\" font-family=\"Helvetica, Arial, sans-serif\">",
+      "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>",
+      text(Double(width) / 2, 28, title, size: 16, anchor: "middle", weight: "bold"),
+    ]
+    // Grid lines and tick labels.
+    let xDecimals = Self.decimals(xTicks)
+    let yDecimals = Self.decimals(yTicks)
+    for tick in xTicks {
+      let x = Self.number(px(tick))
+      lines.append(
+        "<line x1=\"\(x)\" y1=\"\(Self.number(top))\" x2=\"\(x)\" y2=\"\(Self.number(bottom + 5))\" "
+          + "stroke=\"#e5e7eb\"/>")
+      lines.append(
+        text(px(tick), bottom + 20, Self.label(tick, decimals: xDecimals), anchor: "middle"))
+    }
+    for tick in yTicks {
+      let y = Self.number(py(tick))
+      lines.append(
+        "<line x1=\"\(Self.number(left - 5))\" y1=\"\(y)\" x2=\"\(Self.number(right))\" y2=\"\(y)\" "
+          + "stroke=\"#e5e7eb\"/>")
+      lines.append(text(left - 9, py(tick) + 4, Self.label(tick, decimals: yDecimals), anchor: "end"))
+    }
+    // The frame (axes) over the grid.
+    lines.append(
+      "<rect x=\"\(Self.number(left))\" y=\"\(Self.number(top))\" "
+        + "width=\"\(Self.number(right - left))\" height=\"\(Self.number(bottom - top))\" "
+        + "fill=\"none\" stroke=\"#374151\"/>")
+    lines.append(text((left + right) / 2, Double(height) - 16, xLabel, size: 13, anchor: "middle"))
+    let yMiddle = Self.number((top + bottom) / 2)
+    lines.append(
+      "<text x=\"18\" y=\"\(yMiddle)\" font-size=\"13\" text-anchor=\"middle\" "
+        + "transform=\"rotate(-90 18 \(yMiddle))\">\(Self.escaped(yLabel))</text>")
+    // The curves: one polyline per unbroken run of finite points, and a dot on each point
+    // when there are few.
+    for (index, curve) in series.enumerated() {
+      let colour = Self.palette[index % Self.palette.count]
+      var runs: [[(x: Double, y: Double)]] = [[]]
+      for point in curve.points {
+        if point.x.isFinite && point.y.isFinite {
+          runs[runs.count - 1].append(point)
+        } else if !runs[runs.count - 1].isEmpty {
+          runs.append([])
+        }
+      }
+      for run in runs where run.count > 1 {
+        let points = run.map { "\(Self.number(px($0.x))),\(Self.number(py($0.y)))" }
+        lines.append(
+          "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" "
+            + "stroke-linejoin=\"round\" points=\"\(points.joined(separator: " "))\"/>")
+      }
+      let finite = runs.joined()
+      if finite.count <= 60 {
+        for point in finite {
+          lines.append(
+            "<circle cx=\"\(Self.number(px(point.x)))\" cy=\"\(Self.number(py(point.y)))\" "
+              + "r=\"2.5\" fill=\"\(colour)\"/>")
+        }
+      }
+    }
+    // The legend, top right inside the frame.
+    if !series.isEmpty {
+      let longest = series.map(\.name.count).max() ?? 0
+      let boxWidth = Double(34 + 7 * longest)
+      let boxLeft = right - 10 - boxWidth
+      lines.append(
+        "<rect x=\"\(Self.number(boxLeft))\" y=\"\(Self.number(top + 10))\" "
+          + "width=\"\(Self.number(boxWidth))\" height=\"\(8 + 18 * series.count)\" "
+          + "fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#d1d5db\"/>")
+      for (index, curve) in series.enumerated() {
+        let colour = Self.palette[index % Self.palette.count]
+        let y = top + 10 + 13 + 18 * Double(index)
+        lines.append(
+          "<line x1=\"\(Self.number(boxLeft + 6))\" y1=\"\(Self.number(y))\" "
+            + "x2=\"\(Self.number(boxLeft + 24))\" y2=\"\(Self.number(y))\" stroke=\"\(colour)\" "
+            + "stroke-width=\"2\"/>")
+        lines.append(text(boxLeft + 28, y + 4, curve.name, anchor: "start"))
+      }
+    }
+    lines.append("</svg>")
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Writes `svg` to `url` atomically (a temporary file renamed over the destination).
+  /// - Throws: `DrawingError.writeFailed` naming the path and the system's reason.
+  public func write(to url: URL) throws(DrawingError) {
+    try DotFile.write(svg, to: url)
+  }
+
+  private func text(
+    _ x: Double, _ y: Double, _ content: String, size: Int = 11, anchor: String,
+    weight: String? = nil
+  ) -> String {
+    let bold = weight.map { " font-weight=\"\($0)\"" } ?? ""
+    return "<text x=\"\(Self.number(x))\" y=\"\(Self.number(y))\" font-size=\"\(size)\" "
+      + "text-anchor=\"\(anchor)\"\(bold)>\(Self.escaped(content))</text>"
+  }
+
+  /// A pixel coordinate with at most two decimals and no trailing zeros.
+  static func number(_ value: Double) -> String {
+    var text = String(format: "%.2f", value)
+    while text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text == "-0" ? "0" : text
+  }
+
+  /// The decimals needed to tell evenly spaced ticks apart.
+  static func decimals(_ ticks: [Double]) -> Int {
+    guard ticks.count > 1 else { return 0 }
+    let step = abs(ticks[1] - ticks[0])
+    return max(0, Int(-floor(log10(step) + 1e-9)))
+  }
+
+  /// A tick value with `decimals` decimals, in scientific notation when very large or small.
+  static func label(_ value: Double, decimals: Int) -> String {
+    let magnitude = abs(value)
+    if magnitude != 0 && (magnitude >= 1e6 || decimals > 5) {
+      return String(format: "%.3g", value)
+    }
+    let text = String(format: "%.\(decimals)f", value)
+    return Double(text) == 0 ? String(format: "%.\(decimals)f", 0.0) : text
+  }
+
+  /// `text` with XML's special characters replaced by entities.
+  static func escaped(_ text: String) -> String {
+    var result = ""
+    for character in text {
+      switch character {
+      case "&": result += "&amp;"
+      case "<": result += "&lt;"
+      case ">": result += "&gt;"
+      case "\"": result += "&quot;"
+      default: result.append(character)
+      }
+    }
+    return result
+  }
+}

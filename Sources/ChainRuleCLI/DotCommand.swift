@@ -1,0 +1,58 @@
+import ChainRule
+import Foundation
+
+/// `chainrule dot`: a saved model's computational graph as Graphviz DOT (or SVG).
+enum DotCommand: Command {
+  static let name = "dot"
+  static let summary = "draw a saved model's computational graph (DOT, or SVG via Graphviz)"
+  static let options = ["--model", "--data", "--out"]
+  static let help = """
+    usage: chainrule dot --model MODEL.safetensors [--data FILE.csv] [--out graph.dot]
+
+    Builds the model's graph and writes it as a Graphviz DOT document: one cluster per layer,
+    parameters, ops with their shapes, edges labelled with local derivatives. Without --data
+    the input is one row of zeros and the graph ends at the network's output; with --data it
+    is the file's first row (standardised), the graph ends at the loss, and the gradients of
+    one backward pass are shown (for tensors small enough to print).
+
+    options:
+      --model FILE   a model file written by `chainrule train` (required)
+      --data FILE    CSV file whose first row is fed to the network
+      --out FILE     output file (default: graph.dot); a name ending in .svg is rendered
+                     with Graphviz `dot`, which must be installed
+      -h, --help     this text
+    """
+
+  static func run(_ arguments: Arguments) throws(CLIError) {
+    let loaded = try ModelBundle.load(try arguments.required("--model"), as: Double.self)
+    let spec = loaded.spec
+    let out = arguments.string("--out") ?? "graph.dot"
+    let graph = Graph<Double>()
+    let end: Node<Double>
+    if let path = arguments.string("--data") {
+      let table = try CSVTable.load(path)
+      let labelIndex = try Setup.column(spec.labelColumn, in: table)
+      let features = try spec.features(table, as: Double.self)
+      let width = features.shape[1]
+      let x = Tensor(shape: [1, width], scalars: Array(features.scalars[0..<width]))
+      let y = try spec.targets(
+        [table.rows[0][labelIndex]], source: table.source, labelLine: { $0 + 2 }, as: Double.self)
+      end = spec.loss(loaded.model(graph.input(x, name: "x")), graph.input(y, name: "y"))
+      graph.backward(from: end)
+    } else {
+      let x = Tensor<Double>.zeros([1, spec.featureColumns.count])
+      end = loaded.model(graph.input(x, name: "x")).named("output")
+    }
+    let dot = graph.dot(reaching: end)
+    do {
+      if out.hasSuffix(".svg") {
+        try DotFile.write(try Graphviz.render(dot, format: .svg), to: URL(fileURLWithPath: out))
+      } else {
+        try DotFile.write(dot, to: URL(fileURLWithPath: out))
+      }
+    } catch {
+      throw CLIError(message: error.description)
+    }
+    print("wrote \(out) (\(graph.nodeCount) nodes)")
+  }
+}

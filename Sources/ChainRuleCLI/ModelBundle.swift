@@ -1,0 +1,287 @@
+import ChainRule
+import Foundation
+
+/// What the network learns: classes of the label column, or its value.
+enum Task: String, Codable, CaseIterable {
+  case classification
+  case regression
+}
+
+/// The hidden layers' activation (the output layer has none: logits or a value).
+enum HiddenActivation: String, Codable, CaseIterable {
+  case relu
+  case tanh
+  case sigmoid
+
+  var activation: Activation {
+    switch self {
+    case .relu: .relu
+    case .tanh: .tanh
+    case .sigmoid: .sigmoid
+    }
+  }
+}
+
+/// The optimizer that updates the weights.
+enum OptimizerKind: String, Codable, CaseIterable {
+  case sgd
+  case adam
+}
+
+/// Everything needed to rebuild the network and prepare its input, stored as JSON under
+/// `chainrule.model` in the safetensors `__metadata__`.
+struct ModelSpec: Codable, Equatable {
+  /// The CSV columns the network reads, in order.
+  var featureColumns: [String]
+  /// The CSV column it predicts.
+  var labelColumn: String
+  var task: Task
+  /// Classification: the label values, in class-index order.
+  var classes: [Double]
+  /// Hidden layer sizes, e.g. [32, 16].
+  var hidden: [Int]
+  var activation: HiddenActivation
+  /// Per-feature mean and standard deviation of the training rows: the network sees
+  /// (x − mean) / std.
+  var featureMean: [Double]
+  var featureStd: [Double]
+  /// Regression: the label's mean and standard deviation (the network predicts the
+  /// standardised label).
+  var labelMean: Double
+  var labelStd: Double
+
+  /// Output units: one per class, or one value.
+  var outputSize: Int { task == .classification ? classes.count : 1 }
+
+  /// The network, freshly initialised from `generator` (He for ReLU, Glorot otherwise).
+  func makeModel<Scalar: TensorScalar>(
+    _: Scalar.Type, using generator: inout some RandomNumberGenerator
+  ) -> Sequential<Scalar> {
+    let sizes = [featureColumns.count] + hidden + [outputSize]
+    var layers: [any Layer<Scalar>] = []
+    for index in 0..<(sizes.count - 1) {
+      let last = index == sizes.count - 2
+      layers.append(
+        Dense<Scalar>(
+          inputSize: sizes[index], outputSize: sizes[index + 1],
+          activation: last ? .none : activation.activation,
+          weightInitializer: activation == .relu && !last ? .heUniform : .glorotUniform,
+          using: &generator))
+    }
+    return Sequential(layers)
+  }
+
+  /// The standardised feature matrix of `table`'s rows, columns picked by name.
+  /// - Throws: `CLIError` naming a feature column the table lacks.
+  func features<Scalar: TensorScalar>(_ table: CSVTable, as _: Scalar.Type) throws(CLIError)
+    -> Tensor<Scalar>
+  {
+    var indices: [Int] = []
+    for name in featureColumns {
+      guard let index = table.columns.firstIndex(of: name) else {
+        throw CLIError(
+          message: "\(table.source): has no column \"\(name)\", which the model reads "
+            + "(the model's columns: \(Self.list(featureColumns)))")
+      }
+      indices.append(index)
+    }
+    var scalars: [Scalar] = []
+    scalars.reserveCapacity(table.rows.count * indices.count)
+    for row in table.rows {
+      for (feature, index) in indices.enumerated() {
+        scalars.append(Scalar((row[index] - featureMean[feature]) / featureStd[feature]))
+      }
+    }
+    return Tensor(shape: [table.rows.count, indices.count], scalars: scalars)
+  }
+
+  /// The training target of each label value: its class index, or the standardised value.
+  /// - Throws: `CLIError` for a label that is not one of the model's classes.
+  func targets<Scalar: TensorScalar>(
+    _ labels: [Double], source: String, labelLine: (Int) -> Int, as _: Scalar.Type
+  ) throws(CLIError) -> Tensor<Scalar> {
+    var scalars: [Scalar] = []
+    for (row, label) in labels.enumerated() {
+      switch task {
+      case .classification:
+        guard let index = classes.firstIndex(of: label) else {
+          throw CLIError(
+            message: "\(source), line \(labelLine(row)): label \(Self.show(label)) is not one of "
+              + "the model's classes (\(classes.map(Self.show).joined(separator: ", ")))")
+        }
+        scalars.append(Scalar(index))
+      case .regression:
+        scalars.append(Scalar((label - labelMean) / labelStd))
+      }
+    }
+    return Tensor(shape: [labels.count], scalars: scalars)
+  }
+
+  /// The loss of `output` against `targets` ([batch]): softmax cross-entropy over class
+  /// indices, or the mean squared error of the standardised value.
+  func loss<Scalar>(_ output: Node<Scalar>, _ targets: Node<Scalar>) -> Node<Scalar> {
+    switch task {
+    case .classification: output.softmaxCrossEntropy(labels: targets).named("loss")
+    case .regression:
+      output.meanSquaredError(targets.reshaped([targets.shape[0], 1])).named("loss")
+    }
+  }
+
+  /// Correct predictions of `output` ([batch, classes]) for class indices `targets`.
+  static func correct<Scalar>(_ output: Tensor<Scalar>, _ targets: Tensor<Scalar>) -> Int {
+    let classes = output.shape[1]
+    var count = 0
+    output.scalars.withUnsafeBufferPointer { scores in
+      for row in 0..<output.shape[0] {
+        var best = 0
+        for c in 1..<classes where scores[row * classes + c] > scores[row * classes + best] {
+          best = c
+        }
+        if Scalar(best) == targets.scalars[row] { count += 1 }
+      }
+    }
+    return count
+  }
+
+  /// A label value as written in a CSV: `3` rather than `3.0`.
+  static func show(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+  }
+
+  static func list(_ names: [String]) -> String {
+    names.count <= 8
+      ? names.joined(separator: ", ")
+      : names.prefix(4).joined(separator: ", ") + ", …, " + names.suffix(2).joined(separator: ", ")
+  }
+}
+
+/// One epoch's numbers, kept in the model file so a resumed run continues the loss curve.
+struct EpochRecord: Codable, Equatable {
+  var epoch: Int
+  var trainLoss: Double
+  var trainAccuracy: Double?
+  var validationLoss: Double?
+  var validationAccuracy: Double?
+}
+
+/// How the model was trained and how far, stored as JSON under `chainrule.training`: enough to
+/// resume exactly (the epoch count, Adam's step count; the shuffles derive from seed and epoch).
+struct TrainingState: Codable, Equatable {
+  var optimizer: OptimizerKind
+  var learningRate: Double
+  var momentum: Double
+  var batchSize: Int
+  var seed: UInt64
+  var validation: Double
+  /// Completed epochs.
+  var epochs: Int
+  /// Adam's t.
+  var stepCount: Int
+  /// Rows in the data file the model was trained on.
+  var rowCount: Int
+  var history: [EpochRecord]
+}
+
+/// A model file: the network's parameters, the optimizer's buffers (`optimizer.<key>`) and the
+/// metadata, in one safetensors file written atomically.
+enum ModelBundle {
+  static let formatKey = "chainrule.format"
+  static let format = "chainrule-mlp-1"
+  static let modelKey = "chainrule.model"
+  static let trainingKey = "chainrule.training"
+  static let optimizerPrefix = "optimizer."
+
+  /// Writes parameters, optimizer state and metadata to `url` atomically.
+  static func save<Scalar: TensorScalar>(
+    model: Sequential<Scalar>, optimizerState: [String: Tensor<Scalar>], spec: ModelSpec,
+    training: TrainingState, to url: URL
+  ) throws(CLIError) {
+    let state = optimizerState.sorted { $0.key < $1.key }.map {
+      Parameter($0.value, name: optimizerPrefix + $0.key)
+    }
+    do {
+      let metadata = [
+        formatKey: format,
+        modelKey: try ModelFile.encodeMetadata(spec, key: modelKey),
+        trainingKey: try ModelFile.encodeMetadata(training, key: trainingKey),
+      ]
+      try ModelFile.save(model.parameters + state, metadata: metadata, to: url)
+    } catch {
+      throw CLIError(message: "cannot save the model: \(error)")
+    }
+  }
+
+  /// A model read from a file: the network (its weights loaded) and everything stored with it.
+  struct Loaded<Scalar: TensorScalar> {
+    var model: Sequential<Scalar>
+    var spec: ModelSpec
+    var training: TrainingState
+    var optimizerState: [String: Tensor<Scalar>]
+  }
+
+  /// Reads a model file, all or nothing, converting its tensors to `Scalar`.
+  /// - Throws: `CLIError` naming the file and what is wrong with it.
+  static func load<Scalar: TensorScalar>(_ path: String, as _: Scalar.Type) throws(CLIError)
+    -> Loaded<Scalar>
+  {
+    let url = URL(fileURLWithPath: path)
+    let file: SafeTensorsFile
+    do {
+      file = try SafeTensors.read(from: url)
+    } catch {
+      throw CLIError(message: "\(error.description) (not a safetensors model file)")
+    }
+    let spec: ModelSpec
+    let training: TrainingState
+    do {
+      guard file.metadata[formatKey] == format else {
+        throw ModelFileError.invalidMetadata(
+          key: formatKey, message: "is \(file.metadata[formatKey].map { "\"\($0)\"" } ?? "missing")"
+            + ", expected \"\(format)\"")
+      }
+      spec = try ModelFile.decodeMetadata(ModelSpec.self, key: modelKey, from: file.metadata)
+      training = try ModelFile.decodeMetadata(
+        TrainingState.self, key: trainingKey, from: file.metadata)
+    } catch {
+      throw CLIError(message: "\(path): not a chainrule model: \(error)")
+    }
+    guard spec.featureMean.count == spec.featureColumns.count,
+      spec.featureStd.count == spec.featureColumns.count, !spec.featureColumns.isEmpty,
+      spec.outputSize > 0, spec.hidden.allSatisfy({ $0 > 0 })
+    else {
+      throw CLIError(message: "\(path): not a chainrule model: inconsistent \(modelKey) metadata")
+    }
+    var generator = SplitMix64(seed: 0)  // overwritten by the file's values
+    let model = spec.makeModel(Scalar.self, using: &generator)
+    let state = file.tensors.filter { $0.name.hasPrefix(optimizerPrefix) }.map {
+      Parameter(Tensor<Scalar>.zeros($0.shape), name: $0.name)
+    }
+    do {
+      try ModelFile.load(file, into: model.parameters + state, converting: true)
+    } catch {
+      throw CLIError(message: "\(error)".replacingOccurrences(of: "\n", with: " "))
+    }
+    let optimizerState = Dictionary(
+      uniqueKeysWithValues: state.map { (String($0.name.dropFirst(optimizerPrefix.count)), $0.value) })
+    return Loaded(model: model, spec: spec, training: training, optimizerState: optimizerState)
+  }
+}
+
+extension CSVTable {
+  /// Reads a CSV file, turning every problem into a one-line `CLIError`.
+  static func load(_ path: String) throws(CLIError) -> CSVTable {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+      throw CLIError(message: "\(path): no such file")
+    }
+    guard !isFolder.boolValue else { throw CLIError(message: "\(path): is a folder, not a CSV file") }
+    let table: CSVTable
+    do {
+      table = try CSVTable(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw CLIError(message: error.description)
+    }
+    guard !table.rows.isEmpty else { throw CLIError(message: "\(path): has a header but no rows") }
+    return table
+  }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Output helpers: whether a stream is a terminal, and a progress line redrawn in place on
+/// standard error.
+enum Terminal {
+  /// Whether standard error is a terminal (the progress bar is drawn only then).
+  static let errorIsTerminal = isatty(STDERR_FILENO) != 0
+  /// Whether standard output is a terminal.
+  static let outputIsTerminal = isatty(STDOUT_FILENO) != 0
+
+  nonisolated(unsafe) private static var lineShown = false
+
+  /// Writes `text` to standard error.
+  static func error(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+  }
+
+  /// Redraws the progress line (terminal only).
+  static func showProgress(_ line: String) {
+    guard errorIsTerminal else { return }
+    error("\r\u{1B}[2K" + line)
+    lineShown = true
+  }
+
+  /// Erases the progress line, if one is shown.
+  static func clearProgressLine() {
+    guard lineShown else { return }
+    error("\r\u{1B}[2K")
+    lineShown = false
+  }
+
+  /// Prints a line to standard output, below any progress line, and flushes it.
+  static func say(_ line: String) {
+    clearProgressLine()
+    print(line)
+    fflush(nil)
+  }
+}
+
+/// The live training progress: epoch, batch, a bar, loss, accuracy, samples per second, ETA.
+struct Progress {
+  let epochs: Range<Int>
+  let batchesPerEpoch: Int
+  let samplesPerEpoch: Int
+  let start = Date()
+  private var lastDrawn = Date.distantPast
+  private var samplesDone = 0
+
+  init(epochs: Range<Int>, batchesPerEpoch: Int, samplesPerEpoch: Int) {
+    self.epochs = epochs
+    self.batchesPerEpoch = batchesPerEpoch
+    self.samplesPerEpoch = samplesPerEpoch
+  }
+
+  /// Samples per second since the start.
+  var throughput: Double {
+    Double(samplesDone) / max(Date().timeIntervalSince(start), 1e-9)
+  }
+
+  /// Records a finished batch and redraws at most ten times a second.
+  mutating func batchDone(
+    epoch: Int, batch: Int, samples: Int, loss: Double, accuracy: Double?
+  ) {
+    samplesDone += samples
+    guard Terminal.errorIsTerminal else { return }
+    let now = Date()
+    guard now.timeIntervalSince(lastDrawn) >= 0.1 || batch == batchesPerEpoch else { return }
+    lastDrawn = now
+    let fraction = Double(batch) / Double(batchesPerEpoch)
+    let filled = Int((fraction * 24).rounded(.down))
+    let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 24 - filled)
+    let remaining = Double(epochs.count * samplesPerEpoch - samplesDone) / max(throughput, 1e-9)
+    var line =
+      "epoch \(epoch + 1)/\(epochs.upperBound) \(bar) batch \(batch)/\(batchesPerEpoch)"
+      + "  loss \(Format.fixed(loss, 4))"
+    if let accuracy { line += "  acc \(Format.percent(accuracy))" }
+    line += "  \(Int(throughput)) samples/s  ETA \(Format.duration(remaining))"
+    Terminal.showProgress(line)
+  }
+}
+
+/// Number formatting for the tables and progress lines.
+enum Format {
+  static func fixed(_ value: Double, _ decimals: Int) -> String {
+    value.isFinite ? String(format: "%.\(decimals)f", value) : "\(value)"
+  }
+
+  static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
+
+  static func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    if seconds < 60 { return String(format: "%.1f s", seconds) }
+    let whole = Int(seconds.rounded())
+    return whole < 3600
+      ? String(format: "%d:%02d", whole / 60, whole % 60)
+      : String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+  }
+}

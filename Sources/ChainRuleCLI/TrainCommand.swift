@@ -1,0 +1,264 @@
+import ChainRule
+import Foundation
+
+/// `chainrule train`: a multilayer perceptron on a CSV file, saved with its optimizer state
+/// so that `--resume` continues exactly where it stopped.
+enum TrainCommand: Command {
+  static let name = "train"
+  static let summary = "train a multilayer perceptron on a CSV file; save, resume, plot"
+  static let options = [
+    "--data", "--label", "--task", "--hidden", "--activation", "--epochs", "--batch-size", "--lr",
+    "--optimizer", "--momentum", "--seed", "--validation", "--save", "--plot", "--resume",
+  ]
+  static let help = """
+    usage: chainrule train --data FILE.csv --label COLUMN [options]
+           chainrule train --resume MODEL.safetensors --data FILE.csv [--epochs N] [options]
+
+    Trains a multilayer perceptron: every column but the label is a feature, standardised with
+    the training rows' mean and standard deviation (kept in the model file). The task follows
+    from the label column — whole numbers with at most 20 distinct values: classification
+    (softmax cross-entropy); anything else: regression (mean squared error of the standardised
+    label) — unless --task says otherwise. Each epoch visits the training rows in an order
+    drawn from (seed, epoch), so a resumed run is bitwise the same as an uninterrupted one.
+
+    On a terminal a progress bar shows epoch, batch, loss, accuracy, samples/s and ETA on
+    standard error; every epoch ends with one line on standard output.
+
+    options:
+      --data FILE          CSV file: a header row, then numbers (required)
+      --label COLUMN       the column to predict (required unless resuming)
+      --task KIND          classification|regression (default: from the label column)
+      --hidden SIZES       hidden layer sizes, e.g. 32,16; "none" for no hidden layer (default: 32)
+      --activation F       relu|tanh|sigmoid for the hidden layers (default: relu)
+      --epochs N           epochs to train, on resume: more epochs (default: 10)
+      --batch-size B       rows per step (default: 32)
+      --lr X               learning rate (default: 0.01 for adam, 0.1 for sgd)
+      --optimizer NAME     sgd|adam (default: adam)
+      --momentum M         SGD momentum in [0, 1) (default: 0)
+      --seed S             seed of the initial weights, the split and the shuffles (default: 1)
+      --validation F       fraction of rows held out for validation, in [0, 0.9] (default: 0.2)
+      --save FILE          model file to write (default: model.safetensors; on resume: the
+                           resumed file), replaced atomically after the last epoch
+      --plot FILE.svg      write the loss curves (train and validation) as an SVG chart
+      --resume FILE        continue from a saved model: weights, optimizer state, epoch count;
+                           the architecture and settings come from the file
+      -h, --help           this text
+    """
+
+  /// Settings fixed by the model file when resuming: they may be repeated, not changed.
+  private static let fixedOnResume = [
+    "--label", "--task", "--hidden", "--activation", "--optimizer", "--momentum", "--seed",
+    "--validation", "--batch-size",
+  ]
+
+  static func run(_ arguments: Arguments) throws(CLIError) {
+    let dataPath = try arguments.required("--data")
+    var resumed: (String, ModelBundle.Loaded<Float>)?
+    if let path = arguments.string("--resume") {
+      resumed = (path, try ModelBundle.load(path, as: Float.self))
+    }
+    if let (path, _) = resumed {
+      for option in fixedOnResume where arguments.string(option) != nil {
+        throw .usage(
+          "train: \(option) cannot be given with --resume: \(path) fixes it "
+            + "(only --epochs, --lr, --save and --plot may be given)")
+      }
+    }
+    let table = try CSVTable.load(dataPath)
+    let setup: Setup
+    if let (_, loaded) = resumed {
+      setup = try Setup(resuming: loaded, table: table)
+    } else {
+      setup = try Setup(arguments: arguments, table: table)
+    }
+    var training = setup.training
+    training.learningRate = try arguments.double(
+      "--lr", default: training.learningRate, in: 1e-12...1e6)
+    let epochs = try arguments.int("--epochs", default: 10, in: 1...1_000_000)
+    let savePath = arguments.string("--save") ?? resumed?.0 ?? "model.safetensors"
+    let plotPath = arguments.string("--plot")
+    try checkFolder(of: savePath, option: "--save")
+    if let plotPath { try checkFolder(of: plotPath, option: "--plot") }
+
+    let spec = setup.spec
+    let model = setup.model
+    let optimizer: any Optimizer<Float>
+    let adam: Adam<Float>?
+    switch training.optimizer {
+    case .adam:
+      adam = Adam(parameters: model.parameters, learningRate: Float(training.learningRate))
+      optimizer = adam!
+    case .sgd:
+      adam = nil
+      optimizer = SGD(
+        parameters: model.parameters, learningRate: Float(training.learningRate),
+        momentum: Float(training.momentum))
+    }
+    do {
+      try optimizer.loadState(setup.optimizerState)
+    } catch {
+      throw CLIError(message: "\(resumed?.0 ?? "model"): \(error)")
+    }
+    adam?.stepCount = training.stepCount
+
+    let (trainSet, validationSet) = setup.split
+    let parameterCount = model.parameters.map(\.value.count).reduce(0, +)
+    let layout = ([spec.featureColumns.count] + spec.hidden + [spec.outputSize]).map(String.init)
+    print(
+      "\(spec.task.rawValue) of \"\(spec.labelColumn)\""
+        + (spec.task == .classification ? " (\(spec.classes.count) classes)" : "")
+        + " from \(spec.featureColumns.count) features; \(trainSet.count) training rows, "
+        + "\(validationSet.count) validation rows")
+    print(
+      "network \(layout.joined(separator: " → ")) (\(spec.activation.rawValue)), "
+        + "\(parameterCount) parameters; \(training.optimizer.rawValue) lr "
+        + "\(training.learningRate), batch \(training.batchSize), seed \(training.seed)"
+        + (resumed != nil ? "; resuming after epoch \(training.epochs)" : ""))
+    fflush(nil)
+
+    let first = training.epochs
+    let batchesPerEpoch = (trainSet.count + training.batchSize - 1) / training.batchSize
+    var progress = Progress(
+      epochs: first..<(first + epochs), batchesPerEpoch: batchesPerEpoch,
+      samplesPerEpoch: trainSet.count)
+    for epoch in first..<(first + epochs) {
+      var generator = Xoshiro256StarStar(seed: epochSeed(training.seed, epoch))
+      var lossSum = 0.0
+      var correct = 0
+      var seen = 0
+      let batches = trainSet.batches(size: training.batchSize, shuffledUsing: &generator)
+      for (index, batch) in batches.enumerated() {
+        let graph = Graph<Float>()
+        let output = model(graph.input(batch.features, name: "x"))
+        let loss = spec.loss(output, graph.input(batch.labels, name: "y"))
+        optimizer.zeroGradients()
+        graph.backward(from: loss)
+        optimizer.step()
+        let value = Double(loss.value.scalar)
+        guard value.isFinite else {
+          throw CLIError(
+            message: "training diverged: loss \(value) at epoch \(epoch + 1), batch \(index + 1); "
+              + "try a smaller --lr (nothing was saved)")
+        }
+        let count = batch.features.shape[0]
+        lossSum += value * Double(count)
+        seen += count
+        if spec.task == .classification {
+          correct += ModelSpec.correct(output.value, batch.labels)
+        }
+        progress.batchDone(
+          epoch: epoch, batch: index + 1, samples: count, loss: lossSum / Double(seen),
+          accuracy: spec.task == .classification ? Double(correct) / Double(seen) : nil)
+      }
+      var record = EpochRecord(
+        epoch: epoch + 1, trainLoss: lossSum / Double(seen),
+        trainAccuracy: spec.task == .classification ? Double(correct) / Double(seen) : nil)
+      if validationSet.count > 0 {
+        let result = Evaluation(model: model, spec: spec, data: validationSet)
+        record.validationLoss = result.loss
+        record.validationAccuracy = result.accuracy
+      }
+      training.history.append(record)
+      training.epochs = epoch + 1
+      Terminal.say(line(record, of: first + epochs, throughput: progress.throughput))
+    }
+    training.stepCount = adam?.stepCount ?? training.stepCount
+    let elapsed = Date().timeIntervalSince(progress.start)
+
+    let final = Evaluation(model: model, spec: spec, data: trainSet)
+    var summary = "final: train " + final.summary(spec)
+    if validationSet.count > 0 {
+      summary += "; validation " + Evaluation(model: model, spec: spec, data: validationSet)
+        .summary(spec)
+    }
+    print(summary)
+    print(
+      "\(epochs) epoch\(epochs == 1 ? "" : "s") in \(Format.duration(elapsed)) "
+        + "(\(Int(progress.throughput)) samples/s)")
+
+    try ModelBundle.save(
+      model: model, optimizerState: optimizer.state, spec: spec, training: training,
+      to: URL(fileURLWithPath: savePath))
+    print("saved \(savePath) (epoch \(training.epochs))")
+    if let plotPath {
+      try plot(training.history, spec: spec, to: plotPath)
+      print("wrote \(plotPath)")
+    }
+  }
+
+  /// The seed of epoch `epoch`'s shuffle: a function of (seed, epoch) only, so resuming after
+  /// any epoch draws the same order as an uninterrupted run.
+  static func epochSeed(_ seed: UInt64, _ epoch: Int) -> UInt64 {
+    var mixer = SplitMix64(seed: seed ^ (UInt64(epoch) &* 0xD1B5_4A32_D192_ED03))
+    return mixer.next()
+  }
+
+  private static func line(_ record: EpochRecord, of total: Int, throughput: Double) -> String {
+    var text = "epoch \(record.epoch)/\(total)  loss \(Format.fixed(record.trainLoss, 4))"
+    if let accuracy = record.trainAccuracy { text += "  acc \(Format.percent(accuracy))" }
+    if let loss = record.validationLoss { text += "  val_loss \(Format.fixed(loss, 4))" }
+    if let accuracy = record.validationAccuracy { text += "  val_acc \(Format.percent(accuracy))" }
+    return text + "  \(Int(throughput)) samples/s"
+  }
+
+  private static func plot(_ history: [EpochRecord], spec: ModelSpec, to path: String)
+    throws(CLIError)
+  {
+    var plot = LinePlot(
+      title: "Training on \(spec.labelColumn): loss per epoch", xLabel: "epoch",
+      yLabel: spec.task == .classification ? "cross-entropy" : "mean squared error (standardised)")
+    let epochs = history.map { Double($0.epoch) }
+    plot.add("train", x: epochs, y: history.map(\.trainLoss))
+    if history.contains(where: { $0.validationLoss != nil }) {
+      plot.add("validation", x: epochs, y: history.map { $0.validationLoss ?? .nan })
+    }
+    do {
+      try plot.write(to: URL(fileURLWithPath: path))
+    } catch {
+      throw CLIError(message: error.description)
+    }
+  }
+
+  /// Fails early, before any training, when the output's folder does not exist.
+  private static func checkFolder(of path: String, option: String) throws(CLIError) {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder),
+      isFolder.boolValue
+    else {
+      throw CLIError(message: "\(option) \(path): folder \(folder.path) does not exist")
+    }
+  }
+}
+
+/// Loss and accuracy (classification) or RMSE in label units (regression) on a whole set,
+/// evaluated in chunks.
+struct Evaluation {
+  var loss: Double
+  var accuracy: Double?
+  var rootMeanSquaredError: Double?
+
+  init(model: Sequential<Float>, spec: ModelSpec, data: Dataset<Float>) {
+    var lossSum = 0.0
+    var correct = 0
+    for chunk in data.batches(size: 1024) {
+      let graph = Graph<Float>()
+      let output = model(graph.input(chunk.features, name: "x"))
+      let loss = spec.loss(output, graph.input(chunk.labels, name: "y"))
+      lossSum += Double(loss.value.scalar) * Double(chunk.features.shape[0])
+      if spec.task == .classification { correct += ModelSpec.correct(output.value, chunk.labels) }
+    }
+    loss = lossSum / Double(max(data.count, 1))
+    switch spec.task {
+    case .classification: accuracy = Double(correct) / Double(max(data.count, 1))
+    case .regression: rootMeanSquaredError = loss.squareRoot() * spec.labelStd
+    }
+  }
+
+  func summary(_ spec: ModelSpec) -> String {
+    var text = "loss \(Format.fixed(loss, 4))"
+    if let accuracy { text += " accuracy \(Format.percent(accuracy))" }
+    if let rootMeanSquaredError { text += " RMSE \(Format.fixed(rootMeanSquaredError, 4))" }
+    return text
+  }
+}

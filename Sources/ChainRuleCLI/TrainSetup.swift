@@ -1,0 +1,136 @@
+import ChainRule
+import Foundation
+
+/// What `train` starts from: a fresh network built from the command line, or a saved one;
+/// either way the data split into training and validation rows.
+struct Setup {
+  var spec: ModelSpec
+  var training: TrainingState
+  var model: Sequential<Float>
+  var optimizerState: [String: Tensor<Float>] = [:]
+  var split: (training: Dataset<Float>, validation: Dataset<Float>)
+
+  /// A new network: the task, the classes and the standardisation come from the data.
+  init(arguments: Arguments, table: CSVTable) throws(CLIError) {
+    let label = try arguments.required("--label")
+    let labelIndex = try Self.column(label, in: table)
+    let labels = table.rows.map { $0[labelIndex] }
+    let distinct = Set(labels).sorted()
+    let integral = labels.allSatisfy { $0 == $0.rounded() }
+    let guessed: Task = integral && distinct.count <= 20 ? .classification : .regression
+    let task = try arguments.choice("--task", default: guessed)
+    if task == .classification && distinct.count > 1000 {
+      throw CLIError(
+        message: "\(table.source): column \"\(label)\" has \(distinct.count) distinct values, "
+          + "too many classes for classification (use --task regression)")
+    }
+    if task == .classification && distinct.count < 2 {
+      throw CLIError(
+        message: "\(table.source): column \"\(label)\" has only one value "
+          + "(\(ModelSpec.show(distinct[0]))); classification needs at least two classes")
+    }
+    let optimizer = try arguments.choice("--optimizer", default: OptimizerKind.adam)
+    training = TrainingState(
+      optimizer: optimizer,
+      learningRate: try arguments.double(
+        "--lr", default: optimizer == .adam ? 0.01 : 0.1, in: 1e-12...1e6),
+      momentum: try arguments.double("--momentum", default: 0, in: 0...0.999_999),
+      batchSize: try arguments.int("--batch-size", default: 32, in: 1...1_000_000),
+      seed: UInt64(try arguments.int("--seed", default: 1, in: 0...Int.max)),
+      validation: try arguments.double("--validation", default: 0.2, in: 0...0.9),
+      epochs: 0, stepCount: 0, rowCount: table.rows.count, history: [])
+    if training.optimizer == .adam && training.momentum != 0 {
+      throw .usage("train: --momentum applies to --optimizer sgd only")
+    }
+    let hidden = try arguments.sizes("--hidden", default: [32])
+    let activation = try arguments.choice("--activation", default: HiddenActivation.relu)
+
+    let order = Self.order(rows: table.rows.count, training: training)
+    let trainingRows = order.training
+    guard !trainingRows.isEmpty else {
+      throw CLIError(
+        message: "\(table.source): \(table.rows.count) row\(table.rows.count == 1 ? "" : "s") "
+          + "leave no training rows after --validation \(training.validation)")
+    }
+    let featureIndices = table.columns.indices.filter { $0 != labelIndex }
+    guard !featureIndices.isEmpty else {
+      throw CLIError(message: "\(table.source): no feature columns besides \"\(label)\"")
+    }
+    // Standardisation from the training rows only (population standard deviation; a
+    // constant column is divided by 1).
+    var mean: [Double] = []
+    var std: [Double] = []
+    for index in featureIndices {
+      let (m, s) = Self.moments(trainingRows.map { table.rows[$0][index] })
+      mean.append(m)
+      std.append(s)
+    }
+    let (labelMean, labelStd) =
+      task == .regression ? Self.moments(trainingRows.map { labels[$0] }) : (0, 1)
+    spec = ModelSpec(
+      featureColumns: featureIndices.map { table.columns[$0] }, labelColumn: label, task: task,
+      classes: task == .classification ? distinct : [], hidden: hidden, activation: activation,
+      featureMean: mean, featureStd: std, labelMean: labelMean, labelStd: labelStd)
+    var generator = Xoshiro256StarStar(seed: training.seed)
+    model = spec.makeModel(Float.self, using: &generator)
+    split = try Self.datasets(table, spec: spec, order: order)
+  }
+
+  /// A saved network and its training state; the data must have its columns.
+  init(resuming loaded: ModelBundle.Loaded<Float>, table: CSVTable) throws(CLIError) {
+    spec = loaded.spec
+    training = loaded.training
+    model = loaded.model
+    optimizerState = loaded.optimizerState
+    _ = try Self.column(spec.labelColumn, in: table)
+    if table.rows.count != training.rowCount {
+      Terminal.error(
+        "chainrule: warning: \(table.source) has \(table.rows.count) rows, the model was "
+          + "trained on \(training.rowCount); the training/validation split differs\n")
+    }
+    split = try Self.datasets(
+      table, spec: spec, order: Self.order(rows: table.rows.count, training: training))
+  }
+
+  /// The index of column `name`.
+  static func column(_ name: String, in table: CSVTable) throws(CLIError) -> Int {
+    guard let index = table.columns.firstIndex(of: name) else {
+      throw CLIError(
+        message: "\(table.source): has no column \"\(name)\" "
+          + "(columns: \(ModelSpec.list(table.columns)))")
+    }
+    return index
+  }
+
+  /// The rows in an order drawn from the seed, cut into training and validation rows.
+  static func order(rows: Int, training: TrainingState) -> (training: [Int], validation: [Int]) {
+    var generator = Xoshiro256StarStar(seed: training.seed ^ 0x5EED_DA7A_5EED_DA7A)
+    let order = generator.permutation(of: rows)
+    let held = Int((Double(rows) * training.validation).rounded())
+    return (Array(order[held...]), Array(order[..<held]))
+  }
+
+  static func moments(_ values: [Double]) -> (mean: Double, std: Double) {
+    let mean = values.reduce(0, +) / Double(values.count)
+    let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+    let std = variance.squareRoot()
+    return (mean, std > 1e-12 ? std : 1)
+  }
+
+  static func datasets(
+    _ table: CSVTable, spec: ModelSpec, order: (training: [Int], validation: [Int])
+  ) throws(CLIError) -> (training: Dataset<Float>, validation: Dataset<Float>) {
+    let labelIndex = try column(spec.labelColumn, in: table)
+    let features = try spec.features(table, as: Float.self)
+    let targets = try spec.targets(
+      table.rows.map { $0[labelIndex] }, source: table.source, labelLine: { $0 + 2 },
+      as: Float.self)
+    let all: Dataset<Float>
+    do {
+      all = try Dataset(features: features, labels: targets)
+    } catch {
+      throw CLIError(message: "\(table.source): \(error)")
+    }
+    return (all.subset(order.training), all.subset(order.validation))
+  }
+}
