@@ -16,8 +16,10 @@ let package = Package(
     // Counts heap allocations for the benchmark's allocations-per-step column; bench only.
     .target(name: "CMallocCounter"),
     .executableTarget(name: "ChainRuleBench", dependencies: ["ChainRule", "CMallocCounter"]),
-    // Golden files are read from the source tree through #filePath, not bundled.
-    .testTarget(name: "ChainRuleTests", dependencies: ["ChainRule"], exclude: ["Snapshots"]),
+    // Golden files are read from the source tree through #filePath, not bundled. The CLI is a
+    // dependency so that `swift test` builds the `chainrule` binary the CLI tests run.
+    .testTarget(
+      name: "ChainRuleTests", dependencies: ["ChainRule", "ChainRuleCLI"], exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )

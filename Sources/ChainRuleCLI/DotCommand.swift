@@ -27,6 +27,7 @@ enum DotCommand: Command {
     let loaded = try ModelBundle.load(try arguments.required("--model"), as: Double.self)
     let spec = loaded.spec
     let out = arguments.string("--out") ?? "graph.dot"
+    try requireFolder(of: out, option: "--out")
     let graph = Graph<Double>()
     let end: Node<Double>
     if let path = arguments.string("--data") {

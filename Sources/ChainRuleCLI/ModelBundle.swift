@@ -225,6 +225,9 @@ enum ModelBundle {
     -> Loaded<Scalar>
   {
     let url = URL(fileURLWithPath: path)
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw CLIError(message: "\(path): no such file")
+    }
     let file: SafeTensorsFile
     do {
       file = try SafeTensors.read(from: url)
@@ -283,5 +286,16 @@ extension CSVTable {
     }
     guard !table.rows.isEmpty else { throw CLIError(message: "\(path): has a header but no rows") }
     return table
+  }
+}
+
+/// Fails early, before any work, when the folder an output goes into does not exist.
+func requireFolder(of path: String, option: String) throws(CLIError) {
+  let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+  var isFolder: ObjCBool = false
+  guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder),
+    isFolder.boolValue
+  else {
+    throw CLIError(message: "\(option) \(path): folder \(folder.path) does not exist")
   }
 }

@@ -23,6 +23,7 @@ enum PredictCommand: Command {
     """
 
   static func run(_ arguments: Arguments) throws(CLIError) {
+    if let out = arguments.string("--out") { try requireFolder(of: out, option: "--out") }
     let loaded = try ModelBundle.load(try arguments.required("--model"), as: Float.self)
     let table = try CSVTable.load(try arguments.required("--data"))
     let spec = loaded.spec

@@ -45,7 +45,7 @@ enum TrainCommand: Command {
       -h, --help           this text
     """
 
-  /// Settings fixed by the model file when resuming: they may be repeated, not changed.
+  /// Settings fixed by the model file when resuming; giving one is an error.
   private static let fixedOnResume = [
     "--label", "--task", "--hidden", "--activation", "--optimizer", "--momentum", "--seed",
     "--validation", "--batch-size",
@@ -77,8 +77,8 @@ enum TrainCommand: Command {
     let epochs = try arguments.int("--epochs", default: 10, in: 1...1_000_000)
     let savePath = arguments.string("--save") ?? resumed?.0 ?? "model.safetensors"
     let plotPath = arguments.string("--plot")
-    try checkFolder(of: savePath, option: "--save")
-    if let plotPath { try checkFolder(of: plotPath, option: "--plot") }
+    try requireFolder(of: savePath, option: "--save")
+    if let plotPath { try requireFolder(of: plotPath, option: "--plot") }
 
     let spec = setup.spec
     let model = setup.model
@@ -219,16 +219,6 @@ enum TrainCommand: Command {
     }
   }
 
-  /// Fails early, before any training, when the output's folder does not exist.
-  private static func checkFolder(of path: String, option: String) throws(CLIError) {
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder),
-      isFolder.boolValue
-    else {
-      throw CLIError(message: "\(option) \(path): folder \(folder.path) does not exist")
-    }
-  }
 }
 
 /// Loss and accuracy (classification) or RMSE in label units (regression) on a whole set,

@@ -93,11 +93,17 @@ public struct LinePlot: Sendable {
       (low, high) = (low - pad, high + pad)
     }
     let rough = (high - low) / 6
-    let magnitude = pow(10, floor(log10(rough)))
-    let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
-    let first = floor(low / step + 1e-9)
-    let last = ceil(high / step - 1e-9)
-    return stride(from: first, through: last, by: 1).map { $0 * step }
+    let exponent = floor(log10(rough))
+    let unit = pow(10, abs(exponent))  // exact for the exponents of real data
+    let mantissa = [1.0, 2, 5, 10].first { $0 * pow(10, exponent) >= rough } ?? 10
+    let step = exponent < 0 ? mantissa / unit : mantissa * unit
+    // k·step computed as k·mantissa ÷ 10ⁿ, so 6 × 5e-6 is the Double nearest 3e-5.
+    func tick(_ k: Double) -> Double { exponent < 0 ? k * mantissa / unit : k * mantissa * unit }
+    var first = floor(low / step + 1e-9)
+    var last = ceil(high / step - 1e-9)
+    if tick(first) > low { first -= 1 }
+    if tick(last) < high { last += 1 }
+    return stride(from: first, through: last, by: 1).map(tick)
   }
 
   /// The SVG document.
