@@ -23,7 +23,8 @@ struct Arguments {
   /// Parses `words` against the command's known options (which take a value) and flags.
   /// - Throws: `CLIError.usage` for an unknown option, a repeated one, a missing value or a
   ///   positional argument.
-  init(_ words: [String], command: String, options: [String], flags known: [String]) throws(CLIError)
+  init(_ words: [String], command: String, options: [String], flags known: [String])
+    throws(CLIError)
   {
     self.command = command
     var index = 0
@@ -78,7 +79,8 @@ struct Arguments {
   {
     guard let text = values[name] else { return fallback }
     guard let value = Int(text), range.contains(value) else {
-      throw .usage("\(command): \(name) must be a whole number in \(Self.show(range)), got \"\(text)\"")
+      throw .usage(
+        "\(command): \(name) must be a whole number in \(Self.show(range)), got \"\(text)\"")
     }
     return value
   }

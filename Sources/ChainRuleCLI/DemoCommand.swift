@@ -35,7 +35,8 @@ enum DemoCommand: Command {
     do {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     } catch {
-      throw CLIError(message: "cannot create the folder \(folder.path): \(error.localizedDescription)")
+      throw CLIError(
+        message: "cannot create the folder \(folder.path): \(error.localizedDescription)")
     }
 
     let seed = Examples.seed000()
@@ -45,7 +46,8 @@ enum DemoCommand: Command {
     print("\nchain rule for one weight (graph.explain)")
     do {
       let explanation = try seed.graph.explain(seed.loss, withRespectTo: seed.w1, at: [0, 0])
-      print(explanation.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+      print(
+        explanation.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
     } catch {
       throw CLIError(message: "explain: \(error)")
     }

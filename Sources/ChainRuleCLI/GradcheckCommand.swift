@@ -41,8 +41,9 @@ enum GradcheckCommand: Command {
 
     let graph = Graph<Double>()
     let loss = spec.loss(loaded.model(graph.input(x, name: "x")), graph.input(y, name: "y"))
-    print("model \(arguments.string("--model")!): loss on rows 1–\(rows) of \(table.source) = "
-      + "\(loss.value.scalar)")
+    print(
+      "model \(arguments.string("--model")!): loss on rows 1–\(rows) of \(table.source) = "
+        + "\(loss.value.scalar)")
     let report = checkGradients(graph, loss: loss, epsilon: epsilon)
     print(report)
     guard report.passed else {

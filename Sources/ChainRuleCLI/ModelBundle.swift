@@ -239,7 +239,8 @@ enum ModelBundle {
     do {
       guard file.metadata[formatKey] == format else {
         throw ModelFileError.invalidMetadata(
-          key: formatKey, message: "is \(file.metadata[formatKey].map { "\"\($0)\"" } ?? "missing")"
+          key: formatKey,
+          message: "is \(file.metadata[formatKey].map { "\"\($0)\"" } ?? "missing")"
             + ", expected \"\(format)\"")
       }
       spec = try ModelFile.decodeMetadata(ModelSpec.self, key: modelKey, from: file.metadata)
@@ -265,7 +266,9 @@ enum ModelBundle {
       throw CLIError(message: "\(error)".replacingOccurrences(of: "\n", with: " "))
     }
     let optimizerState = Dictionary(
-      uniqueKeysWithValues: state.map { (String($0.name.dropFirst(optimizerPrefix.count)), $0.value) })
+      uniqueKeysWithValues: state.map {
+        (String($0.name.dropFirst(optimizerPrefix.count)), $0.value)
+      })
     return Loaded(model: model, spec: spec, training: training, optimizerState: optimizerState)
   }
 }
@@ -277,7 +280,9 @@ extension CSVTable {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
       throw CLIError(message: "\(path): no such file")
     }
-    guard !isFolder.boolValue else { throw CLIError(message: "\(path): is a folder, not a CSV file") }
+    guard !isFolder.boolValue else {
+      throw CLIError(message: "\(path): is a folder, not a CSV file")
+    }
     let table: CSVTable
     do {
       table = try CSVTable(contentsOf: URL(fileURLWithPath: path))

@@ -168,7 +168,9 @@ enum TrainCommand: Command {
     let final = Evaluation(model: model, spec: spec, data: trainSet)
     var summary = "final: train " + final.summary(spec)
     if validationSet.count > 0 {
-      summary += "; validation " + Evaluation(model: model, spec: spec, data: validationSet)
+      summary +=
+        "; validation "
+        + Evaluation(model: model, spec: spec, data: validationSet)
         .summary(spec)
     }
     print(summary)

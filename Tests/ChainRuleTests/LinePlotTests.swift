@@ -84,7 +84,8 @@ struct LinePlotTests {
     let xTicks = LinePlot.niceTicks(1, 4)
     let yTicks = LinePlot.niceTicks(0.5, 2.2)
     for tick in xTicks + yTicks {
-      let label = LinePlot.label(tick, decimals: LinePlot.decimals(xTicks.contains(tick) ? xTicks : yTicks))
+      let label = LinePlot.label(
+        tick, decimals: LinePlot.decimals(xTicks.contains(tick) ? xTicks : yTicks))
       #expect(parsed.texts.contains(label), "tick label \(label)")
     }
     let lines = parsed.all("polyline")

@@ -137,7 +137,8 @@ public struct LinePlot: Sendable {
       lines.append(
         "<line x1=\"\(Self.number(left - 5))\" y1=\"\(y)\" x2=\"\(Self.number(right))\" y2=\"\(y)\" "
           + "stroke=\"#e5e7eb\"/>")
-      lines.append(text(left - 9, py(tick) + 4, Self.label(tick, decimals: yDecimals), anchor: "end"))
+      lines.append(
+        text(left - 9, py(tick) + 4, Self.label(tick, decimals: yDecimals), anchor: "end"))
     }
     // The frame (axes) over the grid.
     lines.append(
