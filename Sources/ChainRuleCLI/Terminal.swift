@@ -21,10 +21,18 @@ enum Terminal {
     FileHandle.standardError.write(Data(text.utf8))
   }
 
-  /// Redraws the progress line (terminal only).
+  /// The terminal's width in columns (80 when unknown).
+  static var columns: Int {
+    var size = winsize()
+    guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+    return Int(size.ws_col)
+  }
+
+  /// Redraws the progress line (terminal only), cut to the terminal's width so that it never
+  /// wraps (a wrapped line could not be redrawn in place).
   static func showProgress(_ line: String) {
     guard errorIsTerminal else { return }
-    error("\r\u{1B}[2K" + line)
+    error("\r\u{1B}[2K" + String(line.prefix(columns - 1)))
     lineShown = true
   }
 
@@ -73,14 +81,14 @@ struct Progress {
     guard now.timeIntervalSince(lastDrawn) >= 0.1 || batch == batchesPerEpoch else { return }
     lastDrawn = now
     let fraction = Double(batch) / Double(batchesPerEpoch)
-    let filled = Int((fraction * 24).rounded(.down))
-    let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 24 - filled)
+    let filled = Int((fraction * 20).rounded(.down))
+    let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
     let remaining = Double(epochs.count * samplesPerEpoch - samplesDone) / max(throughput, 1e-9)
     var line =
-      "epoch \(epoch + 1)/\(epochs.upperBound) \(bar) batch \(batch)/\(batchesPerEpoch)"
-      + "  loss \(Format.fixed(loss, 4))"
-    if let accuracy { line += "  acc \(Format.percent(accuracy))" }
-    line += "  \(Int(throughput)) samples/s  ETA \(Format.duration(remaining))"
+      "epoch \(epoch + 1)/\(epochs.upperBound) \(bar) \(batch)/\(batchesPerEpoch)"
+      + " loss \(Format.fixed(loss, 4))"
+    if let accuracy { line += " acc \(Format.percent(accuracy))" }
+    line += " \(Int(throughput)) samples/s ETA \(Format.duration(remaining))"
     Terminal.showProgress(line)
   }
 }
