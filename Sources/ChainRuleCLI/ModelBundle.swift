@@ -283,9 +283,13 @@ extension CSVTable {
     guard !isFolder.boolValue else {
       throw CLIError(message: "\(path): is a folder, not a CSV file")
     }
+    // Parsed from text so that messages name the file as the user wrote it.
+    guard let text = try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) else {
+      throw CLIError(message: "\(path): cannot be read as UTF-8 text")
+    }
     let table: CSVTable
     do {
-      table = try CSVTable(contentsOf: URL(fileURLWithPath: path))
+      table = try CSVTable(parsing: text, source: path)
     } catch {
       throw CLIError(message: error.description)
     }

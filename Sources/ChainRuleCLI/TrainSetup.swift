@@ -44,6 +44,13 @@ struct Setup {
     }
     let hidden = try arguments.sizes("--hidden", default: [32])
     let activation = try arguments.choice("--activation", default: HiddenActivation.relu)
+    let sizes = [table.columns.count - 1] + hidden + [task == .classification ? distinct.count : 1]
+    let weights = zip(sizes, sizes.dropFirst()).map { Double($0) * Double($1) }.reduce(0, +)
+    guard weights <= 50_000_000 else {
+      throw .usage(
+        "train: --hidden \(hidden.map(String.init).joined(separator: ",")) gives "
+          + "\(Int(weights)) weights, more than the 50,000,000 this tool trains")
+    }
 
     let order = Self.order(rows: table.rows.count, training: training)
     let trainingRows = order.training
