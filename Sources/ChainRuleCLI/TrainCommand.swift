@@ -183,7 +183,9 @@ enum TrainCommand: Command {
       to: URL(fileURLWithPath: savePath))
     print("saved \(savePath) (epoch \(training.epochs))")
     if let plotPath {
-      try plot(training.history, spec: spec, to: plotPath)
+      try plot(
+        training.history, spec: spec,
+        source: URL(fileURLWithPath: dataPath).lastPathComponent, to: plotPath)
       print("wrote \(plotPath)")
     }
   }
@@ -203,11 +205,13 @@ enum TrainCommand: Command {
     return text + "  \(Int(throughput)) samples/s"
   }
 
-  private static func plot(_ history: [EpochRecord], spec: ModelSpec, to path: String)
+  private static func plot(
+    _ history: [EpochRecord], spec: ModelSpec, source: String, to path: String
+  )
     throws(CLIError)
   {
     var plot = LinePlot(
-      title: "Training on \(spec.labelColumn): loss per epoch", xLabel: "epoch",
+      title: "\(source): loss per epoch, predicting \"\(spec.labelColumn)\"", xLabel: "epoch",
       yLabel: spec.task == .classification ? "cross-entropy" : "mean squared error (standardised)")
     let epochs = history.map { Double($0.epoch) }
     plot.add("train", x: epochs, y: history.map(\.trainLoss))
