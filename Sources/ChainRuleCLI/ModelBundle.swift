@@ -232,7 +232,8 @@ enum ModelBundle {
     do {
       file = try SafeTensors.read(from: url)
     } catch {
-      throw CLIError(message: "\(error.description) (not a safetensors model file)")
+      let named = SafeTensorsError(file: path, reason: error.reason)  // the path as given
+      throw CLIError(message: "\(named) (not a safetensors model file)")
     }
     let spec: ModelSpec
     let training: TrainingState

@@ -23,7 +23,7 @@ let overview = """
   commands:
   \(commands.map { "  " + $0.name.padding(toLength: 11, withPad: " ", startingAt: 0) + $0.summary }
     .joined(separator: "\n"))
-    help [cmd]  this text, or a command's options
+    help [cmd] this text, or a command's options
 
   Without a command, chainrule runs `demo`. `chainrule <command> --help` lists its options.
   """
