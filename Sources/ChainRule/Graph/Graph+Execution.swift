@@ -125,6 +125,12 @@ extension Graph {
     execution.isCurrent = true
   }
 
+  /// Whether backward computes the gradient of node `id`.
+  func requiresGradient(_ id: Int) -> Bool {
+    prepareExecution()
+    return execution.needsGradient[id]
+  }
+
   /// The reverse loop of `backward(from:seed:)`, on reused buffers.
   func runBackward(from output: Int, seed: Tensor<Scalar>?) {
     prepareExecution()
