@@ -142,7 +142,7 @@ extension Graph {
       let shape = values[id].shape
       if var buffer = execution.gradientBuffers[id], buffer.shape == shape {
         execution.gradientBuffers[id] = nil
-        buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        buffer.fill(with: 0)
         execution.gradientBuffers[id] = buffer
       } else {
         execution.gradientBuffers[id] = Tensor.zeros(shape)
@@ -151,7 +151,7 @@ extension Graph {
     if let seed {
       execution.gradientBuffers[output] = seed
     } else {
-      execution.gradientBuffers[output]!.withUnsafeMutableBufferPointer { $0.update(repeating: 1) }
+      execution.gradientBuffers[output]!.fill(with: 1)
     }
     execution.reached[output] = true
 

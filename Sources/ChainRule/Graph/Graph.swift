@@ -135,6 +135,7 @@ public final class Graph<Scalar: TensorScalar> {
   /// Re-evaluates every node in creation order, after new input values were fed or
   /// parameters changed; the graph's structure is reused as it is, and so is the storage of
   /// every value whose shape did not change.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward() {
     for id in records.indices where records[id].kind == .operation {
       evaluateInPlace(id)
@@ -150,6 +151,7 @@ public final class Graph<Scalar: TensorScalar> {
   /// afterwards (`node.gradient`), and parameter nodes add theirs into their
   /// `Parameter.gradient`. Gradient buffers are reused from pass to pass.
   /// - Precondition: `output` is a one-element tensor, or `seed` has the output's shape.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {
     precondition(output.graph === self, "backward: output node from another graph")
     let outputShape = values[output.id].shape
@@ -166,6 +168,7 @@ public final class Graph<Scalar: TensorScalar> {
   }
 
   /// Clears every node's gradient and the gradients accumulated in the graph's parameters.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func zeroGradients() {
     for id in gradients.indices { gradients[id] = nil }
     for parameter in parameters { parameter.zeroGradient() }
