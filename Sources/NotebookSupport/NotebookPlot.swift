@@ -36,6 +36,8 @@ public struct NotebookPlot: Sendable {
   public var yLabel: String
   /// The series, drawn in order with the colours of `palette`.
   public private(set) var series: [Series] = []
+  /// Where the legend goes: top right (default) or top left of the plot area.
+  public var legendAtLeft = false
   /// Width and height of the picture in pixels.
   public var size = (width: 640.0, height: 400.0)
 
@@ -127,7 +129,7 @@ public struct NotebookPlot: Sendable {
       }
       // Legend, top right, one row per series.
       let ly = top + 16 + Double(index) * 18
-      let lx = width - right - 150
+      let lx = legendAtLeft ? left + 12 : width - right - 150
       out.append(
         "<rect x=\"\(n(lx))\" y=\"\(n(ly - 9))\" width=\"14\" height=\"10\" fill=\"\(colour)\"/>")
       out.append("<text x=\"\(n(lx + 20))\" y=\"\(n(ly))\">\(Self.escaped(entry.name))</text>")

@@ -1,0 +1,5 @@
+// # placeholder
+import NotebookSupport
+
+cell("x")
+print(1)
