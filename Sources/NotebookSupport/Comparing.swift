@@ -23,7 +23,7 @@ public func agreement(
   _ name: String, hand: Tensor<Double>, graph: Tensor<Double>, tolerance: Double = 1e-12
 ) -> String {
   let shape = hand.rank == 0 ? "" : " [" + hand.shape.map(String.init).joined(separator: ", ") + "]"
-  let label = (name + shape).padding(toLength: 22, withPad: " ", startingAt: 0)
+  let label = (name + shape).padding(toLength: 26, withPad: " ", startingAt: 0)
   guard hand.shape == graph.shape else {
     return label + " DIFFER: the graph's shape is \(graph.shape)"
   }
