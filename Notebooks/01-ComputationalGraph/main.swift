@@ -42,7 +42,8 @@ cell("The two-layer network of the course")
 // the course (x = (0.5, −1), w1 = (0.3, −0.2), b1 = 0.1, w2 = 0.7, b2 = −0.4, y = 1).
 let net = Examples.seed000()
 for node in [net.z1, net.a1, net.z2, net.a2, net.loss] {
-  print(node.label.padding(toLength: 3, withPad: " ", startingAt: 0), "=", fmt(node.value.scalar, 12))
+  print(
+    node.label.padding(toLength: 3, withPad: " ", startingAt: 0), "=", fmt(node.value.scalar, 12))
 }
 
 cell("Five gradients by hand and by the graph")
@@ -94,20 +95,21 @@ notebook.showFigure(at: "figures/seed000.svg", caption: "The seed 000 network af
 cell("The backward pass, frame by frame")
 // `graph.backwardFrames(from:)` replays the reverse walk as a flip-book: one DOT drawing per
 // completed gradient, the new one highlighted and the edges it came along drawn red. Each
-// frame's title says what was computed; the frames are in `figures/backward/`.
+// frame's title says what was computed. All frames are in `figures/backward/` as DOT; two
+// are rendered below.
 let frames = net.graph.backwardFrames(from: net.loss)
-try? FileManager.default.removeItem(at: notebook.url("figures/backward"))
 for (index, frame) in frames.enumerated() {
   let name = String(format: "figures/backward/step-%02d", index + 1)
   try notebook.write(frame, to: name + ".dot")
-  if Graphviz.isInstalled && [0, 12, frames.count - 1].contains(index) {
+  if Graphviz.isInstalled && [12, frames.count - 1].contains(index) {
     try Graphviz.render(frame, format: .svg, to: notebook.url(name + ".svg"))
   }
   // The frame's title is its `label="…"` line.
   let title = frame.split(separator: "\n").first { $0.hasPrefix("  label=") }
   print(title.map { $0.dropFirst(9).dropLast(2) } ?? "(untitled)")
 }
-notebook.showFigure(at: "figures/backward/step-13.svg", caption: "Backward step 13: dL/dz2 = a2 − y")
+notebook.showFigure(
+  at: "figures/backward/step-13.svg", caption: "Backward step 13: dL/dz2 = a2 − y")
 notebook.showFigure(
   at: String(format: "figures/backward/step-%02d.svg", frames.count), caption: "The last step")
 

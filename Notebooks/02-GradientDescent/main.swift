@@ -19,7 +19,9 @@ var generator = Xoshiro256StarStar(seed: 2)
 let count = 40
 let xs = (0..<count).map { 2 * Double($0) / Double(count - 1) }
 let ys = xs.map { 1.5 * $0 + 0.8 + generator.nextNormal(standardDeviation: 0.3) }
-for i in stride(from: 0, to: count, by: 8) { print("x =", fixed(xs[i], 3), "  y =", fixed(ys[i], 3)) }
+for i in stride(from: 0, to: count, by: 8) {
+  print("x =", fixed(xs[i], 3), "  y =", fixed(ys[i], 3))
+}
 
 cell("The gradient of the mean squared error")
 // The prediction is ŷ = w·x + b and the loss MSE = (1/N) Σ (yᵢ − ŷᵢ)². Its gradient, by hand:
@@ -79,7 +81,8 @@ print("differences:", fmt(abs(w.value.scalar - bestW), 2), fmt(abs(b.value.scala
 var fitPlot = NotebookPlot(title: "The fitted line", xLabel: "x", yLabel: "y")
 fitPlot.legendAtLeft = true
 fitPlot.add("data", x: xs, y: ys, style: .points)
-fitPlot.add("gradient descent", x: [0, 2], y: [b.value.scalar, 2 * w.value.scalar + b.value.scalar])
+fitPlot.add(
+  "gradient descent", x: [0, 2], y: [b.value.scalar, 2 * w.value.scalar + b.value.scalar])
 try notebook.figure(svg: fitPlot.svg, at: "figures/fit.svg", caption: "Data and fitted line")
 
 cell("The perceptron: an epic Saturday night")

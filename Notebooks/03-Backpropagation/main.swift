@@ -31,13 +31,16 @@ let cost = (a2 - y).squared().named("C0")
 graph.backward(from: cost)
 
 let (x0, x1, x2, target) = (a0.value.scalar, a1.value.scalar, a2.value.scalar, y.value.scalar)
-print("a(L−2) =", fmt(x0), "  a(L−1) =", fmt(x1), "  a(L) =", fmt(x2), "  C0 =", fmt(cost.value.scalar))
+print(
+  "a(L−2) =", fmt(x0), "  a(L−1) =", fmt(x1), "  a(L) =", fmt(x2), "  C0 =", fmt(cost.value.scalar))
 let last = sigmoidPrime(x2) * 2 * (x2 - target)
 let dA1 = w2.value.scalar * last
 print(agreement("dC0/dw(L)", hand: Tensor(x1 * last), graph: w2.gradient))
 print(agreement("dC0/db(L)", hand: Tensor(last), graph: b2.gradient))
 print(agreement("dC0/da(L−1)", hand: Tensor(dA1), graph: a1.gradient))
-print("dC0/dw(L) =", fmt(x1, 6), "·", fmt(sigmoidPrime(x2), 6), "·", fmt(2 * (x2 - target), 6), "=", fmt(x1 * last, 10))
+print(
+  "dC0/dw(L) =", fmt(x1, 6), "·", fmt(sigmoidPrime(x2), 6), "·", fmt(2 * (x2 - target), 6), "=",
+  fmt(x1 * last, 10))
 
 cell("One layer earlier")
 // The same pattern one layer back, with dC0/da(L−1) in the place of 2(a(L) − y):

@@ -18,16 +18,18 @@ let started = Date()
 func asciiArt(_ pixels: [Double]) -> [String] {
   let ramp = Array(" .:-=+*#%@")
   return (0..<8).map { row in
-    String((0..<8).map { column in
-      ramp[min(ramp.count - 1, Int(pixels[row * 8 + column] * Double(ramp.count)))]
-    })
+    String(
+      (0..<8).map { column in
+        ramp[min(ramp.count - 1, Int(pixels[row * 8 + column] * Double(ramp.count)))]
+      })
   }
 }
 
 cell("The data")
 // Each row holds 64 pixel counts (0 to 16, row-major) and the digit. We scale the pixels to
 // [0, 1] and split the rows, with a fixed seed, into 1,437 for training and 360 held out.
-let table = try CSVTable(contentsOf: notebook.packageRoot.appendingPathComponent("Data/digits/digits.csv"))
+let table = try CSVTable(
+  contentsOf: notebook.packageRoot.appendingPathComponent("Data/digits/digits.csv"))
 let all: Dataset<Double> = try table.dataset(labelColumn: "label")
 let data = try Dataset(features: all.features * (1.0 / 16), labels: all.labels)
 var generator = Xoshiro256StarStar(seed: 2024)
@@ -57,7 +59,9 @@ for parameter in model.parameters {
 print("parameters:", model.parameters.map(\.value.count).reduce(0, +))
 
 /// The predicted digit and the probabilities for each row of `features`.
-@MainActor func predict(_ features: Tensor<Double>) -> (digits: [Int], probabilities: Tensor<Double>) {
+@MainActor func predict(_ features: Tensor<Double>) -> (
+  digits: [Int], probabilities: Tensor<Double>
+) {
   let graph = Graph<Double>()
   let probabilities = model(graph.input(features, name: "pixels")).softmax().value
   let digits = (0..<features.shape[0]).map { row in
@@ -119,7 +123,9 @@ var confusion = [[Int]](repeating: [Int](repeating: 0, count: 10), count: 10)
 for row in 0..<test.count { confusion[Int(test.labels[row])][predicted[row]] += 1 }
 print("true\\predicted " + (0..<10).map { pad(String($0), 4) }.joined())
 for digit in 0..<10 {
-  print(pad(String(digit), 14) + " " + confusion[digit].map { pad($0 == 0 ? "." : String($0), 4) }.joined())
+  print(
+    pad(String(digit), 14) + " "
+      + confusion[digit].map { pad($0 == 0 ? "." : String($0), 4) }.joined())
 }
 
 cell("What it gets wrong")
@@ -156,6 +162,7 @@ optimizer.zeroGradients()
 checkGraph.backward(from: checkLoss)
 var checkGenerator = Xoshiro256StarStar(seed: 5)
 let check = CentralDifferenceCheck.run(
-  parameters: model.parameters, elementsPerParameter: 4, using: &checkGenerator) { probeLoss() }
+  parameters: model.parameters, elementsPerParameter: 4, using: &checkGenerator
+) { probeLoss() }
 print(check)
 notebook.note("notebook 5 took \(fixed(Date().timeIntervalSince(started), 2)) s")

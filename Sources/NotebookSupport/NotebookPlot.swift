@@ -76,7 +76,9 @@ public struct NotebookPlot: Sendable {
     let (x0, x1) = (xTicks.first!, xTicks.last!)
     let (y0, y1) = (yTicks.first!, yTicks.last!)
     func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (width - left - right) }
-    func py(_ y: Double) -> Double { height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom) }
+    func py(_ y: Double) -> Double {
+      height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
+    }
     func n(_ v: Double) -> String { fixedPoint(v) }
 
     var out: [String] = [
