@@ -36,7 +36,9 @@ func report(_ measurement: Measurement, json: Bool) {
       "median_us": measurement.medianSeconds * 1e6,
       "allocations_per_step": measurement.allocationsPerStep,
     ]
-    for (key, value) in measurement.extra { fields[key] = value }
+    // The same keys as Benchmarks/peers/peers.py.
+    let jsonKeys = ["GFLOP/s": "gflops", "nodes/s": "nodes_per_second"]
+    for (key, value) in measurement.extra { fields[jsonKeys[key] ?? key] = value }
     if measurement.workload.hasPrefix("W5") {
       fields["workload"] = "W5 n=" + measurement.workload.split(separator: "=").last!
     }

@@ -39,16 +39,19 @@ public final class Graph<Scalar: TensorScalar> {
     var requiresGradient = true
   }
 
-  private(set) var records: [Record] = []
+  // The storage below is read and written on every step of forward and backward. Each
+  // access is a short, non-overlapping one made by this module, so the dynamic exclusivity
+  // check (a measurable share of a small graph's step) is turned off for it.
+  @exclusivity(unchecked) private(set) var records: [Record] = []
   /// Forward values, indexed by node id; a parameter node's value is its `Parameter`'s.
-  var values = NodeValues<Scalar>()
+  @exclusivity(unchecked) var values = NodeValues<Scalar>()
   /// ∂L/∂node from the last backward pass, indexed by node id; `nil` where no path led or
   /// no gradient was needed.
-  var gradients: [Tensor<Scalar>?] = []
+  @exclusivity(unchecked) var gradients: [Tensor<Scalar>?] = []
   private var scopeStack: [String] = []
 
   /// Per-node buffers that forward and backward reuse from run to run (see `Graph+Execution`).
-  var execution = ExecutionState<Scalar>()
+  @exclusivity(unchecked) var execution = ExecutionState<Scalar>()
 
   /// Creates an empty graph.
   public init() {}

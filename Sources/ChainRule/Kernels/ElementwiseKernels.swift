@@ -79,6 +79,33 @@ enum BroadcastLayout {
   }
 }
 
+/// Calls `body(i, ia, ib)` for every result element i with the operand elements it reads,
+/// with plain loops (no per-element switch) for the layouts of a bias add or a scaling.
+@inline(__always)
+func forEachBroadcastElement(
+  count: Int, _ layoutA: BroadcastLayout, _ layoutB: BroadcastLayout,
+  _ body: (_ i: Int, _ ia: Int, _ ib: Int) -> Void
+) {
+  switch (layoutA, layoutB) {
+  case (.full, .full):
+    for i in 0..<count { body(i, i, i) }
+  case (.full, .scalar):
+    for i in 0..<count { body(i, i, 0) }
+  case (.scalar, .full):
+    for i in 0..<count { body(i, 0, i) }
+  case (.full, .suffix(let width)):
+    for row in stride(from: 0, to: count, by: width) {
+      for j in 0..<width { body(row + j, row + j, j) }
+    }
+  case (.suffix(let width), .full):
+    for row in stride(from: 0, to: count, by: width) {
+      for j in 0..<width { body(row + j, j, row + j) }
+    }
+  default:
+    for i in 0..<count { body(i, layoutA.index(i), layoutB.index(i)) }
+  }
+}
+
 extension BinaryElementwise {
   /// y = f(a, b) with broadcasting, into the storage of `output`; `false` when a layout is
   /// not one `BroadcastLayout` covers (the caller then takes the general path).
@@ -92,10 +119,8 @@ extension BinaryElementwise {
     inputs[0].scalars.withUnsafeBufferPointer { a in
       inputs[1].scalars.withUnsafeBufferPointer { b in
         output.withUnsafeMutableBufferPointer { y in
-          if case .full = layoutA, case .full = layoutB {
-            for i in 0..<y.count { y[i] = apply(a[i], b[i]) }
-          } else {
-            for i in 0..<y.count { y[i] = apply(a[layoutA.index(i)], b[layoutB.index(i)]) }
+          forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
+            y[i] = apply(a[ia], b[ib])
           }
         }
       }
@@ -117,13 +142,17 @@ extension BinaryElementwise {
       inputs[1].scalars.withUnsafeBufferPointer { b in
         output.scalars.withUnsafeBufferPointer { y in
           gradient.scalars.withUnsafeBufferPointer { g in
-            for slot in 0..<2 where needs[slot] {
-              let layout = slot == 0 ? layoutA : layoutB
-              gradients[slot].withUnsafeMutableBufferPointer { d in
-                for i in 0..<y.count {
-                  let (ia, ib) = (layoutA.index(i), layoutB.index(i))
-                  let (da, db) = partials(a[ia], b[ib], y: y[i])
-                  d[layout.index(i)] += g[i] * (slot == 0 ? da : db)
+            if needs[0] {
+              gradients[0].withUnsafeMutableBufferPointer { da in
+                forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
+                  da[ia] += g[i] * partials(a[ia], b[ib], y: y[i]).0
+                }
+              }
+            }
+            if needs[1] {
+              gradients[1].withUnsafeMutableBufferPointer { db in
+                forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
+                  db[ib] += g[i] * partials(a[ia], b[ib], y: y[i]).1
                 }
               }
             }
