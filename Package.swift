@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "ChainRule", targets: ["ChainRule"]),
     .executable(name: "chainrule", targets: ["ChainRuleCLI"]),
     .executable(name: "chainrule-bench", targets: ["ChainRuleBench"]),
+    .executable(name: "notebook-render", targets: ["NotebookRenderer"]),
   ],
   targets: [
     // SIMD kernels with runtime CPU dispatch: C is the only way to reach AVX2/AVX-512 without unsafeFlags.
@@ -19,7 +20,8 @@ let package = Package(
     // Golden files are read from the source tree through #filePath, not bundled. The CLI is a
     // dependency so that `swift test` builds the `chainrule` binary the CLI tests run.
     .testTarget(
-      name: "ChainRuleTests", dependencies: ["ChainRule", "ChainRuleCLI"], exclude: ["Snapshots"]),
+      name: "ChainRuleTests", dependencies: ["ChainRule", "NotebookSupport", "ChainRuleCLI"],
+      exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -18,8 +18,10 @@ func seedNetworkWorkload(quick: Bool) -> Measurement {
     Dense(inputSize: 2, outputSize: 1, using: &generator),
   ])
   let graph = Graph<Float>()
-  let x = graph.input(Tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), name: "x")
-  let y = graph.input(Tensor([[0], [1], [1], [0]]), name: "y")
+  // Data needs no gradient, as in the peers (PyTorch tensors without requires_grad).
+  let x = graph.input(
+    Tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), name: "x", requiresGradient: false)
+  let y = graph.input(Tensor([[0], [1], [1], [0]]), name: "y", requiresGradient: false)
   let loss = model(x).binaryCrossEntropyWithLogits(y)
   let optimizer = SGD(parameters: model.parameters, learningRate: 0.5)
   return measure(
@@ -45,8 +47,9 @@ func mlpWorkload(_ name: String, sizes: [Int], batch: Int, quick: Bool) -> Measu
   let labels = Tensor<Float>(
     shape: [batch], scalars: (0..<batch).map { _ in Float(generator.nextInt(below: sizes.last!)) })
   let graph = Graph<Float>()
-  let x = graph.input(features, name: "x")
-  let loss = model(x).softmaxCrossEntropy(labels: graph.input(labels, name: "labels"))
+  let x = graph.input(features, name: "x", requiresGradient: false)
+  let labelNode = graph.input(labels, name: "labels", requiresGradient: false)
+  let loss = model(x).softmaxCrossEntropy(labels: labelNode)
   let optimizer = SGD(parameters: model.parameters, learningRate: 0.01)
   return measure(
     name, warmup: quick ? 1 : 20, iterations: quick ? 3 : 100, minimumSeconds: quick ? 0 : 1

@@ -9,7 +9,12 @@ import Foundation
 //   swift run -c release chainrule-bench --json     the same as JSON lines (for the peer script)
 //   swift run -c release chainrule-bench --quick    a smoke run (CI)
 
-let arguments = Set(CommandLine.arguments.dropFirst())
+var arguments = Set(CommandLine.arguments.dropFirst())
+// --only W1,W4 runs a subset (for profiling one workload).
+let only = arguments.first { $0.hasPrefix("--only=") }.map {
+  Set($0.dropFirst(7).split(separator: ",").map(String.init))
+}
+arguments = arguments.filter { !$0.hasPrefix("--only=") }
 let unknown = arguments.subtracting(["--json", "--quick"])
 guard unknown.isEmpty else {
   FileHandle.standardError.write(
@@ -18,6 +23,9 @@ guard unknown.isEmpty else {
 }
 let quick = arguments.contains("--quick")
 let json = arguments.contains("--json")
+
+/// Whether the workload named `name` (W1…W5) was selected.
+func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
 
 /// Prints one measurement as a table row or a JSON line.
 func report(_ measurement: Measurement, json: Bool) {
@@ -28,7 +36,9 @@ func report(_ measurement: Measurement, json: Bool) {
       "median_us": measurement.medianSeconds * 1e6,
       "allocations_per_step": measurement.allocationsPerStep,
     ]
-    for (key, value) in measurement.extra { fields[key] = value }
+    // The same keys as Benchmarks/peers/peers.py.
+    let jsonKeys = ["GFLOP/s": "gflops", "nodes/s": "nodes_per_second"]
+    for (key, value) in measurement.extra { fields[jsonKeys[key] ?? key] = value }
     if measurement.workload.hasPrefix("W5") {
       fields["workload"] = "W5 n=" + measurement.workload.split(separator: "=").last!
     }
@@ -50,13 +60,20 @@ if !json {
   print("chainrule-bench — median of timed steps after warm-up")
   if cr_allocation_counting_available() == 0 { print("(allocation counting unavailable here)") }
 }
-report(seedNetworkWorkload(quick: quick), json: json)
-report(
-  mlpWorkload("W2 MLP 784→128→10, batch 64", sizes: [784, 128, 10], batch: 64, quick: quick),
-  json: json)
-report(
-  mlpWorkload(
-    "W3 MLP 784→1024→1024→10, batch 256", sizes: [784, 1024, 1024, 10], batch: 256, quick: quick),
-  json: json)
-report(scalarMLPWorkload(quick: quick), json: json)
-for n in [64, 128, 256, 512, 1024] { report(matmulWorkload(n: n, quick: quick), json: json) }
+if selected("W1") { report(seedNetworkWorkload(quick: quick), json: json) }
+if selected("W2") {
+  report(
+    mlpWorkload("W2 MLP 784→128→10, batch 64", sizes: [784, 128, 10], batch: 64, quick: quick),
+    json: json)
+}
+if selected("W3") {
+  report(
+    mlpWorkload(
+      "W3 MLP 784→1024→1024→10, batch 256", sizes: [784, 1024, 1024, 10], batch: 256,
+      quick: quick),
+    json: json)
+}
+if selected("W4") { report(scalarMLPWorkload(quick: quick), json: json) }
+if selected("W5") {
+  for n in [64, 128, 256, 512, 1024] { report(matmulWorkload(n: n, quick: quick), json: json) }
+}

@@ -49,19 +49,9 @@ func centralDifference(
   return numeric
 }
 
-/// A tensor of the given shape with values drawn from `domain`.
+/// A tensor of the given shape with values drawn from `domain`, as the op checks draw them.
 func randomTensor(
   _ shape: [Int], domain: CheckDomain = .anywhere, using generator: inout SplitMix64
 ) -> Tensor<Double> {
-  let count = shape.reduce(1, *)
-  let scalars = (0..<count).map { _ -> Double in
-    switch domain {
-    case .anywhere: return generator.nextDouble(in: -2...2)
-    case .positive: return generator.nextDouble(in: 0.2...3)
-    case .awayFromZero:
-      let magnitude = generator.nextDouble(in: 0.2...2)
-      return generator.next() % 2 == 0 ? magnitude : -magnitude
-    }
-  }
-  return Tensor(shape: shape, scalars: scalars)
+  RandomGraphGenerator.random(shape, in: domain, using: &generator)
 }

@@ -13,7 +13,7 @@ extension Graph {
   /// An element passes when `|analytic − numeric| ≤ atol + rtol·|numeric|` (PyTorch's
   /// `gradcheck` criterion); NaN or ±∞ on either side fails.
   ///
-  /// Any node can be checked: for a leaf this is ∂L/∂leaf, for an op node it is ∂L/∂node with
+  /// Any node whose gradient backward computes (`node.requiresGradient`) can be checked: for a leaf this is ∂L/∂leaf, for an op node it is ∂L/∂node with
   /// the node's value perturbed in place (what `node.gradient` holds after backward).
   /// The graph is left exactly as it was found: values, node gradients, and the parameters'
   /// values and accumulated gradients are restored. Values are assumed current (as for
@@ -42,6 +42,10 @@ extension Graph {
     let checked = nodes ?? self.nodes.filter { $0.kind == .parameter }
     for node in checked {
       precondition(node.graph === self, "checkGradients: node \(node.label) from another graph")
+      precondition(
+        node.requiresGradient,
+        "checkGradients: no gradient is computed for \(node.label) (a constant, an input made "
+          + "with requiresGradient: false, or an op on such nodes only)")
     }
 
     // Analytic side: one backward pass of this graph, then everything put back.

@@ -26,17 +26,21 @@ public struct RandomGraphGenerator: Sendable {
     var inputShapes: [[Int]]
     var domain: CheckDomain
     var kind: Kind
+    /// Per operand, the value of a constant the check itself built (class labels, say): such
+    /// an operand is not a differentiable quantity, so the generator keeps it as it is.
+    var fixedOperands: [Tensor<Double>?]
   }
 
   /// What a step is about to apply: existing nodes, or values for fresh leaves.
   private enum Operand<Scalar: TensorScalar> {
     case node(Node<Scalar>)
     case fresh(Tensor<Scalar>)
+    case fixed(Tensor<Scalar>)
 
     var value: Tensor<Scalar> {
       switch self {
       case .node(let node): node.value
-      case .fresh(let value): value
+      case .fresh(let value), .fixed(let value): value
       }
     }
   }
@@ -59,10 +63,14 @@ public struct RandomGraphGenerator: Sendable {
         let kind: Template.Kind =
           operation is any UnaryElementwise
           ? .unaryElementwise : operation is any BinaryElementwise ? .binaryElementwise : .other
+        let checkInputs = Set(inputs.map(\.id))
+        let fixed = output.inputs.map { operand in
+          operand.kind == .constant && !checkInputs.contains(operand.id) ? operand.value : nil
+        }
         templates.append(
           Template(
             operation: operation, inputShapes: output.inputs.map(\.shape), domain: check.domain,
-            kind: kind))
+            kind: kind, fixedOperands: fixed))
       }
     }
     precondition(!templates.isEmpty, "RandomGraphGenerator: no op with a usable check")
@@ -143,7 +151,13 @@ public struct RandomGraphGenerator: Sendable {
         shape: partner, orFresh: partner, in: domain, from: pool, using: &generator)
       operands = generator.next() % 2 == 0 ? [first, second] : [second, first]
     default:
-      if generator.nextUnitDouble() < 0.4 {  // existing nodes of any shape the op accepts
+      if template.fixedOperands.contains(where: { $0 != nil }) {
+        // The template's shapes, its fixed operands kept, the others drawn.
+        operands = zip(template.inputShapes, template.fixedOperands).map { shape, fixed in
+          fixed.map { .fixed($0.converted()) }
+            ?? pick(shape: shape, orFresh: shape, in: domain, from: pool, using: &generator)
+        }
+      } else if generator.nextUnitDouble() < 0.4 {  // existing nodes of any shape the op accepts
         operands = template.inputShapes.map { _ in
           pick(shape: nil, orFresh: [], in: domain, from: pool, using: &generator)
         }
@@ -201,6 +215,7 @@ public struct RandomGraphGenerator: Sendable {
     for operand in operands {
       switch operand {
       case .node(let node): nodes.append(node)
+      case .fixed(let value): nodes.append(graph.constant(value))
       case .fresh(let value):
         // A fresh operand drawn once and used twice (fan-out) becomes one leaf.
         if let earlier = leaves.first(where: { $0.value == value }) {
@@ -247,6 +262,7 @@ public struct RandomGraphGenerator: Sendable {
     case .anywhere: true
     case .positive: value.scalars.allSatisfy { $0 >= 0.1 }
     case .awayFromZero: value.scalars.allSatisfy { abs($0) >= 0.05 }
+    case .probability: value.scalars.allSatisfy { $0 >= 0.02 && $0 <= 0.98 }
     }
   }
 
@@ -286,6 +302,7 @@ public struct RandomGraphGenerator: Sendable {
       case .awayFromZero:
         let magnitude = generator.nextDouble(in: 0.2...2)
         return generator.next() % 2 == 0 ? magnitude : -magnitude
+      case .probability: return generator.nextDouble(in: 0.05...0.95)
       }
     }
     return Tensor(shape: shape, scalars: scalars)

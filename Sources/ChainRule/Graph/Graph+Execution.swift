@@ -74,17 +74,16 @@ struct ExecutionState<Scalar: TensorScalar> {
 extension Graph {
   /// Recomputes one op node's value into its existing storage.
   func evaluateInPlace(_ id: Int) {
-    let record = records[id]
-    let operation = record.operation!
+    let operation = records[id].operation!
     execution.operandValues.removeAll(keepingCapacity: true)
-    for input in record.inputs { execution.operandValues.append(values[input]) }
+    for input in records[id].inputs { execution.operandValues.append(values[input]) }
     // Take the output out of the array so that it is uniquely referenced while written.
     var output = values.stored[id]
     values.stored[id] = Tensor(0)
     // Inputs fed with new shapes (another batch size) are validated as at build time; the
     // operands' descriptions are only built then, so a repeated run allocates nothing here.
     if !execution.operandShapesMatch(id, execution.operandValues) {
-      let operands = record.inputs.map {
+      let operands = records[id].inputs.map {
         ShapeError.Operand(name: label(of: $0), shape: values[$0].shape)
       }
       do {
@@ -125,6 +124,12 @@ extension Graph {
     execution.isCurrent = true
   }
 
+  /// Whether backward computes the gradient of node `id`.
+  func requiresGradient(_ id: Int) -> Bool {
+    prepareExecution()
+    return execution.needsGradient[id]
+  }
+
   /// The reverse loop of `backward(from:seed:)`, on reused buffers.
   func runBackward(from output: Int, seed: Tensor<Scalar>?) {
     prepareExecution()
@@ -136,7 +141,7 @@ extension Graph {
       let shape = values[id].shape
       if var buffer = execution.gradientBuffers[id], buffer.shape == shape {
         execution.gradientBuffers[id] = nil
-        buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        buffer.fill(with: 0)
         execution.gradientBuffers[id] = buffer
       } else {
         execution.gradientBuffers[id] = Tensor.zeros(shape)
@@ -145,7 +150,7 @@ extension Graph {
     if let seed {
       execution.gradientBuffers[output] = seed
     } else {
-      execution.gradientBuffers[output]!.withUnsafeMutableBufferPointer { $0.update(repeating: 1) }
+      execution.gradientBuffers[output]!.fill(with: 1)
     }
     execution.reached[output] = true
 
@@ -165,14 +170,14 @@ extension Graph {
   /// The chain rule at one node on reused buffers: the op adds ∂L/∂xᵢ into each needed
   /// operand's gradient buffer, which is lent to it for the call.
   private func propagate(_ id: Int, needs: [Bool]) {
-    let record = records[id]
-    let operation = record.operation!
+    let operation = records[id].operation!
+    let inputs = records[id].inputs
     let gradient = execution.gradientBuffers[id]!
     if execution.repeatsOperand[id] {
       // x · x: both slots name one buffer, so use the reference VJP and add each share.
       let shares = operation.vjp(
-        record.inputs.map { values[$0] }, output: values[id], gradient: gradient)
-      for (slot, input) in record.inputs.enumerated() where needs[slot] {
+        inputs.map { values[$0] }, output: values[id], gradient: gradient)
+      for (slot, input) in inputs.enumerated() where needs[slot] {
         execution.gradientBuffers[input]! += shares[slot].summed(toShape: values[input].shape)
         execution.reached[input] = true
       }
@@ -180,7 +185,7 @@ extension Graph {
     }
     execution.operandValues.removeAll(keepingCapacity: true)
     execution.operandGradients.removeAll(keepingCapacity: true)
-    for (slot, input) in record.inputs.enumerated() {
+    for (slot, input) in inputs.enumerated() {
       let value = values[input]
       execution.operandValues.append(value)
       if needs[slot] {
@@ -194,7 +199,7 @@ extension Graph {
     operation.accumulateVJP(
       execution.operandValues, output: values[id], gradient: gradient,
       into: &execution.operandGradients, needs: needs)
-    for (slot, input) in record.inputs.enumerated() where needs[slot] {
+    for (slot, input) in inputs.enumerated() where needs[slot] {
       execution.gradientBuffers[input] = execution.operandGradients[slot]
       execution.reached[input] = true
     }

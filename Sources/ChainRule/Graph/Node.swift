@@ -36,10 +36,16 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
     }
   }
 
-  /// ∂L/∂node from the last `backward(from:)`; zeros where the node does not reach the output.
+  /// ∂L/∂node from the last `backward(from:)`; zeros where the node does not reach the output
+  /// or needs no gradient (see `requiresGradient`).
   public var gradient: Tensor<Scalar> {
     graph.gradients[id] ?? Tensor.zeros(value.shape)
   }
+
+  /// Whether backward computes this node's gradient: parameters, inputs made with
+  /// `requiresGradient: true` (the default), and ops on at least one such node. Constants and
+  /// everything computed from constants and gradient-free inputs alone have none.
+  public var requiresGradient: Bool { graph.requiresGradient(id) }
 
   /// The value's shape.
   public var shape: [Int] { value.shape }

@@ -48,6 +48,15 @@ extension Operation {
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {
+    accumulateThroughVJP(inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
+  }
+
+  /// The general accumulation: the allocating `vjp`, each share summed back to its operand's
+  /// shape and added.
+  public func accumulateThroughVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) {
     let shares = vjp(inputs, output: output, gradient: gradient)
     for slot in gradients.indices where needs[slot] {
       gradients[slot] += shares[slot].summed(toShape: gradients[slot].shape)

@@ -7,6 +7,8 @@ public enum CheckDomain: Sendable {
   case positive
   /// Magnitude uniform in [0.2, 2] with a random sign: never near 0.
   case awayFromZero
+  /// Uniform in [0.05, 0.95]: probabilities away from the 0 and 1 where log clamps.
+  case probability
 }
 
 /// One gradient-check case of an op: operand shapes, their domain, and how to build the node.

@@ -20,9 +20,10 @@ public final class Parameter<Scalar: TensorScalar> {
   }
 
   /// Resets the accumulated gradient to zeros.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func zeroGradient() {
     if gradient.shape == value.shape {
-      gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+      gradient.fill(with: 0)
     } else {
       gradient = Tensor.zeros(value.shape)
     }

@@ -53,11 +53,11 @@ public struct BinaryCrossEntropy: CatalogedOperation {
   }
 
   public static let checks = [
-    OperationCheck("σ(x) vs soft targets σ(t), [4, 1]", [[4, 1], [4, 1]]) { _, x in
-      x[0].sigmoid().binaryCrossEntropy(x[1].sigmoid())
+    OperationCheck("p vs soft targets, [4, 1]", [[4, 1], [4, 1]], domain: .probability) { _, x in
+      x[0].binaryCrossEntropy(x[1])
     },
-    OperationCheck("sum reduction, [2, 3]", [[2, 3], [2, 3]]) { _, x in
-      x[0].sigmoid().binaryCrossEntropy(x[1].sigmoid(), reduction: .sum)
+    OperationCheck("sum reduction, [2, 3]", [[2, 3], [2, 3]], domain: .probability) { _, x in
+      x[0].binaryCrossEntropy(x[1], reduction: .sum)
     },
   ]
 }

@@ -43,6 +43,45 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     ]
   }
 
+  // The training path: one pass over the buffers, specialised for Float and Double.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func forward<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
+  ) {
+    var total: Scalar = 0
+    inputs[0].scalars.withUnsafeBufferPointer { z in
+      inputs[1].scalars.withUnsafeBufferPointer { y in
+        for i in 0..<z.count {
+          total += max(z[i], 0) - z[i] * y[i] + Scalar.log1p(Scalar.exp(-abs(z[i])))
+        }
+      }
+    }
+    output[] = total * reduction.factor(inputs[0].count)
+  }
+
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func accumulateVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) {
+    let scale = gradient.scalar * reduction.factor(inputs[0].count)
+    let sigmoid = Sigmoid()
+    inputs[0].scalars.withUnsafeBufferPointer { z in
+      inputs[1].scalars.withUnsafeBufferPointer { y in
+        if needs[0] {
+          gradients[0].withUnsafeMutableBufferPointer { dz in
+            for i in 0..<z.count { dz[i] += scale * (sigmoid.apply(z[i]) - y[i]) }
+          }
+        }
+        if needs[1] {
+          gradients[1].withUnsafeMutableBufferPointer { dy in
+            for i in 0..<z.count { dy[i] += -scale * z[i] }
+          }
+        }
+      }
+    }
+  }
+
   /// ∂L/∂z = (σ(z) − y)/n, i.e. "a − y" with a = σ(z); ∂L/∂y = −z/n.
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let n = reduction.formulaSuffix

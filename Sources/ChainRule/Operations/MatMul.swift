@@ -29,6 +29,28 @@ public struct MatMul: CatalogedOperation {
     ]
   }
 
+  // The training path: products written into reused storage, gradients accumulated by GEMM
+  // (β = 1) directly into the operands' buffers.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func forward<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
+  ) {
+    inputs[0].matmul(inputs[1], into: &output)
+  }
+
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func accumulateVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) {
+    if needs[0] {  // Ā += Ȳ · Bᵀ
+      gradient.matmul(inputs[1], transposeOther: true, into: &gradients[0], accumulating: true)
+    }
+    if needs[1] {  // B̄ += Aᵀ · Ȳ
+      inputs[0].matmul(gradient, transposeSelf: true, into: &gradients[1], accumulating: true)
+    }
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "ȳ·\(operands[1])ᵀ" : "\(operands[0])ᵀ·ȳ"
   }

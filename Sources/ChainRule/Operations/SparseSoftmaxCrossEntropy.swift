@@ -49,6 +49,56 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
     return [result, Tensor.zeros(inputs[1].shape)]
   }
 
+  // The training path: row by row over the buffers, stable log-sum-exp, no temporaries.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func forward<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
+  ) {
+    let (rows, width) = (inputs[0].shape[0], inputs[0].shape[1])
+    var total: Scalar = 0
+    inputs[0].scalars.withUnsafeBufferPointer { z in
+      for row in 0..<rows {
+        let label = classIndex(inputs[1].scalars[row], row: row, classCount: width)
+        let logits = UnsafeBufferPointer(rebasing: z[(row * width)..<((row + 1) * width)])
+        total -= logits[label] - logSumExp(logits)
+      }
+    }
+    output[] = total * reduction.factor(rows)
+  }
+
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func accumulateVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) {
+    guard needs[0] else { return }  // the labels are indices: no gradient
+    let (rows, width) = (inputs[0].shape[0], inputs[0].shape[1])
+    let scale = gradient.scalar * reduction.factor(rows)
+    inputs[0].scalars.withUnsafeBufferPointer { z in
+      gradients[0].withUnsafeMutableBufferPointer { dz in
+        for row in 0..<rows {
+          let label = classIndex(inputs[1].scalars[row], row: row, classCount: width)
+          let logits = UnsafeBufferPointer(rebasing: z[(row * width)..<((row + 1) * width)])
+          let normalizer = logSumExp(logits)
+          for c in 0..<width {
+            let probability = Scalar.exp(logits[c] - normalizer)
+            dz[row * width + c] += scale * (probability - (c == label ? 1 : 0))
+          }
+        }
+      }
+    }
+  }
+
+  /// log Σ eˣ, shifted by the maximum so that no term overflows.
+  @inline(__always)
+  private func logSumExp<Scalar: TensorScalar>(_ x: UnsafeBufferPointer<Scalar>) -> Scalar {
+    var largest = x[0]
+    for value in x where value > largest { largest = value }
+    var sum: Scalar = 0
+    for value in x { sum += Scalar.exp(value - largest) }
+    return largest + Scalar.log(sum)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let n = reduction.formulaSuffix
     return input == 0 ? "(softmax(\(operands[0])) − onehot(\(operands[1])))\(n)" : "0"
@@ -67,11 +117,17 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
     _ labels: Tensor<Scalar>, classCount: Int
   ) -> [Int] {
     labels.scalars.enumerated().map { row, label in
-      precondition(
-        label >= 0 && label < Scalar(classCount) && label.rounded() == label,
-        "\(name): label \(label) in row \(row) is not a class index in 0..<\(classCount)")
-      return Int(label)
+      classIndex(label, row: row, classCount: classCount)
     }
+  }
+
+  /// A label as a class index. - Precondition: a whole number in 0..<classCount.
+  @inline(__always)
+  private func classIndex<Scalar: TensorScalar>(_ label: Scalar, row: Int, classCount: Int) -> Int {
+    precondition(
+      label >= 0 && label < Scalar(classCount) && label.rounded() == label,
+      "\(name): label \(label) in row \(row) is not a class index in 0..<\(classCount)")
+    return Int(label)
   }
 }
 

@@ -33,17 +33,38 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     self.buffers = ParameterBuffers(count: parameters.count, bufferNames: ["momentum"])
   }
 
+  /// p ← p − η·(update), in place: no temporary tensors, so a training step on a built graph
+  /// allocates nothing. The arithmetic is the same, operation for operation, as written above.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
     for (index, parameter) in parameters.enumerated() {
-      var g = parameter.gradient
-      if weightDecay != 0 { g += parameter.value * weightDecay }
-      if momentum != 0 {
-        var v = g
-        if let previous = buffers.buffers[index]["momentum"] { v = previous * momentum + g }
-        buffers.buffers[index]["momentum"] = v
-        g = nesterov ? g + v * momentum : v
+      let usesMomentum = momentum != 0
+      var velocity = buffers.buffers[index].removeValue(forKey: "momentum")
+      let isFirstStep = velocity == nil
+      if usesMomentum && isFirstStep { velocity = Tensor.zeros(parameter.value.shape) }
+      let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
+      parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
+        parameter.value.withUnsafeMutableBufferPointer { value in
+          if usesMomentum {
+            velocity!.withUnsafeMutableBufferPointer { v in
+              for i in 0..<value.count {
+                var g = gradient[i]
+                if lambda != 0 { g += value[i] * lambda }
+                v[i] = isFirstStep ? g : v[i] * mu + g  // v starts at g
+                g = nesterov ? g + v[i] * mu : v[i]
+                value[i] += g * -eta
+              }
+            }
+          } else {
+            for i in 0..<value.count {
+              var g = gradient[i]
+              if lambda != 0 { g += value[i] * lambda }
+              value[i] += g * -eta
+            }
+          }
+        }
       }
-      parameter.value += g * -learningRate
+      if let velocity { buffers.buffers[index]["momentum"] = velocity }
     }
   }
 

@@ -87,6 +87,7 @@ extension Tensor {
 
   /// Sums a broadcast gradient back to the shape of the operand it came from: the adjoint of
   /// broadcasting, applied once by the graph for every element-wise op.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func summed(toShape target: [Int]) -> Tensor {
     if shape == target { return self }
     precondition(

@@ -11,6 +11,12 @@ extension Tensor {
     return result
   }
 
+  /// Sets every element to `value`, in place.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public mutating func fill(with value: Scalar) {
+    scalars.withUnsafeMutableBufferPointer { $0.update(repeating: value) }
+  }
+
   /// Writes `op(self) · op(other)` into `result`, reusing its storage when it already has the
   /// right shape and is not shared; with `accumulating`, adds the product to `result` instead.
   public func matmul(
@@ -61,6 +67,7 @@ extension Tensor {
   public func sum() -> Tensor { Tensor(scalars.reduce(0, +)) }
 
   /// The sum along one axis; the axis is removed unless `keepingDimension` is true.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
     precondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
     let outer = shape[..<axis].reduce(1, *)
@@ -94,6 +101,7 @@ extension Tensor {
   public static func * (s: Scalar, a: Tensor) -> Tensor { a.map { s * $0 } }
 
   /// Adds `other` (same shape) into this tensor in place.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public static func += (a: inout Tensor, b: Tensor) {
     precondition(a.shape == b.shape, "+=: shapes \(a.shape) and \(b.shape) differ")
     a.scalars.withUnsafeMutableBufferPointer { x in

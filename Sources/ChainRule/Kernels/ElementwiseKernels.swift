@@ -1,0 +1,165 @@
+/// In-place loops behind the element-wise ops' allocation-free `forward(_:into:)` and
+/// `accumulateVJP`. They are generic and always inlined, so that an op which calls them from
+/// a method specialised for `Float` and `Double` gets a tight loop over raw buffers with its
+/// own scalar rule inlined — no closure, no witness-table call per element.
+
+extension UnaryElementwise {
+  /// y = f(x), element by element, into the storage of `output`.
+  @inline(__always)
+  func forwardElementwise<Scalar: TensorScalar>(
+    _ input: Tensor<Scalar>, into output: inout Tensor<Scalar>
+  ) {
+    input.scalars.withUnsafeBufferPointer { x in
+      output.withUnsafeMutableBufferPointer { y in
+        for i in 0..<x.count { y[i] = apply(x[i]) }
+      }
+    }
+  }
+
+  /// x̄ += ȳ · f'(x, y), element by element, into the storage of `inputGradient`.
+  @inline(__always)
+  func accumulateElementwise<Scalar: TensorScalar>(
+    _ input: Tensor<Scalar>, output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into inputGradient: inout Tensor<Scalar>
+  ) {
+    input.scalars.withUnsafeBufferPointer { x in
+      output.scalars.withUnsafeBufferPointer { y in
+        gradient.scalars.withUnsafeBufferPointer { g in
+          inputGradient.withUnsafeMutableBufferPointer { dx in
+            for i in 0..<x.count { dx[i] += g[i] * derivative(x: x[i], y: y[i]) }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// How an operand's elements line up with the elements of a broadcast result, for the
+/// layouts that training meets; anything else takes the general (allocating) path.
+enum BroadcastLayout {
+  /// Same shape as the result: element i is element i.
+  case full
+  /// One element, repeated.
+  case scalar
+  /// A suffix of the result's shape (a bias row [n] or [1, n] on [m, n]): element i mod count.
+  case suffix(Int)
+  /// A prefix of the result's shape followed by ones (a column [m, 1] on [m, n]):
+  /// element i / inner, where inner is the product of the broadcast trailing dimensions.
+  case prefix(Int)
+
+  /// The layout of `shape` inside `result`, when it is one of the four.
+  init?(_ shape: [Int], in result: [Int]) {
+    let count = shape.reduce(1, *)
+    let total = result.reduce(1, *)
+    let core = shape.drop { $0 == 1 }  // without leading ones
+    var head = shape[...]
+    while head.last == 1 { head = head.dropLast() }  // without trailing ones
+    if shape == result || total == 0 {
+      self = .full
+    } else if count == 1 {
+      self = .scalar
+    } else if core.count <= result.count, core.elementsEqual(result.suffix(core.count)) {
+      self = .suffix(count)
+    } else if shape.count == result.count, result.starts(with: head) {
+      self = .prefix(total / count)
+    } else {
+      return nil
+    }
+  }
+
+  /// The operand element that result element `i` reads.
+  @inline(__always)
+  func index(_ i: Int) -> Int {
+    switch self {
+    case .full: i
+    case .scalar: 0
+    case .suffix(let count): i % count
+    case .prefix(let inner): i / inner
+    }
+  }
+}
+
+/// Calls `body(i, ia, ib)` for every result element i with the operand elements it reads,
+/// with plain loops (no per-element switch) for the layouts of a bias add or a scaling.
+@inline(__always)
+func forEachBroadcastElement(
+  count: Int, _ layoutA: BroadcastLayout, _ layoutB: BroadcastLayout,
+  _ body: (_ i: Int, _ ia: Int, _ ib: Int) -> Void
+) {
+  switch (layoutA, layoutB) {
+  case (.full, .full):
+    for i in 0..<count { body(i, i, i) }
+  case (.full, .scalar):
+    for i in 0..<count { body(i, i, 0) }
+  case (.scalar, .full):
+    for i in 0..<count { body(i, 0, i) }
+  case (.full, .suffix(let width)):
+    for row in stride(from: 0, to: count, by: width) {
+      for j in 0..<width { body(row + j, row + j, j) }
+    }
+  case (.suffix(let width), .full):
+    for row in stride(from: 0, to: count, by: width) {
+      for j in 0..<width { body(row + j, j, row + j) }
+    }
+  default:
+    for i in 0..<count { body(i, layoutA.index(i), layoutB.index(i)) }
+  }
+}
+
+extension BinaryElementwise {
+  /// y = f(a, b) with broadcasting, into the storage of `output`; `false` when a layout is
+  /// not one `BroadcastLayout` covers (the caller then takes the general path).
+  @inline(__always)
+  func forwardBroadcasting<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
+  ) -> Bool {
+    guard let layoutA = BroadcastLayout(inputs[0].shape, in: output.shape),
+      let layoutB = BroadcastLayout(inputs[1].shape, in: output.shape)
+    else { return false }
+    inputs[0].scalars.withUnsafeBufferPointer { a in
+      inputs[1].scalars.withUnsafeBufferPointer { b in
+        output.withUnsafeMutableBufferPointer { y in
+          forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
+            y[i] = apply(a[ia], b[ib])
+          }
+        }
+      }
+    }
+    return true
+  }
+
+  /// ā += ȳ · ∂y/∂a and b̄ += ȳ · ∂y/∂b (for the operands that need it), summing over
+  /// broadcast elements as it goes; `false` when a layout is not covered.
+  @inline(__always)
+  func accumulateBroadcasting<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) -> Bool {
+    guard let layoutA = BroadcastLayout(inputs[0].shape, in: output.shape),
+      let layoutB = BroadcastLayout(inputs[1].shape, in: output.shape)
+    else { return false }
+    inputs[0].scalars.withUnsafeBufferPointer { a in
+      inputs[1].scalars.withUnsafeBufferPointer { b in
+        output.scalars.withUnsafeBufferPointer { y in
+          gradient.scalars.withUnsafeBufferPointer { g in
+            if needs[0] {
+              gradients[0].withUnsafeMutableBufferPointer { da in
+                forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
+                  da[ia] += g[i] * partials(a[ia], b[ib], y: y[i]).0
+                }
+              }
+            }
+            if needs[1] {
+              gradients[1].withUnsafeMutableBufferPointer { db in
+                forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
+                  db[ib] += g[i] * partials(a[ia], b[ib], y: y[i]).1
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return true
+  }
+}
