@@ -17,6 +17,25 @@ let package = Package(
     // Counts heap allocations for the benchmark's allocations-per-step column; bench only.
     .target(name: "CMallocCounter"),
     .executableTarget(name: "ChainRuleBench", dependencies: ["ChainRule", "CMallocCounter"]),
+    // Notebooks: literate executables (Notebooks/NN-Name/main.swift), rendered to README.md beside
+    // them by notebook-render; NotebookSupport holds the cell markers, the parser and helpers.
+    .target(name: "NotebookSupport", dependencies: ["ChainRule"]),
+    .executableTarget(name: "NotebookRenderer", dependencies: ["NotebookSupport"]),
+    .executableTarget(
+      name: "ComputationalGraph", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/01-ComputationalGraph", exclude: ["README.md", "figures"]),
+    .executableTarget(
+      name: "GradientDescent", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/02-GradientDescent", exclude: ["README.md", "figures"]),
+    .executableTarget(
+      name: "Backpropagation", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/03-Backpropagation", exclude: ["README.md"]),
+    .executableTarget(
+      name: "MatrixForm", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/04-MatrixForm", exclude: ["README.md"]),
+    .executableTarget(
+      name: "DigitsNetwork", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/05-DigitsNetwork", exclude: ["README.md", "figures"]),
     // Golden files are read from the source tree through #filePath, not bundled. The CLI is a
     // dependency so that `swift test` builds the `chainrule` binary the CLI tests run.
     .testTarget(
