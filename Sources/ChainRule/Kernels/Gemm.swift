@@ -1,5 +1,4 @@
 import CChainRuleKernels
-import Dispatch
 
 #if canImport(Darwin)
   import Darwin
@@ -15,7 +14,7 @@ import Dispatch
 /// `ldc` are the row strides of the matrices as stored. Large products are split into
 /// independent blocks of C, one per core; `beta == 0` never reads C.
 enum Gemm {
-  /// Fewest multiply-adds worth handing to one core. Waking a parked GCD worker costs tens of
+  /// Fewest multiply-adds worth handing to one core. Waking a parked worker costs tens of
   /// microseconds here (2-core Zen VM), so a part must run ~40 us to pay off: measured crossovers
   /// are about 200^3 (Float) and 160^3 (Double) in total for 2 cores.
   static let minWorkPerCoreFloat = 4_000_000
@@ -35,13 +34,12 @@ enum Gemm {
     alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    forEachBlock(m: m, n: n, k: k, minWorkPerCore: minWorkPerCoreFloat) { rows, cols in
-      cr_sgemm(
-        transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, cols.count, k,
-        alpha, transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda,
-        transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb,
-        beta, c + rows.lowerBound * ldc + cols.lowerBound, ldc)
-    }
+    run(
+      GemmJob(
+        precision: .single, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        alpha: Double(alpha), a: UnsafeRawPointer(a), lda: lda, b: UnsafeRawPointer(b),
+        ldb: ldb, beta: Double(beta), c: UnsafeMutableRawPointer(c), ldc: ldc),
+      minWorkPerCore: minWorkPerCoreFloat)
   }
 
   static func multiply(
@@ -49,43 +47,86 @@ enum Gemm {
     alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
-    forEachBlock(m: m, n: n, k: k, minWorkPerCore: minWorkPerCoreDouble) { rows, cols in
-      cr_dgemm(
-        transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, cols.count, k,
-        alpha, transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda,
-        transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb,
-        beta, c + rows.lowerBound * ldc + cols.lowerBound, ldc)
-    }
+    run(
+      GemmJob(
+        precision: .double, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        alpha: alpha, a: UnsafeRawPointer(a), lda: lda, b: UnsafeRawPointer(b), ldb: ldb,
+        beta: beta, c: UnsafeMutableRawPointer(c), ldc: ldc),
+      minWorkPerCore: minWorkPerCoreDouble)
   }
 
-  /// Calls `body` with disjoint blocks of C (row range, column range) that tile `m x n`,
-  /// concurrently when the product gives each core at least `minWorkPerCore` multiply-adds.
-  /// C is cut along its longer side, at multiples of 48 rows / 32 columns, so every block keeps
-  /// whole register tiles of all micro-kernels.
-  static func forEachBlock(
-    m: Int, n: Int, k: Int, minWorkPerCore: Int,
-    _ body: (_ rows: Range<Int>, _ cols: Range<Int>) -> Void
-  ) {
-    precondition(m >= 0 && n >= 0 && k >= 0, "negative matrix dimension")
-    let work = m * n * k
-    let splitRows = m >= n
-    let granule = splitRows ? 48 : 32
-    let side = splitRows ? m : n
+  /// Runs `job` whole, or cut into disjoint blocks of C, one per core, when the product gives
+  /// each core at least `minWorkPerCore` multiply-adds. C is cut along its longer side, at
+  /// multiples of 48 rows / 32 columns, so every block keeps whole register tiles of all
+  /// micro-kernels.
+  static func run(_ job: GemmJob, minWorkPerCore: Int) {
+    precondition(job.m >= 0 && job.n >= 0 && job.k >= 0, "negative matrix dimension")
+    var job = job
+    let work = job.m * job.n * job.k
+    job.splitsRows = job.m >= job.n
+    let granule = job.splitsRows ? 48 : 32
+    let side = job.splitsRows ? job.m : job.n
     let parts = min(coreCount, work / minWorkPerCore, (side + granule - 1) / granule)
     guard parts > 1 else {
-      body(0..<m, 0..<n)
+      job.run(rows: 0..<job.m, columns: 0..<job.n)
       return
     }
-    let chunk = ((side + parts - 1) / parts + granule - 1) / granule * granule
-    withoutActuallyEscaping(body) { body in
-      // Sound despite the pointers `body` captures: the blocks of C are disjoint, A and B are
-      // only read, and concurrentPerform returns after every block is done.
-      nonisolated(unsafe) let body = body
-      DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let range = min(side, part * chunk)..<min(side, (part + 1) * chunk)
-        guard !range.isEmpty else { return }
-        if splitRows { body(range, 0..<n) } else { body(0..<m, range) }
-      }
+    job.chunk = ((side + parts - 1) / parts + granule - 1) / granule * granule
+    // Sound: the blocks of C are disjoint, A and B are only read, and `run` returns after
+    // every block is done.
+    WorkerPool.shared.run(job, parts: parts)
+  }
+}
+
+/// One matrix product as plain data (pointers and sizes), so that handing it to the worker
+/// threads allocates nothing.
+struct GemmJob {
+  enum Precision { case single, double }
+  var precision: Precision
+  var transposeA: Bool
+  var transposeB: Bool
+  var m: Int
+  var n: Int
+  var k: Int
+  var alpha: Double
+  var a: UnsafeRawPointer
+  var lda: Int
+  var b: UnsafeRawPointer
+  var ldb: Int
+  var beta: Double
+  var c: UnsafeMutableRawPointer
+  var ldc: Int
+  /// How the product is cut: along the rows (else the columns) of C, `chunk` at a time.
+  var splitsRows = true
+  var chunk = 0
+
+  /// Computes block `part` of C.
+  func run(part: Int) {
+    let side = splitsRows ? m : n
+    let range = min(side, part * chunk)..<min(side, (part + 1) * chunk)
+    guard !range.isEmpty else { return }
+    if splitsRows { run(rows: range, columns: 0..<n) } else { run(rows: 0..<m, columns: range) }
+  }
+
+  /// Computes the block of C at `rows` × `columns`.
+  func run(rows: Range<Int>, columns: Range<Int>) {
+    // Offsets of the block's corner in A (rows of op(A)), B (columns of op(B)) and C.
+    let aOffset = transposeA ? rows.lowerBound : rows.lowerBound * lda
+    let bOffset = transposeB ? columns.lowerBound * ldb : columns.lowerBound
+    let cOffset = rows.lowerBound * ldc + columns.lowerBound
+    switch precision {
+    case .single:
+      cr_sgemm(
+        transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, columns.count, k, Float(alpha),
+        a.assumingMemoryBound(to: Float.self) + aOffset, lda,
+        b.assumingMemoryBound(to: Float.self) + bOffset, ldb, Float(beta),
+        c.assumingMemoryBound(to: Float.self) + cOffset, ldc)
+    case .double:
+      cr_dgemm(
+        transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, columns.count, k, alpha,
+        a.assumingMemoryBound(to: Double.self) + aOffset, lda,
+        b.assumingMemoryBound(to: Double.self) + bOffset, ldb, beta,
+        c.assumingMemoryBound(to: Double.self) + cOffset, ldc)
     }
   }
 }
