@@ -61,7 +61,7 @@ for step in 0...300 {
   graph.backward(from: mse)
   optimizer.step()
 }
-var lossPlot = NotebookPlot(
+var lossPlot = LinePlot(
   title: "Gradient descent on the mean squared error", xLabel: "step", yLabel: "MSE")
 lossPlot.add("MSE (α = 0.1)", x: losses.indices.map(Double.init), y: losses)
 try notebook.figure(svg: lossPlot.svg, at: "figures/loss.svg", caption: "The loss falling")
@@ -78,8 +78,8 @@ let bestB = meanY - bestW * meanX
 print("closed form:       w* =", fixed(bestW, 6), "  b* =", fixed(bestB, 6))
 print("gradient descent:  w  =", fixed(w.value.scalar, 6), "  b  =", fixed(b.value.scalar, 6))
 print("differences:", fmt(abs(w.value.scalar - bestW), 2), fmt(abs(b.value.scalar - bestB), 2))
-var fitPlot = NotebookPlot(title: "The fitted line", xLabel: "x", yLabel: "y")
-fitPlot.legendAtLeft = true
+var fitPlot = LinePlot(title: "The fitted line", xLabel: "x", yLabel: "y")
+fitPlot.legendPlacement = .topLeft
 fitPlot.add("data", x: xs, y: ys, style: .points)
 fitPlot.add(
   "gradient descent", x: [0, 2], y: [b.value.scalar, 2 * w.value.scalar + b.value.scalar])
@@ -116,8 +116,8 @@ let z = activations.input(Tensor(grid), name: "z")
 let curves: [(String, Node<Double>)] = [
   ("step", z.step()), ("sigmoid", z.sigmoid()), ("tanh", z.tanh()), ("ReLU", z.relu()),
 ]
-var activationPlot = NotebookPlot(title: "Activation functions", xLabel: "z", yLabel: "f(z)")
-activationPlot.legendAtLeft = true
+var activationPlot = LinePlot(title: "Activation functions", xLabel: "z", yLabel: "f(z)")
+activationPlot.legendPlacement = .topLeft
 for (name, node) in curves { activationPlot.add(name, x: grid, y: node.value.scalars) }
 try notebook.figure(
   svg: activationPlot.svg, at: "figures/activations.svg", caption: "Step, sigmoid, tanh, ReLU")

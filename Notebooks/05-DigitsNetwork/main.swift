@@ -105,7 +105,7 @@ for epoch in 1...15 {
   }
 }
 notebook.note("training took \(fixed(Date().timeIntervalSince(started), 2)) s")
-var lossPlot = NotebookPlot(
+var lossPlot = LinePlot(
   title: "Softmax cross-entropy while training", xLabel: "epoch", yLabel: "loss")
 let perBatch = Double(batchLosses.count) / Double(epochLosses.count)
 lossPlot.add("each batch", x: batchLosses.indices.map { Double($0 + 1) / perBatch }, y: batchLosses)

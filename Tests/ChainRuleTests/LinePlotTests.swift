@@ -68,6 +68,16 @@ struct LinePlotTests {
     }
   }
 
+  /// The notebooks' ranges, worked by hand: [0, 1] / 6 ≈ 0.17 rounds up to a step of 0.2;
+  /// [−4, 4] / 6 ≈ 1.3 to a step of 2; [0.08, 6.01] / 6 ≈ 0.99 to a step of 1.
+  @Test func ticksForTheNotebooksRanges() {
+    let unit = LinePlot.niceTicks(0, 1)
+    #expect(unit.count == 6)
+    #expect(unit.enumerated().allSatisfy { abs($1 - 0.2 * Double($0)) < 1e-12 }, "\(unit)")
+    #expect(LinePlot.niceTicks(-4, 4) == [-4, -2, 0, 2, 4])
+    #expect(LinePlot.niceTicks(0.08, 6.01) == [0, 1, 2, 3, 4, 5, 6, 7])
+  }
+
   @Test func svgIsWellFormedWithAxesCurvesAndLegend() throws {
     var plot = LinePlot(title: "Loss <train & val>", xLabel: "epoch", yLabel: "cross-entropy")
     plot.add("train", x: [1, 2, 3, 4], y: [2.0, 1.0, 0.6, 0.5])
@@ -111,6 +121,48 @@ struct LinePlotTests {
     #expect(points[2] == [right, top])
     #expect(abs(points[1][0] - (left + right) / 2) < 0.01)
     #expect(abs(points[1][1] - (top + bottom) / 2) < 0.01)
+  }
+
+  /// A `.points` series is dots only (every finite point, however many, at radius 3) and
+  /// shows a dot in the legend; a `.line` series beside it keeps its polyline.
+  @Test func pointsSeriesIsDrawnAsDotsWithADotInTheLegend() throws {
+    var plot = LinePlot(title: "t", xLabel: "x", yLabel: "y")
+    let xs = (0..<80).map(Double.init)
+    plot.add("data", x: xs, y: xs.map { $0 * $0 }, style: .points)
+    plot.add("fit", x: [0, 79], y: [0, 6_241])
+    #expect(plot.series.map(\.style) == [.points, .line])
+    let parsed = try #require(SVGElements.parse(plot.svg))
+    #expect(parsed.all("polyline").map { $0["stroke"] } == [LinePlot.palette[1]])
+    let dots = parsed.all("circle")
+    // 80 data dots plus the legend's dot; the 2-point line adds its 2 small dots.
+    #expect(dots.filter { $0["r"] == "3" }.count == 81)
+    #expect(dots.filter { $0["r"] == "3" }.allSatisfy { $0["fill"] == LinePlot.palette[0] })
+    #expect(dots.filter { $0["r"] == "2.5" }.count == 2)
+    // The legend: one line sample, for "fit" only.
+    #expect(parsed.all("line").filter { $0["stroke"] == LinePlot.palette[1] }.count == 1)
+  }
+
+  /// The legend box is 10 px inside the frame's right edge by default, its left edge with
+  /// `.topLeft`; nothing else moves.
+  @Test func legendPlacementMovesOnlyTheLegend() throws {
+    var plot = LinePlot(title: "t", xLabel: "x", yLabel: "y")
+    plot.add("abc", x: [0, 1], y: [0, 1])
+    #expect(plot.legendPlacement == .topRight)
+    let (left, _, right, _) = plot.frame
+    func legendBox(_ svg: String) throws -> [String: String] {
+      let parsed = try #require(SVGElements.parse(svg))
+      return try #require(parsed.all("rect").last)
+    }
+    let rightBox = try legendBox(plot.svg)
+    let width = try #require(Double(rightBox["width"] ?? ""))
+    #expect(Double(rightBox["x"] ?? "") == right - 10 - width)
+    let before = plot.svg
+    plot.legendPlacement = .topLeft
+    let leftBox = try legendBox(plot.svg)
+    #expect(Double(leftBox["x"] ?? "") == left + 10)
+    let changed = zip(before.split(separator: "\n"), plot.svg.split(separator: "\n"))
+      .filter { $0 != $1 }
+    #expect(changed.count == 3, "legend box, sample line and name only: \(changed)")
   }
 
   @Test func nonFinitePointsBreakTheLine() throws {

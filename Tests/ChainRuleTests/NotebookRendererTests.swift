@@ -124,16 +124,6 @@ struct NotebookRendererTests {
         file: "output", line: 1, "the notebook printed before its first cell(…): hello")
     ) { try document.attach(output: "hello\n#%% First\n#%% Second\n") }
   }
-
-  @Test func plotTicksAreRoundAndCoverTheRange() {
-    let unit = NotebookPlot.ticks(0, 1)
-    #expect(unit.count == 6)
-    #expect(unit.enumerated().allSatisfy { abs($1 - 0.2 * Double($0)) < 1e-12 })
-    let ticks = NotebookPlot.ticks(-4, 4)
-    #expect(ticks == [-4, -2, 0, 2, 4])
-    let loss = NotebookPlot.ticks(0.08, 6.01)
-    #expect(loss.first! <= 0.08 && loss.last! >= 6.01 && loss.count <= 8)
-  }
 }
 
 /// The notebooks' stand-in gradient check against a gradient known in closed form.

@@ -11,21 +11,44 @@ import Foundation
 /// try plot.write(to: URL(fileURLWithPath: "loss.svg"))
 /// ```
 ///
+/// A series is drawn as a line (the default) or as separate dots (`style: .points`, for data
+/// scattered under a fitted curve); the legend sits at the top right of the plotting area
+/// unless `legendPlacement` says top left.
+///
 /// Points with a non-finite coordinate are skipped and break the line there. The axes span
 /// the finite points of all series, widened to whole ticks; an empty plot spans [0, 1] × [0, 1].
 /// The same plot always gives byte-for-byte the same SVG.
 public struct LinePlot: Sendable {
+  /// How a series is drawn.
+  public enum Style: Sendable {
+    /// A polyline through the points, with a dot on each point when there are at most 60.
+    case line
+    /// A dot (radius 3 px) on each point and no line: a scatter plot.
+    case points
+  }
+
+  /// Where the legend sits inside the plotting area.
+  public enum LegendPlacement: Sendable {
+    /// The top right corner (the default).
+    case topRight
+    /// The top left corner, for data that fills the top right.
+    case topLeft
+  }
+
   /// One named curve.
   public struct Series: Sendable {
     /// The name shown in the legend.
     public var name: String
     /// The points, drawn in this order.
     public var points: [(x: Double, y: Double)]
+    /// Line or dots.
+    public var style: Style
 
     /// A series from its points.
-    public init(name: String, points: [(x: Double, y: Double)]) {
+    public init(name: String, points: [(x: Double, y: Double)], style: Style = .line) {
       self.name = name
       self.points = points
+      self.style = style
     }
   }
 
@@ -41,6 +64,8 @@ public struct LinePlot: Sendable {
   public var width: Int
   /// The document's height in pixels.
   public var height: Int
+  /// Where the legend sits: top right unless set to `.topLeft`.
+  public var legendPlacement = LegendPlacement.topRight
 
   /// A plot with no series yet.
   public init(
@@ -56,11 +81,12 @@ public struct LinePlot: Sendable {
     self.height = height
   }
 
-  /// Appends a series whose i-th point is (x[i], y[i]).
+  /// Appends a series whose i-th point is (x[i], y[i]), drawn as a line or as dots.
   /// - Precondition: `x` and `y` have the same count.
-  public mutating func add(_ name: String, x: [Double], y: [Double]) {
+  public mutating func add(_ name: String, x: [Double], y: [Double], style: Style = .line) {
     precondition(x.count == y.count, "LinePlot.add: \(x.count) x values but \(y.count) y values")
-    series.append(Series(name: name, points: Array(zip(x, y)).map { (x: $0, y: $1) }))
+    series.append(
+      Series(name: name, points: Array(zip(x, y)).map { (x: $0, y: $1) }, style: style))
   }
 
   /// The colours given to the series in turn (colour-blind-safe, Okabe–Ito).
@@ -151,7 +177,7 @@ public struct LinePlot: Sendable {
       "<text x=\"18\" y=\"\(yMiddle)\" font-size=\"13\" text-anchor=\"middle\" "
         + "transform=\"rotate(-90 18 \(yMiddle))\">\(Self.escaped(yLabel))</text>")
     // The curves: one polyline per unbroken run of finite points, and a dot on each point
-    // when there are few.
+    // when there are few; a `.points` series is dots only.
     for (index, curve) in series.enumerated() {
       let colour = Self.palette[index % Self.palette.count]
       var runs: [[(x: Double, y: Double)]] = [[]]
@@ -162,26 +188,27 @@ public struct LinePlot: Sendable {
           runs.append([])
         }
       }
-      for run in runs where run.count > 1 {
+      for run in runs where run.count > 1 && curve.style == .line {
         let points = run.map { "\(Self.number(px($0.x))),\(Self.number(py($0.y)))" }
         lines.append(
           "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" "
             + "stroke-linejoin=\"round\" points=\"\(points.joined(separator: " "))\"/>")
       }
       let finite = runs.joined()
-      if finite.count <= 60 {
+      if finite.count <= 60 || curve.style == .points {
+        let radius = curve.style == .points ? "3" : "2.5"
         for point in finite {
           lines.append(
             "<circle cx=\"\(Self.number(px(point.x)))\" cy=\"\(Self.number(py(point.y)))\" "
-              + "r=\"2.5\" fill=\"\(colour)\"/>")
+              + "r=\"\(radius)\" fill=\"\(colour)\"/>")
         }
       }
     }
-    // The legend, top right inside the frame.
+    // The legend, top right (or top left) inside the frame.
     if !series.isEmpty {
       let longest = series.map(\.name.count).max() ?? 0
       let boxWidth = Double(34 + 7 * longest)
-      let boxLeft = right - 10 - boxWidth
+      let boxLeft = legendPlacement == .topLeft ? left + 10 : right - 10 - boxWidth
       lines.append(
         "<rect x=\"\(Self.number(boxLeft))\" y=\"\(Self.number(top + 10))\" "
           + "width=\"\(Self.number(boxWidth))\" height=\"\(8 + 18 * series.count)\" "
@@ -189,10 +216,17 @@ public struct LinePlot: Sendable {
       for (index, curve) in series.enumerated() {
         let colour = Self.palette[index % Self.palette.count]
         let y = top + 10 + 13 + 18 * Double(index)
-        lines.append(
-          "<line x1=\"\(Self.number(boxLeft + 6))\" y1=\"\(Self.number(y))\" "
-            + "x2=\"\(Self.number(boxLeft + 24))\" y2=\"\(Self.number(y))\" stroke=\"\(colour)\" "
-            + "stroke-width=\"2\"/>")
+        switch curve.style {
+        case .line:
+          lines.append(
+            "<line x1=\"\(Self.number(boxLeft + 6))\" y1=\"\(Self.number(y))\" "
+              + "x2=\"\(Self.number(boxLeft + 24))\" y2=\"\(Self.number(y))\" "
+              + "stroke=\"\(colour)\" stroke-width=\"2\"/>")
+        case .points:
+          lines.append(
+            "<circle cx=\"\(Self.number(boxLeft + 15))\" cy=\"\(Self.number(y))\" r=\"3\" "
+              + "fill=\"\(colour)\"/>")
+        }
         lines.append(text(boxLeft + 28, y + 4, curve.name, anchor: "start"))
       }
     }
