@@ -14,8 +14,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/chainrule-interop.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 echo "== creating a Python environment with safetensors and numpy in $work/venv"
-"${PYTHON:-python3}" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check safetensors numpy
+# Exit 77 ("skipped") when Python's packages cannot be had here, e.g. without network.
+"${PYTHON:-python3}" -m venv "$work/venv" || exit 77
+"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check safetensors numpy \
+  || exit 77
 py="$work/venv/bin/python"
 "$py" -c 'import numpy, safetensors; print("safetensors", safetensors.__version__, "numpy", numpy.__version__)'
 
