@@ -49,19 +49,19 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
     return [result, Tensor.zeros(inputs[1].shape)]
   }
 
-  // The training path: row by row over the buffers, stable log-sum-exp, no temporaries.
+  // The training path: row by row, with the same stable log-sum-exp (`shiftedLogSumExp`) and
+  // the same arithmetic as the reference path, but no temporaries.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
   ) {
+    let (z, labels) = (inputs[0].scalars, inputs[1].scalars)
     let (rows, width) = (inputs[0].shape[0], inputs[0].shape[1])
     var total: Scalar = 0
-    inputs[0].scalars.withUnsafeBufferPointer { z in
-      for row in 0..<rows {
-        let label = classIndex(inputs[1].scalars[row], row: row, classCount: width)
-        let logits = UnsafeBufferPointer(rebasing: z[(row * width)..<((row + 1) * width)])
-        total -= logits[label] - logSumExp(logits)
-      }
+    for row in 0..<rows {
+      let label = classIndex(labels[row], row: row, classCount: width)
+      let (m, logSum) = shiftedLogSumExp(z, start: row * width, width: width)
+      total -= (z[row * width + label] - m) - logSum
     }
     output[] = total * reduction.factor(rows)
   }
@@ -72,31 +72,19 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {
     guard needs[0] else { return }  // the labels are indices: no gradient
+    let (z, labels) = (inputs[0].scalars, inputs[1].scalars)
     let (rows, width) = (inputs[0].shape[0], inputs[0].shape[1])
     let scale = gradient.scalar * reduction.factor(rows)
-    inputs[0].scalars.withUnsafeBufferPointer { z in
-      gradients[0].withUnsafeMutableBufferPointer { dz in
-        for row in 0..<rows {
-          let label = classIndex(inputs[1].scalars[row], row: row, classCount: width)
-          let logits = UnsafeBufferPointer(rebasing: z[(row * width)..<((row + 1) * width)])
-          let normalizer = logSumExp(logits)
-          for c in 0..<width {
-            let probability = Scalar.exp(logits[c] - normalizer)
-            dz[row * width + c] += scale * (probability - (c == label ? 1 : 0))
-          }
+    gradients[0].withUnsafeMutableBufferPointer { dz in
+      for row in 0..<rows {
+        let label = classIndex(labels[row], row: row, classCount: width)
+        let (m, logSum) = shiftedLogSumExp(z, start: row * width, width: width)
+        for c in 0..<width {
+          let probability = Scalar.exp((z[row * width + c] - m) - logSum)
+          dz[row * width + c] += scale * (probability - (c == label ? 1 : 0))
         }
       }
     }
-  }
-
-  /// log Σ eˣ, shifted by the maximum so that no term overflows.
-  @inline(__always)
-  private func logSumExp<Scalar: TensorScalar>(_ x: UnsafeBufferPointer<Scalar>) -> Scalar {
-    var largest = x[0]
-    for value in x where value > largest { largest = value }
-    var sum: Scalar = 0
-    for value in x { sum += Scalar.exp(value - largest) }
-    return largest + Scalar.log(sum)
   }
 
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
