@@ -13,27 +13,6 @@ public struct Add: BinaryElementwise, CatalogedOperation {
   }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "1" }
 
-  // The training path: in place, specialised so that the loop inlines the scalar rule.
-  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
-  public func forward<Scalar: TensorScalar>(
-    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
-  ) {
-    if !forwardBroadcasting(inputs, into: &output) { output = forward(inputs) }
-  }
-
-  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
-  public func accumulateVJP<Scalar: TensorScalar>(
-    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
-    into gradients: inout [Tensor<Scalar>], needs: [Bool]
-  ) {
-    let done = accumulateBroadcasting(
-      inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
-    if !done {
-      accumulateThroughVJP(
-        inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
-    }
-  }
-
   public static let checks = [
     OperationCheck("same shape [2, 3]", [[2, 3], [2, 3]]) { _, x in x[0] + x[1] },
     OperationCheck("row bias [3, 4] + [4]", [[3, 4], [4]]) { _, x in x[0] + x[1] },

@@ -16,22 +16,6 @@ public struct Sigmoid: UnaryElementwise, CatalogedOperation {
     "\(output)(1 − \(output))"
   }
 
-  // The training path: in place, specialised so that the loop inlines the scalar rule.
-  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
-  public func forward<Scalar: TensorScalar>(
-    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
-  ) {
-    forwardElementwise(inputs[0], into: &output)
-  }
-
-  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
-  public func accumulateVJP<Scalar: TensorScalar>(
-    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
-    into gradients: inout [Tensor<Scalar>], needs: [Bool]
-  ) {
-    accumulateElementwise(inputs[0], output: output, gradient: gradient, into: &gradients[0])
-  }
-
   public static let checks = [OperationCheck("matrix [2, 3]", [[2, 3]]) { _, x in x[0].sigmoid() }]
 }
 
