@@ -13,10 +13,13 @@ venv="$here/.venv"
 quick=()
 [[ "${1:-}" == "--quick" ]] && quick=(--quick)
 
+if [[ -x "$venv/bin/python" ]] && ! "$venv/bin/python" -c 'import optax' 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check optax || true  # venvs made before Adam
+fi
 if [[ ! -x "$venv/bin/python" ]]; then
-  echo "== creating $venv (numpy, micrograd, jax[cpu], torch)" >&2
+  echo "== creating $venv (numpy, micrograd, jax[cpu], optax, torch)" >&2
   "${PYTHON:-python3}" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy micrograd "jax[cpu]"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy micrograd "jax[cpu]" optax
   # The CPU-only PyTorch wheel is far smaller than the default CUDA one; use it when offered.
   "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==2.13.0+cpu" \
     || "$venv/bin/pip" install --quiet --disable-pip-version-check torch

@@ -48,6 +48,17 @@ struct ParameterBuffers<Scalar: TensorScalar> {
     self.buffers = Array(repeating: [:], count: count)
   }
 
+  /// Removes buffer `name` of parameter `index` for an in-place update (so that it is uniquely
+  /// referenced and no copy is made), or zeros of `shape` if it does not exist yet.
+  mutating func take(_ index: Int, _ name: String, shape: [Int]) -> Tensor<Scalar> {
+    buffers[index].removeValue(forKey: name) ?? Tensor.zeros(shape)
+  }
+
+  /// Puts back a buffer taken with `take`.
+  mutating func store(_ index: Int, _ name: String, _ tensor: Tensor<Scalar>) {
+    buffers[index][name] = tensor
+  }
+
   func state(_ parameters: [Parameter<Scalar>]) -> [String: Tensor<Scalar>] {
     var result: [String: Tensor<Scalar>] = [:]
     for (index, parameter) in parameters.enumerated() {
