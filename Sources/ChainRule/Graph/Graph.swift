@@ -187,7 +187,10 @@ public final class Graph<Scalar: TensorScalar> {
     }
     do {
       let shape = try operation.outputShape(operands)
-      let value = operation.forward(record.inputs.map { values[$0] })
+      // The in-place forward is the specialised one for the hot ops (the generic `forward`
+      // costs a witness call per element), so a graph built afresh each step runs fast too.
+      var value = Tensor<Scalar>.zeros(shape)
+      operation.forward(record.inputs.map { values[$0] }, into: &value)
       precondition(
         value.shape == shape,
         "\(operation.name): forward produced \(value.shape), expected \(shape)")
