@@ -41,6 +41,8 @@ let package = Package(
     .testTarget(
       name: "ChainRuleTests", dependencies: ["ChainRule", "NotebookSupport", "ChainRuleCLI"],
       exclude: ["Snapshots"]),
+    // A user's view: imports Foundation next to ChainRule, public API only (no @testable).
+    .testTarget(name: "ChainRuleUserTests", dependencies: ["ChainRule"]),
   ],
   swiftLanguageModes: [.v6]
 )
