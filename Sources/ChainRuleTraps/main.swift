@@ -106,6 +106,28 @@ let traps: [(name: String, trigger: () -> Void)] = [
       _ = graph.apply(WrongShapeOperation(), [graph.input(Tensor([1]))])
     }
   ),
+  (
+    "scope-backward-over-placeholder",
+    {
+      let graph = Graph<Float>()
+      let x = graph.input(Tensor.zeros([4, 3]), name: "x")
+      let w = graph.parameter(Tensor.zeros([2, 5]), name: "W1")
+      _ = try? graph.throwingShapeErrors { graph.backward(from: x.matmul(w).sum()) }
+    }
+  ),
+  (
+    "scope-removed-node",
+    {
+      let graph = Graph<Float>()
+      let x = graph.input(Tensor.zeros([4, 3]), name: "x")
+      var kept: Node<Float>?
+      _ = try? graph.throwingShapeErrors {
+        kept = x.tanh()
+        _ = x.matmul(x)
+      }
+      _ = kept?.value
+    }
+  ),
   ("graph-set-op-value", { vectorGraph().y.value = Tensor([[0, 0]]) }),
   ("backward-output-from-another-graph", { Graph<Double>().backward(from: vectorGraph().y) }),
   (

@@ -35,6 +35,12 @@ struct TrapMessageTests {
     "graph-operand-from-another-graph": "add: operand from another graph",
     "graph-forward-new-shape": #"matmul: "x" [2, 4] and "w" [3, 1] do not align (4 ≠ 3)"#,
     "graph-forward-wrong-shape": "wrongShape: forward produced [2], expected [1]",
+    "scope-backward-over-placeholder":
+      "backward: the graph holds a placeholder for an op that failed inside throwingShapeErrors "
+      + #"(matmul: "x" [4, 3] and "W1" [2, 5] do not align (3 ≠ 2)); the scope throws that "#
+      + "error when it ends",
+    "scope-removed-node":
+      "node #1 no longer exists: a throwingShapeErrors scope that failed removed it",
     "graph-set-op-value": "y: the value of an op node is computed, not set",
     "backward-output-from-another-graph": "backward: output node from another graph",
     "backward-seed-shape": "backward: seed shape [1] differs from output y [1, 2]",

@@ -14,6 +14,18 @@
 /// g.backward(from: a.sum())
 /// print(w.gradient)
 /// ```
+///
+/// Threads: a graph is not thread-safe, and neither are its nodes, the `Parameter`s it reads
+/// and writes, layers or optimizers — use each from one thread at a time (a shared model
+/// trained from two threads, even on two graphs, races on its parameters' values and
+/// gradients). Independent graphs, each with its own parameters and optimizer, may run on
+/// separate threads at once and give bitwise the results they give one after another: the
+/// library keeps no other shared mutable state than the matrix product's worker threads,
+/// which take one caller at a time. `Tensor` is a `Sendable` value: pass it between threads.
+///
+/// Errors: a shape mismatch or other misuse stops the program with a message naming it (in
+/// release builds too); `throwingShapeErrors(_:)` throws shape errors instead, for notebooks
+/// and REPLs. Docs/errors.md lists which errors throw and which stop.
 public final class Graph<Scalar: TensorScalar> {
   /// What a node is.
   public enum Kind: Sendable, Equatable {
