@@ -89,7 +89,7 @@ extension Graph {
       do {
         output = Tensor.zeros(try operation.outputShape(operands))
       } catch {
-        preconditionFailure(error.description)
+        requirementFailure(error.description)
       }
       execution.recordOperandShapes(id, execution.operandValues)
     }

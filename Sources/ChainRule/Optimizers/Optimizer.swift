@@ -95,7 +95,7 @@ struct ParameterBuffers<Scalar: TensorScalar> {
 func requireUniqueNames<Scalar>(_ parameters: [Parameter<Scalar>], optimizer: String) {
   var seen = Set<String>()
   for parameter in parameters {
-    precondition(
+    require(
       seen.insert(parameter.name).inserted,
       "\(optimizer): two parameters are named \"\(parameter.name)\"; state is keyed by name")
   }

@@ -23,7 +23,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     parameters: [Parameter<Scalar>], learningRate: Scalar, momentum: Scalar = 0,
     nesterov: Bool = false, weightDecay: Scalar = 0
   ) {
-    precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
+    require(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
     requireUniqueNames(parameters, optimizer: "SGD")
     self.parameters = parameters
     self.learningRate = learningRate
