@@ -120,7 +120,8 @@ extension Graph {
     }
 
     for (id, record) in records.enumerated() {
-      guard let parameter = record.parameter, let gradient = gradients[id] else { continue }
+      guard let parameter = record.parameter, !parameter.isFrozen, let gradient = gradients[id]
+      else { continue }
       let sum = parameter.gradient + gradient
       if let offset = firstNonFinite(sum) {
         throw anomaly(
@@ -132,7 +133,7 @@ extension Graph {
       }
     }
     for (id, record) in records.enumerated() {
-      if let parameter = record.parameter, let gradient = gradients[id] {
+      if let parameter = record.parameter, !parameter.isFrozen, let gradient = gradients[id] {
         parameter.gradient += gradient
       }
     }

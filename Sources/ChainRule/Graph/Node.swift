@@ -46,8 +46,8 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
     return graph.gradients[id] ?? Tensor.zeros(value.shape)
   }
 
-  /// Whether backward computes this node's gradient: parameters, inputs made with
-  /// `requiresGradient: true` (the default), and ops on at least one such node. Constants and
+  /// Whether backward computes this node's gradient: parameters that are not frozen, inputs
+  /// made with `requiresGradient: true` (the default), and ops on at least one such node. Constants and
   /// everything computed from constants and gradient-free inputs alone have none.
   public var requiresGradient: Bool {
     graph.requireNode(id)
