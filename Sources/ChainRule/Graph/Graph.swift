@@ -170,8 +170,9 @@ public final class Graph<Scalar: TensorScalar> {
   /// Swift cannot throw out of `x.matmul(w)`, so inside `body` an op whose shapes fail is not
   /// evaluated: it returns a placeholder node (shape `[0]`), every op built on a placeholder
   /// is a placeholder too, and `body` runs to its end. Then, if an op failed, every node
-  /// `body` added is removed — the graph is as it was before the call — and the first
-  /// `ShapeError` is thrown; otherwise `body`'s result is returned and its nodes stay.
+  /// `body` added is removed — the graph is as it was before the call, though a backward
+  /// pass run before the mistake has still added into its `Parameter`s' gradients — and the
+  /// first `ShapeError` is thrown; otherwise `body`'s result is returned and its nodes stay.
   ///
   /// Still stopping the program, inside the scope as outside: `forward()`, `backward(from:)`,
   /// the anomaly-detecting passes and `checkGradients` on a graph that holds a placeholder;
