@@ -185,6 +185,24 @@ struct ExtremeValueTests {
     check(Double.self)
   }
 
+  // In the tails σ′ = σ(x)σ(−x) and tanh′ = 1/cosh²x are tiny but representable; 1 − y
+  // rounded them to 0 once y rounded to 1 (σ: x > 17.3 in Float; tanh: |x| > 9 in Float).
+  @Test func sigmoidAndTanhDerivativesInTheTails() {
+    func check<Scalar: TensorScalar>(_: Scalar.Type) {
+      let name = String(describing: Scalar.self)
+      let sigmoidAt: [Double] = [2.5, 5, 10, 17.5, 20, 30, 50, 100, -50]
+      let dSigmoid = unary(sigmoidAt, Scalar.self) { $0.sigmoid() }.1
+      let sigmoidReference = sigmoidAt.map { exactSigmoid($0) * exactSigmoid(-$0) }
+      expectUlps(dSigmoid, sigmoidReference, 4, "σ′ (\(name))")
+      let tanhAt: [Double] = [1.5, -3, 5, 9, -12, 20, 40]
+      let dTanh = unary(tanhAt, Scalar.self) { $0.tanh() }.1
+      let tanhReference = tanhAt.map { 1 / (Foundation.cosh($0) * Foundation.cosh($0)) }
+      expectUlps(dTanh, tanhReference, 4, "tanh′ (\(name))")
+    }
+    check(Float.self)
+    check(Double.self)
+  }
+
   // ℓ = max(z, 0) − z·y + log1p(e^−|z|): at |z| = 1000 the log1p term is e⁻¹⁰⁰⁰ → 0, so
   // ℓ = max(z, 0) − z·y exactly; ∂ℓ/∂z = σ(z) − y with σ(±1000) = 1 or 0; ∂ℓ/∂y = −z.
   @Test func binaryCrossEntropyWithLogitsAtPlusMinus1000() {
@@ -198,6 +216,25 @@ struct ExtremeValueTests {
       expectUlps([loss], [z.indices.map { max(z[$0], 0) - z[$0] * y[$0] }.reduce(0, +)], 0, name)
       expectUlps(dz, z.indices.map { (z[$0] > 0 ? 1 : 0) - y[$0] }, 0, "z̄ (\(name))")
       expectUlps(dy, z.map { -$0 }, 0, "ȳ (\(name))")
+    }
+    check(Float.self)
+    check(Double.self)
+  }
+
+  // σ(z) − y for a confident right answer: z = 20, y = 1 gives −σ(−20) = −2.06e-9, not 0.
+  @Test func binaryCrossEntropyWithLogitsOfConfidentAnswers() {
+    func check<Scalar: TensorScalar>(_: Scalar.Type) {
+      let z: [Double] = [20, 50, -20, 3, 0.5, 30, -30]
+      let y: [Double] = [1, 1, 0, 1, 1, 0.75, 0.25]
+      let (_, (dz, _)) = binary(z, y, Scalar.self) {
+        $0.binaryCrossEntropyWithLogits($1, reduction: .sum)
+      }
+      // σ(z) − y is −σ(−z) for y = 1, σ(z) for y = 0, and does not cancel for the soft ys.
+      let reference = z.indices.map { i in
+        y[i] == 1
+          ? -exactSigmoid(-z[i]) : y[i] == 0 ? exactSigmoid(z[i]) : exactSigmoid(z[i]) - y[i]
+      }
+      expectUlps(dz, reference, 4, "z̄ (\(Scalar.self))")
     }
     check(Float.self)
     check(Double.self)
