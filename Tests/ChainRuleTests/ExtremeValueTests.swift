@@ -307,25 +307,29 @@ struct ExtremeValueTests {
   // MARK: The fast in-place paths agree with the reference paths at the extremes
 
   @Test func inPlaceAndReferenceVJPsAgreeAtTheExtremes() {
-    let values: [Double] = [1000, -1000, 1e-300, subnormal("4e-309"), 1e300, -1e-300, 0.5, 0]
+    let values: [Double] = [
+      1000, -1000, 1e-300, subnormal("4e-309"), 1e300, -1e-300, 0.5, 0, 20, -9,
+    ]
     let unaryOps: [any ChainRule.Operation] = [
       Exp(), Log(), Square(), Sigmoid(), Tanh(), ReLU(), Negate(),
     ]
     for op in unaryOps {
       compareFastAndReference(
-        op, [Tensor(values)], gradient: Tensor([1, 0, 1e-3, 2, 1e-300, 1, 0, 1]))
+        op, [Tensor(values)], gradient: Tensor([1, 0, 1e-3, 2, 1e-300, 1, 0, 1, 1, -2]))
     }
-    let b: [Double] = [1e200, 1e-160, subnormal("4e-309"), 7, -1e-10, 1000, 1e-300, 2]
+    let b: [Double] = [1e200, 1e-160, subnormal("4e-309"), 7, -1e-10, 1000, 1e-300, 2, 1e-25, 3]
     let binaryOps: [any ChainRule.Operation] = [Add(), Subtract(), Multiply(), Divide()]
     for op in binaryOps {
       compareFastAndReference(
-        op, [Tensor(values), Tensor(b)], gradient: Tensor([1, 0, 1e-3, 2, 0, 1, 1e-300, 1]))
+        op, [Tensor(values), Tensor(b)],
+        gradient: Tensor([1, 0, 1e-3, 2, 0, 1, 1e-300, 1, 1e-20, 1]))
     }
     let logits = Tensor(shape: [2, 4], scalars: [1000, -1000, 0, 999, -1000, -1000, -1000, -1000])
     compareFastAndReference(
       SparseSoftmaxCrossEntropy(), [logits, Tensor([0.0, 3])], gradient: Tensor(0.5))
     compareFastAndReference(
-      BinaryCrossEntropyWithLogits(), [Tensor(values), Tensor([1, 0, 0.5, 1, 0, 1, 0.25, 1])],
+      BinaryCrossEntropyWithLogits(),
+      [Tensor(values), Tensor([1, 0, 0.5, 1, 0, 1, 0.25, 1, 1, 0])],
       gradient: Tensor(2.0))
   }
 }
