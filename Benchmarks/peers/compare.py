@@ -18,6 +18,8 @@ for row in rows:
         print(f"note: {row['peer']} unavailable: {row['error']}")
         continue
     results.setdefault(row["workload"], {})[row["peer"]] = row
+    if "torch" in row and row["peer"] == "torch":
+        versions["torch"] = row["torch"]
     if "version" in row:
         versions[row["peer"]] = row["version"]
 
@@ -37,7 +39,7 @@ print(f"machine: {platform.processor() or platform.machine()}, Python {platform.
 print()
 print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |")
 print("| --- | --- | --- | " + " | ".join("---" for _ in peers) + " | --- |")
-order = ["W1", "W2", "W3", "W4"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))
+order = ["W1", "W2", "W2-Adam", "W3", "W3-Adam", "W4"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))
 for workload in order:
     if workload not in results:
         continue
@@ -59,3 +61,14 @@ for workload in order:
     allocs = f"{ours['allocations_per_step']:.3g}" if ours else "—"
     print(f"| {name} | {cell(ours, workload)} | {allocs} | "
           + " | ".join(cell(entries.get(p), workload) for p in peers) + f" | {ratio} |")
+
+cli = [w for w in results if w.startswith("CLI")]
+if cli:
+    print()
+    print("| CLI workload (`chainrule train`, Adam, batch 32) | ChainRule | PyTorch | ratio |")
+    print("| --- | --- | --- | --- |")
+    for workload in cli:
+        ours, torch = results[workload].get("chainrule"), results[workload].get("torch")
+        cell = lambda r: f"{r['samples_per_second']:,.0f} samples/s" if r else "—"
+        ratio = f"{ours['samples_per_second'] / torch['samples_per_second']:.2f}×" if ours and torch else "—"
+        print(f"| {workload} | {cell(ours)} | {cell(torch)} | {ratio} |")

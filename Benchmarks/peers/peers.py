@@ -55,6 +55,10 @@ def glorot(shape):
 
 
 MLP = {"W2": ([784, 128, 10], 64), "W3": ([784, 1024, 1024, 10], 256)}
+# Each MLP workload runs twice: "W2" with SGD (lr 0.01) and "W2-Adam" with Adam's defaults
+# (lr 1e-3, betas 0.9/0.999, eps 1e-8), the optimizer users train with.
+OPTIMIZERS = {"": "sgd", "-Adam": "adam"}
+ADAM = (np.float32(1e-3), np.float32(0.9), np.float32(0.999), np.float32(1e-8))
 
 
 def mlp_data(sizes, batch):
@@ -83,14 +87,29 @@ def numpy_w1():
     return step
 
 
-def numpy_mlp(sizes, batch):
+def numpy_mlp(sizes, batch, optimizer="sgd"):
     weights = [glorot(s) for s in mlp_shapes(sizes)]
     biases = [np.zeros(s[1], np.float32) for s in mlp_shapes(sizes)]
     x, labels = mlp_data(sizes, batch)
     onehot = np.eye(sizes[-1], dtype=np.float32)[labels]
     lr = np.float32(0.01)
+    moments = {}
+    t = [0]
+
+    def update(key, p, g):
+        """p ← p − η g (SGD) or PyTorch's Adam step, in place, for one array."""
+        if optimizer == "sgd":
+            p -= lr * g
+            return
+        eta, b1, b2, eps = ADAM
+        m, v = moments.setdefault(key, (np.zeros_like(p), np.zeros_like(p)))
+        m *= b1; m += (1 - b1) * g
+        v *= b2; v += (1 - b2) * g * g
+        c1, c2 = 1 - 0.9 ** t[0], 1 - 0.999 ** t[0]
+        p -= eta * (m / c1) / (np.sqrt(v / c2) + eps)
 
     def step():
+        t[0] += 1
         activations = [x]
         for i, (w, b) in enumerate(zip(weights, biases)):
             z = activations[-1] @ w + b
@@ -105,8 +124,8 @@ def numpy_mlp(sizes, batch):
             dw, db = a.T @ dz, dz.sum(0)
             if i > 0:
                 dz = (dz @ weights[i].T) * (a > 0)
-            weights[i] -= lr * dw
-            biases[i] -= lr * db
+            update(("w", i), weights[i], dw)
+            update(("b", i), biases[i], db)
 
     return step
 
@@ -131,14 +150,17 @@ def torch_steps():
 
         return step
 
-    def mlp(sizes, batch):
+    def mlp(sizes, batch, optimizer="sgd"):
         layers = []
         for i, (n_in, n_out) in enumerate(mlp_shapes(sizes)):
             layers.append(torch.nn.Linear(n_in, n_out))
             if i < len(sizes) - 2:
                 layers.append(torch.nn.ReLU())
         model = torch.nn.Sequential(*layers)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        if optimizer == "sgd":
+            opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        else:
+            opt = torch.optim.Adam(model.parameters())  # defaults, foreach implementation
         x, labels = mlp_data(sizes, batch)
         x, labels = torch.from_numpy(x), torch.from_numpy(labels)
         loss_fn = torch.nn.CrossEntropyLoss()
@@ -193,7 +215,7 @@ def jax_steps():
 
         return step
 
-    def mlp(sizes, batch):
+    def mlp(sizes, batch, optimizer="sgd"):
         lr_table["lr"] = 0.01
         params = []
         for s in mlp_shapes(sizes):
@@ -210,11 +232,29 @@ def jax_steps():
             logp = jax.nn.log_softmax(h)
             return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
 
-        update = sgd(loss)
-        state = {"p": params}
+        if optimizer == "sgd":
+            update = sgd(loss)
+            state = {"p": params}
+
+            def step():
+                state["p"] = update(state["p"], x, labels)
+                jax.block_until_ready(state["p"])
+
+            return step
+        import optax
+
+        adam = optax.adam(1e-3, b1=0.9, b2=0.999, eps=1e-8)
+
+        @jax.jit
+        def adam_update(p, opt_state, x, labels):
+            grads = jax.grad(loss)(p, x, labels)
+            updates, opt_state = adam.update(grads, opt_state, p)
+            return optax.apply_updates(p, updates), opt_state
+
+        state = {"p": params, "o": adam.init(params)}
 
         def step():
-            state["p"] = update(state["p"], x, labels)
+            state["p"], state["o"] = adam_update(state["p"], state["o"], x, labels)
             jax.block_until_ready(state["p"])
 
         return step
@@ -301,7 +341,9 @@ def main():
     repeats = 5 if QUICK else 50
     emit("W1", "numpy", median_seconds(numpy_w1(), 50, repeats * 10), version=np.__version__)
     for name, (sizes, batch) in MLP.items():
-        emit(name, "numpy", median_seconds(numpy_mlp(sizes, batch), 5, repeats))
+        for suffix, optimizer in OPTIMIZERS.items():
+            step = numpy_mlp(sizes, batch, optimizer)
+            emit(name + suffix, "numpy", median_seconds(step, 5, repeats))
     for n in (64, 128, 256, 512, 1024):
         a = rng.standard_normal((n, n)).astype(np.float32)
         b = rng.standard_normal((n, n)).astype(np.float32)
@@ -316,7 +358,13 @@ def main():
             continue
         emit("W1", peer, median_seconds(w1(), 50, repeats * 10), version=version)
         for name, (sizes, batch) in MLP.items():
-            emit(name, peer, median_seconds(mlp(sizes, batch), 5, repeats))
+            for suffix, optimizer in OPTIMIZERS.items():
+                try:
+                    step = mlp(sizes, batch, optimizer)
+                except ImportError as error:  # optax missing: report, go on
+                    print(json.dumps({"peer": peer, "error": repr(error)}), flush=True)
+                    continue
+                emit(name + suffix, peer, median_seconds(step, 5, repeats))
         for n in (64, 128, 256, 512, 1024):
             seconds = median_seconds(matmul(n), 3, repeats)
             emit(f"W5 n={n}", peer, seconds, gflops=2 * n**3 / seconds / 1e9)

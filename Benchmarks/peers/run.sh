@@ -13,21 +13,40 @@ venv="$here/.venv"
 quick=()
 [[ "${1:-}" == "--quick" ]] && quick=(--quick)
 
+if [[ -x "$venv/bin/python" ]] && ! "$venv/bin/python" -c 'import optax' 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check optax || true  # venvs made before Adam
+fi
 if [[ ! -x "$venv/bin/python" ]]; then
-  echo "== creating $venv (numpy, micrograd, jax[cpu], torch)" >&2
+  echo "== creating $venv (numpy, micrograd, jax[cpu], optax, torch)" >&2
   "${PYTHON:-python3}" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy micrograd "jax[cpu]"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy micrograd "jax[cpu]" optax
   # The CPU-only PyTorch wheel is far smaller than the default CUDA one; use it when offered.
   "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==2.13.0+cpu" \
     || "$venv/bin/pip" install --quiet --disable-pip-version-check torch
 fi
 
-echo "== building chainrule-bench (release)" >&2
+echo "== building chainrule-bench and chainrule (release)" >&2
 (cd "$root" && swift build -c release --product chainrule-bench >&2)
+(cd "$root" && swift build -c release --product chainrule >&2)
 results="$(mktemp)"
-trap 'rm -f "$results"' EXIT
+scratch="$(mktemp -d)"
+trap 'rm -rf "$results" "$scratch"' EXIT
 echo "== chainrule" >&2
 "$root/.build/release/chainrule-bench" --json "${quick[@]}" >>"$results"
 echo "== peers" >&2
 "$venv/bin/python" "$here/peers.py" "${quick[@]}" >>"$results"
+# The CLI workload: the README's digits command (default optimizer, Adam) and a wider network,
+# beside the same training in PyTorch (digits_torch.py), in samples per second.
+echo "== CLI: chainrule train on the digits, and PyTorch" >&2
+for config in "32 20" "1024,1024 1"; do
+  read -r hidden epochs <<<"$config"
+  [[ ${#quick[@]} -gt 0 ]] && epochs=1
+  line="$("$root/.build/release/chainrule" train --data "$root/Data/digits/digits.csv" --label label \
+    --hidden "$hidden" --epochs "$epochs" --save "$scratch/digits.safetensors" | grep 'samples/s)')"
+  rate="$(sed -E 's/.*\(([0-9]+) samples\/s\).*/\1/' <<<"$line")"
+  echo "{\"workload\": \"CLI digits hidden=$hidden\", \"peer\": \"chainrule\", \"samples_per_second\": $rate}" >>"$results"
+  "$venv/bin/python" "$here/digits_torch.py" "$root/Data/digits/digits.csv" --hidden "$hidden" \
+    --epochs "$epochs" | sed -E "s/^\{/{\"workload\": \"CLI digits hidden=$hidden\", /" >>"$results" \
+    || echo '{"peer": "torch", "error": "digits_torch.py failed"}' >>"$results"
+done
 "$venv/bin/python" "$here/compare.py" "$results"

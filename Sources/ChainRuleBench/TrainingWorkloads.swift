@@ -2,7 +2,7 @@ import ChainRule
 
 /// One training step on a graph built once: re-evaluate, clear gradients, back-propagate,
 /// update — the step definition shared with the peers (forward + backward + update).
-func trainingStep(_ graph: Graph<Float>, loss: Node<Float>, optimizer: SGD<Float>) {
+func trainingStep(_ graph: Graph<Float>, loss: Node<Float>, optimizer: some Optimizer<Float>) {
   graph.forward()
   optimizer.zeroGradients()
   graph.backward(from: loss)
@@ -32,8 +32,16 @@ func seedNetworkWorkload(quick: Bool) -> Measurement {
   }
 }
 
+/// The update rule of a training workload: SGD (lr 0.01) or Adam with PyTorch's defaults.
+enum WorkloadOptimizer {
+  case sgd, adam
+}
+
 /// W2 and W3: a ReLU MLP with softmax cross-entropy on a random batch with integer labels.
-func mlpWorkload(_ name: String, sizes: [Int], batch: Int, quick: Bool) -> Measurement {
+func mlpWorkload(
+  _ name: String, sizes: [Int], batch: Int, optimizer rule: WorkloadOptimizer = .sgd,
+  quick: Bool
+) -> Measurement {
   var generator = Xoshiro256StarStar(seed: 2)
   let layers = (1..<sizes.count).map { i in
     Dense<Float>(
@@ -50,7 +58,11 @@ func mlpWorkload(_ name: String, sizes: [Int], batch: Int, quick: Bool) -> Measu
   let x = graph.input(features, name: "x", requiresGradient: false)
   let labelNode = graph.input(labels, name: "labels", requiresGradient: false)
   let loss = model(x).softmaxCrossEntropy(labels: labelNode)
-  let optimizer = SGD(parameters: model.parameters, learningRate: 0.01)
+  let optimizer: any Optimizer<Float> =
+    switch rule {
+    case .sgd: SGD(parameters: model.parameters, learningRate: 0.01)
+    case .adam: Adam(parameters: model.parameters)
+    }
   return measure(
     name, warmup: quick ? 1 : 20, iterations: quick ? 3 : 100, minimumSeconds: quick ? 0 : 1
   ) {

@@ -73,6 +73,20 @@ if selected("W3") {
       quick: quick),
     json: json)
 }
+if selected("W2-Adam") {
+  report(
+    mlpWorkload(
+      "W2-Adam MLP 784→128→10, batch 64", sizes: [784, 128, 10], batch: 64, optimizer: .adam,
+      quick: quick),
+    json: json)
+}
+if selected("W3-Adam") {
+  report(
+    mlpWorkload(
+      "W3-Adam MLP 784→1024→1024→10, batch 256", sizes: [784, 1024, 1024, 10], batch: 256,
+      optimizer: .adam, quick: quick),
+    json: json)
+}
 if selected("W4") { report(scalarMLPWorkload(quick: quick), json: json) }
 if selected("W5") {
   for n in [64, 128, 256, 512, 1024] { report(matmulWorkload(n: n, quick: quick), json: json) }

@@ -33,16 +33,17 @@ extension Graph {
     seed: Tensor<Scalar>? = nil, epsilon: Double = 1e-6, absoluteTolerance: Double = 1e-5,
     relativeTolerance: Double = 1e-3
   ) -> GradientCheckReport {
-    precondition(output.graph === self, "checkGradients: output node from another graph")
-    precondition(epsilon > 0, "checkGradients: epsilon must be positive, got \(epsilon)")
+    require(output.graph === self, "checkGradients: output node from another graph")
+    requireNoPlaceholders("checkGradients")
+    require(epsilon > 0, "checkGradients: epsilon must be positive, got \(epsilon)")
     let outputShape = values[output.id].shape
-    precondition(
+    require(
       seed.map { $0.shape == outputShape } ?? (values[output.id].count == 1),
       "checkGradients: output \(output.label) has shape \(outputShape); pass a seed of that shape")
     let checked = nodes ?? self.nodes.filter { $0.kind == .parameter }
     for node in checked {
-      precondition(node.graph === self, "checkGradients: node \(node.label) from another graph")
-      precondition(
+      require(node.graph === self, "checkGradients: node \(node.label) from another graph")
+      require(
         node.requiresGradient,
         "checkGradients: no gradient is computed for \(node.label) (a constant, an input made "
           + "with requiresGradient: false, or an op on such nodes only)")

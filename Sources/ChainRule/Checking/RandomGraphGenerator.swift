@@ -73,7 +73,7 @@ public struct RandomGraphGenerator: Sendable {
             kind: kind, fixedOperands: fixed))
       }
     }
-    precondition(!templates.isEmpty, "RandomGraphGenerator: no op with a usable check")
+    require(!templates.isEmpty, "RandomGraphGenerator: no op with a usable check")
     self.templates = templates
   }
 

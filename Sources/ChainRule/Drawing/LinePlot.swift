@@ -72,7 +72,7 @@ public struct LinePlot: Sendable {
     title: String, xLabel: String, yLabel: String, series: [Series] = [], width: Int = 720,
     height: Int = 440
   ) {
-    precondition(width >= 200 && height >= 150, "LinePlot: \(width)×\(height) is too small")
+    require(width >= 200 && height >= 150, "LinePlot: \(width)×\(height) is too small")
     self.title = title
     self.xLabel = xLabel
     self.yLabel = yLabel
@@ -84,7 +84,7 @@ public struct LinePlot: Sendable {
   /// Appends a series whose i-th point is (x[i], y[i]), drawn as a line or as dots.
   /// - Precondition: `x` and `y` have the same count.
   public mutating func add(_ name: String, x: [Double], y: [Double], style: Style = .line) {
-    precondition(x.count == y.count, "LinePlot.add: \(x.count) x values but \(y.count) y values")
+    require(x.count == y.count, "LinePlot.add: \(x.count) x values but \(y.count) y values")
     series.append(
       Series(name: name, points: Array(zip(x, y)).map { (x: $0, y: $1) }, style: style))
   }

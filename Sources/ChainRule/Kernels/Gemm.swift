@@ -60,7 +60,7 @@ enum Gemm {
   /// multiples of 48 rows / 32 columns, so every block keeps whole register tiles of all
   /// micro-kernels.
   static func run(_ job: GemmJob, minWorkPerCore: Int) {
-    precondition(job.m >= 0 && job.n >= 0 && job.k >= 0, "negative matrix dimension")
+    require(job.m >= 0 && job.n >= 0 && job.k >= 0, "negative matrix dimension")
     var job = job
     let work = job.m * job.n * job.k
     job.splitsRows = job.m >= job.n

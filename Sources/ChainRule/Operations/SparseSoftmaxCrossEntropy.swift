@@ -113,7 +113,7 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
   /// A label as a class index. - Precondition: a whole number in 0..<classCount.
   @inline(__always)
   private func classIndex<Scalar: TensorScalar>(_ label: Scalar, row: Int, classCount: Int) -> Int {
-    precondition(
+    require(
       label >= 0 && label < Scalar(classCount) && label.rounded() == label,
       "\(name): label \(label) in row \(row) is not a class index in 0..<\(classCount)")
     return Int(label)

@@ -10,7 +10,11 @@ public protocol Optimizer<Scalar>: AnyObject {
   /// The parameters updated by `step()`, in order.
   var parameters: [Parameter<Scalar>] { get }
 
-  /// Applies one update to every parameter from its current `gradient`.
+  /// η, the step size; a `LearningRateSchedule` sets it between steps.
+  var learningRate: Scalar { get set }
+
+  /// Applies one update to every parameter that has a gradient (`hasGradient`) and is not
+  /// frozen; the others, and the optimizer's state for them, are left as they are.
   func step()
 
   /// The optimizer's buffers, keyed `<parameter name>.<buffer>` (e.g. `layer0.weight.momentum`).
@@ -46,6 +50,17 @@ struct ParameterBuffers<Scalar: TensorScalar> {
   init(count: Int, bufferNames: [String]) {
     self.bufferNames = bufferNames
     self.buffers = Array(repeating: [:], count: count)
+  }
+
+  /// Removes buffer `name` of parameter `index` for an in-place update (so that it is uniquely
+  /// referenced and no copy is made), or zeros of `shape` if it does not exist yet.
+  mutating func take(_ index: Int, _ name: String, shape: [Int]) -> Tensor<Scalar> {
+    buffers[index].removeValue(forKey: name) ?? Tensor.zeros(shape)
+  }
+
+  /// Puts back a buffer taken with `take`.
+  mutating func store(_ index: Int, _ name: String, _ tensor: Tensor<Scalar>) {
+    buffers[index][name] = tensor
   }
 
   func state(_ parameters: [Parameter<Scalar>]) -> [String: Tensor<Scalar>] {
@@ -84,7 +99,7 @@ struct ParameterBuffers<Scalar: TensorScalar> {
 func requireUniqueNames<Scalar>(_ parameters: [Parameter<Scalar>], optimizer: String) {
   var seen = Set<String>()
   for parameter in parameters {
-    precondition(
+    require(
       seen.insert(parameter.name).inserted,
       "\(optimizer): two parameters are named \"\(parameter.name)\"; state is keyed by name")
   }

@@ -1,0 +1,47 @@
+#ifndef CHAINRULE_OPTIMIZER_KERNELS_H
+#define CHAINRULE_OPTIMIZER_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The hyperparameters of one Adam/AdamW step; `correction1`/`correction2` are 1 − β₁ᵗ, 1 − β₂ᵗ.
+/// `l2Penalty` is Adam's λ (added to the gradient), `decoupledDecay` AdamW's (p ← p − ηλp).
+typedef struct {
+  double learningRate, beta1, beta2, epsilon, correction1, correction2, l2Penalty, decoupledDecay;
+} cr_adam_hyperparameters;
+
+/// One Adam step over n elements, p, m and v updated in place from the gradient g:
+/// g ← g + λp; p ← (1 − ηλ_d)p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+/// p ← p − η·(m/c₁)/(√(v/c₂) + ε). The arithmetic is IEEE, operation for operation (no
+/// contraction into FMA), so every vector width gives the same bits.
+void cr_adam_f32(ptrdiff_t n, float *p, float *m, float *v, const float *g,
+                 cr_adam_hyperparameters h);
+/// Double-precision twin of `cr_adam_f32`.
+void cr_adam_f64(ptrdiff_t n, double *p, double *m, double *v, const double *g,
+                 cr_adam_hyperparameters h);
+
+/// The hyperparameters of one RMSProp step (PyTorch's rule); `centered` and `momentum != 0`
+/// select which of the buffers a (gradient average) and b (momentum) are read and written.
+typedef struct {
+  double learningRate, alpha, epsilon, weightDecay, momentum;
+  int centered;
+} cr_rmsprop_hyperparameters;
+
+/// One RMSProp step over n elements: g ← g + λp; s ← αs + (1 − α)g²;
+/// centred: a ← αa + (1 − α)g, d = √(s − a²) + ε, else d = √s + ε;
+/// momentum μ: b ← μb + g/d, p ← p − ηb; otherwise p ← p − η(g/d).
+/// `a` and `b` may be NULL when not selected.
+void cr_rmsprop_f32(ptrdiff_t n, float *p, float *s, float *a, float *b, const float *g,
+                    cr_rmsprop_hyperparameters h);
+/// Double-precision twin of `cr_rmsprop_f32`.
+void cr_rmsprop_f64(ptrdiff_t n, double *p, double *s, double *a, double *b, const double *g,
+                    cr_rmsprop_hyperparameters h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

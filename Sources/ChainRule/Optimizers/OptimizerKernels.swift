@@ -1,0 +1,48 @@
+import CChainRuleKernels
+
+/// The optimizers' element-wise loops, routed to the C kernel of the element type
+/// (`Sources/CChainRuleKernels/optimizers.c`, vectorised for AVX2 and AVX-512).
+enum ScalarKernels {
+  /// One Adam step over matching buffers of a parameter p, its moments m, v and gradient g.
+  static func adam<Scalar: TensorScalar>(
+    _ p: UnsafeMutableBufferPointer<Scalar>, _ m: UnsafeMutableBufferPointer<Scalar>,
+    _ v: UnsafeMutableBufferPointer<Scalar>, _ g: UnsafeBufferPointer<Scalar>,
+    _ hyperparameters: cr_adam_hyperparameters
+  ) {
+    let n = p.count
+    if Scalar.self == Float.self {
+      cr_adam_f32(n, cast(p), cast(m), cast(v), cast(g), hyperparameters)
+    } else if Scalar.self == Double.self {
+      cr_adam_f64(n, cast(p), cast(m), cast(v), cast(g), hyperparameters)
+    } else {
+      fatalError("Adam: no kernel for \(Scalar.self); use Float or Double")
+    }
+  }
+
+  /// One RMSProp step; `a` (gradient average) and `b` (momentum) may be empty when unused.
+  static func rmsProp<Scalar: TensorScalar>(
+    _ p: UnsafeMutableBufferPointer<Scalar>, _ s: UnsafeMutableBufferPointer<Scalar>,
+    _ a: UnsafeMutableBufferPointer<Scalar>, _ b: UnsafeMutableBufferPointer<Scalar>,
+    _ g: UnsafeBufferPointer<Scalar>, _ hyperparameters: cr_rmsprop_hyperparameters
+  ) {
+    let n = p.count
+    if Scalar.self == Float.self {
+      cr_rmsprop_f32(n, cast(p), cast(s), cast(a), cast(b), cast(g), hyperparameters)
+    } else if Scalar.self == Double.self {
+      cr_rmsprop_f64(n, cast(p), cast(s), cast(a), cast(b), cast(g), hyperparameters)
+    } else {
+      fatalError("RMSProp: no kernel for \(Scalar.self); use Float or Double")
+    }
+  }
+
+  /// The base address as the C kernel's element type (nil for an empty buffer).
+  private static func cast<From, To>(_ buffer: UnsafeMutableBufferPointer<From>)
+    -> UnsafeMutablePointer<To>?
+  {
+    buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: To.self) }
+  }
+
+  private static func cast<From, To>(_ buffer: UnsafeBufferPointer<From>) -> UnsafePointer<To>? {
+    buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: To.self) }
+  }
+}
