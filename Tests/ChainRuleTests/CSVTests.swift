@@ -62,7 +62,7 @@ struct CSVTests {
   @Test func aMissingFileIsAnError() {
     let url = URL(fileURLWithPath: "/nonexistent/file.csv")
     #expect(
-      throws: CSVError(source: url.path, line: nil, column: nil, "cannot be read as UTF-8 text")
+      throws: CSVError(source: url.path, line: nil, column: nil, "no such file")
     ) {
       try CSVTable(contentsOf: url)
     }

@@ -77,10 +77,14 @@ struct HeaderJSON {
   }
 
   /// The first byte offset where `bytes` is not valid UTF-8, or nil if all of it is.
-  static func firstInvalidUTF8Offset(in bytes: [UInt8]) -> Int? {
+  ///
+  /// ASCII bytes (the common case) are skipped one comparison each; the decoder starts at the
+  /// first byte ≥ 0x80, which is always at a scalar boundary.
+  static func firstInvalidUTF8Offset(in bytes: some Collection<UInt8>) -> Int? {
+    guard let firstNonASCII = bytes.firstIndex(where: { $0 >= 0x80 }) else { return nil }
+    var offset = bytes.distance(from: bytes.startIndex, to: firstNonASCII)
     var parser = Unicode.UTF8.ForwardParser()
-    var iterator = bytes.makeIterator()
-    var offset = 0
+    var iterator = bytes[firstNonASCII...].makeIterator()
     while true {
       switch parser.parseScalar(from: &iterator) {
       case .valid(let scalar): offset += scalar.count

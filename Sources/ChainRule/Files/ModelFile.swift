@@ -120,9 +120,34 @@ public enum ModelFile {
         key: key, message: "missing (the file has \(keys.isEmpty ? "no metadata" : keys))")
     }
     do {
-      return try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+      return try MetadataDecoder.decode(Value.self, from: text)
+    } catch let error as DecodingError {
+      throw .invalidMetadata(
+        key: key, message: "cannot decode \(Value.self): \(describe(error))")
     } catch {
       throw .invalidMetadata(key: key, message: "cannot decode \(Value.self): \(error)")
+    }
+  }
+
+  /// A decoding error as one line naming the field by its JSON path (`history[3].trainLoss`),
+  /// instead of the coding-path dump of `DecodingError`'s own description.
+  static func describe(_ error: DecodingError) -> String {
+    func path(_ keys: [any CodingKey]) -> String {
+      keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        .trimmingPrefix(".").description
+    }
+    func field(_ context: DecodingError.Context) -> String {
+      context.codingPath.isEmpty ? "" : "field \"\(path(context.codingPath))\": "
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+      return "field \"\(path(context.codingPath + [key]))\" is missing"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context):
+      return field(context) + context.debugDescription
+    case .dataCorrupted(let context):
+      return field(context) + context.debugDescription
+    @unknown default:
+      return "\(error)"
     }
   }
 }
