@@ -76,7 +76,7 @@ private struct TreeDecoder: Decoder {
   func integer<T: FixedWidthInteger>(_: T.Type) throws -> T {
     let text = try numberText()
     guard let result = T(text) else {
-      let whole = !text.contains { $0 == "." || $0 == "e" || $0 == "E" }
+      let whole = Double(text).map { $0 == $0.rounded() } ?? true  // 1e30 is whole, 2.5 not
       throw DecodingError.dataCorrupted(
         .init(
           codingPath: codingPath,
