@@ -295,7 +295,9 @@ enum ModelBundle {
     } catch {
       throw CLIError(message: "\(path): \(trainingKey) metadata: \(error.description)")
     }
-    if let problem = tensorProblem(file, expected: expectedTensors(spec, training)) {
+    if let problem = tensorProblem(
+      file, expected: expectedTensors(spec, training), spec, training)
+    {
       throw CLIError(message: "\(path): \(problem)")
     }
     var generator = SplitMix64(seed: 0)  // unused: zero-initialised, then the file's values

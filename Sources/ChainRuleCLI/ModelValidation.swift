@@ -278,19 +278,31 @@ extension ModelBundle {
 
   /// The first tensor whose name or shape differs from what the metadata describes, as one
   /// line, or nil when the file holds exactly the expected tensors.
-  static func tensorProblem(_ file: SafeTensorsFile, expected: [String: [Int]]) -> String? {
+  static func tensorProblem(
+    _ file: SafeTensorsFile, expected: [String: [Int]], _ spec: ModelSpec,
+    _ training: TrainingState
+  ) -> String? {
+    let layout = spec.layerSizes.map(String.init).joined(separator: " → ")
+    let state =
+      switch training.optimizer {
+      case .adam: "adam keeps m and v per parameter"
+      case .sgd where training.momentum != 0:
+        "sgd with momentum \(training.momentum) keeps a momentum buffer per parameter"
+      case .sgd: "sgd with momentum 0 keeps no optimizer state"
+      }
     for name in file.names {
       guard let shape = expected[name] else {
         return "tensor \(CSVError.quoted(name)) is not part of the network the metadata "
-          + "describes"
+          + "describes (\(layout); \(state))"
       }
       if let info = file.info(named: name), info.shape != shape {
-        return "tensor \"\(name)\" has shape \(info.shape); the metadata's network needs \(shape)"
+        return "tensor \"\(name)\" has shape \(info.shape); the metadata's network "
+          + "(\(layout)) needs \(shape)"
       }
     }
     let names = Set(file.names)
     if let missing = expected.keys.sorted().first(where: { !names.contains($0) }) {
-      return "tensor \"\(missing)\" is missing"
+      return "tensor \"\(missing)\" is missing (\(layout); \(state))"
     }
     return nil
   }

@@ -272,14 +272,19 @@ public struct CSVError: Error, Equatable, CustomStringConvertible {
   /// `\u{7}`), so a message stays one printable line, and text longer than `limit`
   /// characters cut with `…`.
   public static func quoted(_ text: String, limit: Int = 60) -> String {
-    var result = "\""
-    var count = 0
-    for scalar in text.unicodeScalars {
-      guard count < limit else {
-        result += "…"
-        break
-      }
-      count += 1
+    let cut = text.unicodeScalars.count > limit
+    let kept = cut ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))) : text
+    return "\"" + kept.escapingControlCharacters + (cut ? "…" : "") + "\""
+  }
+}
+
+extension String {
+  /// The string with control characters (and the Unicode line and paragraph separators)
+  /// escaped as `\r`, `\0`, `\u{1B}`: text from a file, put into a message, can neither break
+  /// the message's lines nor reach a terminal as an escape sequence.
+  var escapingControlCharacters: String {
+    var result = ""
+    for scalar in unicodeScalars {
       switch scalar {
       case "\0": result += "\\0"
       case "\t": result += "\\t"
@@ -293,11 +298,9 @@ public struct CSVError: Error, Equatable, CustomStringConvertible {
       default: result.unicodeScalars.append(scalar)
       }
     }
-    return result + "\""
+    return result
   }
-}
 
-extension String {
   /// The string with leading zeros up to `width` characters (`"7"` → `"0007"`).
   fileprivate func leftPadded(to width: Int) -> String {
     String(repeating: "0", count: max(0, width - count)) + self
