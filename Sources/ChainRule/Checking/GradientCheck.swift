@@ -11,7 +11,12 @@ extension Graph {
   /// values converted to `Double` and re-evaluates the same ops (every op is generic). The
   /// analytic side is this graph's own `backward(from:seed:)`, in its own scalar type.
   /// An element passes when `|analytic − numeric| ≤ atol + rtol·|numeric|` (PyTorch's
-  /// `gradcheck` criterion); NaN or ±∞ on either side fails.
+  /// `gradcheck` criterion); NaN or ±∞ on either side fails. An element with both sides
+  /// within atol of zero passes whatever backward computed: it is counted as *vacuous*, and a
+  /// node (or a whole report) with no live element is `.vacuous`, not passed. To resolve a
+  /// relative error δ, an element needs |n| > atol / (δ − rtol): with the defaults, a 0.2 %
+  /// error shows only where |n| > 10⁻²; in `Double`, atol 1e-8 and rtol 1e-5 are safe for
+  /// moderate values (the rounding error of a central difference is about 10⁻¹⁰·|L|).
   ///
   /// Any node whose gradient backward computes (`node.requiresGradient`) can be checked: for a leaf this is ∂L/∂leaf, for an op node it is ∂L/∂node with
   /// the node's value perturbed in place (what `node.gradient` holds after backward).
@@ -27,7 +32,8 @@ extension Graph {
   ///   - absoluteTolerance: atol (default 1e-5).
   ///   - relativeTolerance: rtol (default 1e-3).
   /// - Returns: Per checked node the largest absolute and relative errors, the worst element
-  ///   with both values, and whether every element passed.
+  ///   with both values, how many elements were live, and whether the node passed, failed or
+  ///   was vacuous.
   public func checkGradients(
     of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>]? = nil,
     seed: Tensor<Scalar>? = nil, epsilon: Double = 1e-6, absoluteTolerance: Double = 1e-5,
