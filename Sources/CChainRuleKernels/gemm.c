@@ -2,6 +2,7 @@
 // DYNAMIC_ARCH approach: per-function target attributes, no global -m flags), and route tiny
 // products to an unpacked loop.
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,31 +148,100 @@ typedef double d_avx512_v __attribute__((vector_size(64)));
 #undef MR
 #endif
 
+// ---------------------------------------------------------------------------------------------
+// Instruction-set selection. The default is the widest set this CPU supports, unless the
+// environment variable CHAINRULE_GEMM_ISA (generic, avx2 or avx512) names another, read once;
+// cr_sgemm_isa / cr_dgemm_isa force one per call (the tests use them to cover every path).
+
+int cr_gemm_isa_supported(int isa) {
+  switch (isa) {
+    case CR_GEMM_GENERIC: return 1;
+#if defined(__x86_64__)
+    case CR_GEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case CR_GEMM_AVX512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#endif
+    default: return 0;
+  }
+}
+
+const char *cr_gemm_isa_name(int isa) {
+  switch (isa) {
+    case CR_GEMM_GENERIC: return "generic";
+    case CR_GEMM_AVX2: return "avx2";
+    case CR_GEMM_AVX512: return "avx512";
+    default: return "auto";
+  }
+}
+
+int cr_gemm_isa_named(const char *name) {
+  for (int isa = CR_GEMM_GENERIC; isa <= CR_GEMM_AVX512; isa++)
+    if (strcmp(name, cr_gemm_isa_name(isa)) == 0) return isa;
+  return CR_GEMM_AUTO;
+}
+
+static int default_isa;
+static pthread_once_t default_isa_once = PTHREAD_ONCE_INIT;
+
+static void choose_default_isa(void) {
+  default_isa = CR_GEMM_GENERIC;
+  for (int isa = CR_GEMM_AVX512; isa > CR_GEMM_GENERIC; isa--)
+    if (cr_gemm_isa_supported(isa)) {
+      default_isa = isa;
+      break;
+    }
+  const char *name = getenv("CHAINRULE_GEMM_ISA");
+  if (!name || !*name) return;
+  int isa = cr_gemm_isa_named(name);
+  if (isa != CR_GEMM_AUTO && cr_gemm_isa_supported(isa)) {
+    default_isa = isa;
+  } else {
+    fprintf(stderr,
+            "ChainRule: CHAINRULE_GEMM_ISA=%s is %s (expected generic, avx2 or avx512); "
+            "using %s\n",
+            name, isa == CR_GEMM_AUTO ? "not a known instruction set" : "not supported by this CPU",
+            cr_gemm_isa_name(default_isa));
+  }
+}
+
+int cr_gemm_default_isa(void) {
+  pthread_once(&default_isa_once, choose_default_isa);
+  return default_isa;
+}
+
 // Dispatch for one precision: tiny or degenerate products take the unpacked loop, the rest the
 // blocked one (falling back to the loop if its buffers cannot be allocated).
 #define RUN(P)                                                                            \
   do {                                                                                    \
     if (!blocked || !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) \
       P##_small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);           \
-    return;                                                                               \
   } while (0)
 
 #if defined(__x86_64__)
-#define DISPATCH(S)                                                              \
-  if (__builtin_cpu_supports("avx512f")) RUN(S##_avx512);                        \
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) RUN(S##_avx2); \
-  RUN(S##_generic)
+#define DISPATCH(S)                          \
+  switch (isa) {                             \
+    case CR_GEMM_AVX512: RUN(S##_avx512); break; \
+    case CR_GEMM_AVX2: RUN(S##_avx2); break; \
+    default: RUN(S##_generic); break;        \
+  }
 #else
 #define DISPATCH(S) RUN(S##_generic)
 #endif
 
 #define DEFINE_GEMM(NAME, T, S)                                                                  \
-  void NAME(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a,  \
-            ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {             \
-    if (m <= 0 || n <= 0) return;                                                                \
+  int NAME##_isa(int isa, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, \
+                 const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,             \
+                 ptrdiff_t ldc) {                                                                \
+    if (isa == CR_GEMM_AUTO) isa = cr_gemm_default_isa();                                       \
+    if (!cr_gemm_isa_supported(isa)) return CR_GEMM_AUTO;                                       \
+    if (m <= 0 || n <= 0) return isa;                                                            \
     if (alpha == 0 || k < 0) k = 0; /* C = beta * C; A and B are not read */                     \
     int blocked = k > 0 && (double)m * (double)n * (double)k >= SMALL_WORK;                      \
     DISPATCH(S);                                                                                 \
+    return isa;                                                                                  \
+  }                                                                                              \
+  void NAME(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a,  \
+            ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {             \
+    NAME##_isa(CR_GEMM_AUTO, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);     \
   }
 
 DEFINE_GEMM(cr_sgemm, float, s)

@@ -8,6 +8,38 @@ import CChainRuleKernels
   import Musl
 #endif
 
+/// The instruction set of the matrix-product kernels, chosen at run time.
+///
+/// Every product runs on ``current`` unless a caller forces another: the widest set this CPU
+/// supports, or the one the environment variable `CHAINRULE_GEMM_ISA` (`generic`, `avx2`,
+/// `avx512`) names, read once. `generic` is portable 16-byte vector code (SSE2 on x86-64, NEON on
+/// arm64); forcing `avx2` on an AVX-512 machine runs the kernel of AVX2-only CPUs (Zen 1-3).
+public enum GemmInstructionSet: String, CaseIterable, Sendable {
+  case generic, avx2, avx512
+
+  /// The set products use when none is forced.
+  public static var current: GemmInstructionSet {
+    GemmInstructionSet(code: cr_gemm_default_isa())!
+  }
+
+  /// Whether this CPU can run the kernels of this set.
+  public var isSupported: Bool { cr_gemm_isa_supported(code) != 0 }
+
+  /// The C kernels' number for this set.
+  var code: Int32 {
+    switch self {
+    case .generic: Int32(CR_GEMM_GENERIC)
+    case .avx2: Int32(CR_GEMM_AVX2)
+    case .avx512: Int32(CR_GEMM_AVX512)
+    }
+  }
+
+  init?(code: Int32) {
+    guard let set = Self.allCases.first(where: { $0.code == code }) else { return nil }
+    self = set
+  }
+}
+
 /// Row-major general matrix product `C = alpha * op(A) * op(B) + beta * C` on the C kernels.
 ///
 /// `op(X)` is `X` or its transpose; `op(A)` is `m x k`, `op(B)` is `k x n`, and `lda`, `ldb`,
