@@ -50,7 +50,8 @@ func matmulWorkload(n: Int, quick: Bool) -> Measurement {
     shape: [n, n], scalars: (0..<n * n).map { _ in Float(generator.nextDouble(in: -1...1)) })
   var c = Tensor<Float>.zeros([n, n])
   var measurement = measure(
-    "W5 matmul \(GemmInstructionSet.current.rawValue) n=\(n)", warmup: quick ? 1 : 5, iterations: quick ? 3 : 30,
+    "W5 matmul \(GemmInstructionSet.current.rawValue) n=\(n)", warmup: quick ? 1 : 5,
+    iterations: quick ? 3 : 30,
     minimumSeconds: quick ? 0 : 0.3
   ) {
     a.matmul(b, into: &c)
