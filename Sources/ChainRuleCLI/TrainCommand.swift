@@ -191,8 +191,11 @@ enum TrainCommand: Command {
       "\(epochs) epoch\(epochs == 1 ? "" : "s") in \(Format.duration(elapsed)) "
         + "(\(Int(progress.throughput)) samples/s)")
 
+    // Every parameter is updated at every step here, so Adam's per-parameter step counts all
+    // equal the metadata's `stepCount`: the file keeps that one number, not the `.step` tensors.
+    let savedState = optimizer.state.filter { !$0.key.hasSuffix(".step") }
     try ModelBundle.save(
-      model: model, optimizerState: optimizer.state, spec: spec, training: training,
+      model: model, optimizerState: savedState, spec: spec, training: training,
       to: URL(fileURLWithPath: savePath))
     print("saved \(savePath) (epoch \(training.epochs))")
     if let plotPath {

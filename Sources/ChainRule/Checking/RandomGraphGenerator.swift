@@ -186,7 +186,7 @@ public struct RandomGraphGenerator: Sendable {
     for _ in 0..<10 where applied == 0 || !checksSomething() {
       applied += chain(from: pool[0], in: graph, pool: &pool, using: &generator)
     }
-    precondition(applied > 0, "RandomGraphGenerator: no op applied; give it an element-wise one")
+    require(applied > 0, "RandomGraphGenerator: no op applied; give it an element-wise one")
 
     // Reduce every op node nobody consumes to one scalar.
     var consumed = Set<Int>()
