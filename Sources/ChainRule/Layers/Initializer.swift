@@ -33,7 +33,7 @@ public enum Initializer: Sendable, Equatable {
     using generator: inout some RandomNumberGenerator
   ) -> Tensor<Scalar> {
     guard let count = Self.elementCount(shape) else {
-      preconditionFailure(
+      requirementFailure(
         "Initializer: shape \(shape) has a negative dimension or more elements than Int can count")
     }
     let fanSum = Double(fanIn) + Double(fanOut)  // in Double: Int.max + 1 must not trap
