@@ -24,9 +24,10 @@ extension RandomGraphGenerator {
   /// - Parameters:
   ///   - seed: Fixes every choice; print it to reproduce a failure.
   ///   - steps: How many op steps to take.
+  ///   - scalar: The graph's scalar type, `Float` or `Double`.
   /// - Returns: The graph and its loss node.
   public func makeExtremeGraph<Scalar: TensorScalar>(
-    seed: UInt64, steps: ClosedRange<Int> = 2...6, as _: Scalar.Type = Scalar.self
+    seed: UInt64, steps: ClosedRange<Int> = 2...6, as scalar: Scalar.Type = Scalar.self
   ) -> (graph: Graph<Scalar>, loss: Node<Scalar>) {
     ExtremeRecipe(templates: templates, seed: seed, steps: steps).build(as: Scalar.self)
   }

@@ -135,9 +135,10 @@ public struct RandomGraphGenerator: Sendable {
   /// - Parameters:
   ///   - seed: Fixes every choice; print it to reproduce a failure.
   ///   - steps: How many op steps to take (a chain counts as one step).
+  ///   - scalar: The graph's scalar type, `Float` or `Double`.
   /// - Returns: The graph and its loss node.
   public func makeGraph<Scalar: TensorScalar>(
-    seed: UInt64, steps: ClosedRange<Int> = 3...10, as _: Scalar.Type = Scalar.self
+    seed: UInt64, steps: ClosedRange<Int> = 3...10, as scalar: Scalar.Type = Scalar.self
   ) -> (graph: Graph<Scalar>, loss: Node<Scalar>) {
     let drawn = makeRandomGraph(seed: seed, steps: steps, as: Scalar.self)
     return (drawn.graph, drawn.loss)
@@ -148,9 +149,10 @@ public struct RandomGraphGenerator: Sendable {
   /// - Parameters:
   ///   - seed: Fixes every choice; print it to reproduce a failure.
   ///   - steps: How many op steps to take (a chain counts as one step).
+  ///   - scalar: The graph's scalar type, `Float` or `Double`.
   /// - Returns: The graph, its loss and the id of the first node of the loss reduction.
   public func makeRandomGraph<Scalar: TensorScalar>(
-    seed: UInt64, steps: ClosedRange<Int> = 3...10, as _: Scalar.Type = Scalar.self
+    seed: UInt64, steps: ClosedRange<Int> = 3...10, as scalar: Scalar.Type = Scalar.self
   ) -> RandomGraph<Scalar> {
     var generator = SplitMix64(seed: seed)
     let graph = Graph<Scalar>()

@@ -145,7 +145,9 @@ public enum SafeTensors {
   // MARK: Decoding
 
   /// Parses and validates the bytes of a safetensors file.
-  /// - Parameter file: The name used in error messages.
+  /// - Parameters:
+  ///   - data: The file's bytes.
+  ///   - file: The name used in error messages.
   public static func decode(
     _ data: Data, file: String = "<memory>"
   ) throws(SafeTensorsError) -> SafeTensorsFile {
