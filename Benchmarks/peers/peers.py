@@ -337,7 +337,22 @@ def micrograd_steps():
 
 
 # ---------------------------------------------------------------- driver
+def sweep():
+    """PyTorch on the MLP configurations of `chainrule-bench --sweep`."""
+    _, _, mlp, _ = torch_steps()
+    repeats = 3 if QUICK else 20
+    for batch in (1, 8, 64, 512):
+        seconds = median_seconds(mlp([784, 128, 10], batch), 3, repeats)
+        emit("sweep", "torch", seconds, sweep="batch", x=float(batch))
+    for width in (64, 256, 1024, 4096):
+        seconds = median_seconds(mlp([784, width, 10], 64), 3, repeats)
+        emit("sweep", "torch", seconds, sweep="width", x=float(width))
+
+
 def main():
+    if "--sweep" in sys.argv:
+        sweep()
+        return
     repeats = 5 if QUICK else 50
     emit("W1", "numpy", median_seconds(numpy_w1(), 50, repeats * 10), version=np.__version__)
     for name, (sizes, batch) in MLP.items():

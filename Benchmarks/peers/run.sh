@@ -4,6 +4,8 @@
 #
 #   Benchmarks/peers/run.sh            full run
 #   Benchmarks/peers/run.sh --quick    a few steps each (smoke test)
+#   Benchmarks/peers/run.sh --sweep    how cost grows, ChainRule beside PyTorch, drawn as
+#                                      Docs/sweep-{batch,width,nodes}.svg
 #
 # Creates a virtual environment from PyPI in Benchmarks/peers/.venv on first use.
 set -euo pipefail
@@ -11,7 +13,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/Benchmarks/peers"
 venv="$here/.venv"
 quick=()
-[[ "${1:-}" == "--quick" ]] && quick=(--quick)
+sweep=0
+for argument in "$@"; do
+  case "$argument" in
+    --quick) quick=(--quick) ;;
+    --sweep) sweep=1 ;;
+    *) echo "run.sh: unknown option $argument" >&2; exit 2 ;;
+  esac
+done
 
 if [[ -x "$venv/bin/python" ]] && ! "$venv/bin/python" -c 'import optax' 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check optax || true  # venvs made before Adam
@@ -31,6 +40,15 @@ echo "== building chainrule-bench and chainrule (release)" >&2
 results="$(mktemp)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$results" "$scratch"' EXIT
+if [[ $sweep -eq 1 ]]; then
+  echo "== sweep: chainrule, then torch" >&2
+  "$root/.build/release/chainrule-bench" --sweep "${quick[@]}" >>"$results"
+  "$venv/bin/python" "$here/peers.py" --sweep "${quick[@]}" >>"$results"
+  cat "$results"
+  "$root/.build/release/chainrule-bench" --plot-sweep="$results" --out="$root/Docs"
+  echo "wrote Docs/sweep-batch.svg, Docs/sweep-width.svg, Docs/sweep-nodes.svg" >&2
+  exit 0
+fi
 echo "== chainrule" >&2
 "$root/.build/release/chainrule-bench" --json "${quick[@]}" >>"$results"
 echo "== peers" >&2

@@ -8,6 +8,8 @@ import Foundation
 //   swift run -c release chainrule-bench            full run, a table
 //   swift run -c release chainrule-bench --json     the same as JSON lines (for the peer script)
 //   swift run -c release chainrule-bench --quick    a smoke run (CI)
+//   swift run -c release chainrule-bench --sweep    how cost grows (JSON lines, for run.sh)
+//   chainrule-bench --plot-sweep=RESULTS --out=DIR   draws the sweeps of RESULTS as SVG
 
 var arguments = Set(CommandLine.arguments.dropFirst())
 // --only W1,W4 runs a subset (for profiling one workload).
@@ -15,6 +17,26 @@ let only = arguments.first { $0.hasPrefix("--only=") }.map {
   Set($0.dropFirst(7).split(separator: ",").map(String.init))
 }
 arguments = arguments.filter { !$0.hasPrefix("--only=") }
+if let results = arguments.first(where: { $0.hasPrefix("--plot-sweep=") }) {
+  let out = arguments.first { $0.hasPrefix("--out=") }.map { String($0.dropFirst(6)) } ?? "."
+  do {
+    try Sweep.plot(
+      results: URL(fileURLWithPath: String(results.dropFirst(13))),
+      into: URL(fileURLWithPath: out))
+    exit(0)
+  } catch {
+    FileHandle.standardError.write(Data("chainrule-bench: \(error)\n".utf8))
+    exit(1)
+  }
+}
+if arguments.contains("--sweep") {
+  for point in Sweep.run(quick: arguments.contains("--quick")) {
+    print(
+      "{\"sweep\": \"\(point.sweep)\", \"x\": \(point.x), \"peer\": \"chainrule\", "
+        + "\"median_us\": \(point.seconds * 1e6)}")
+  }
+  exit(0)
+}
 let unknown = arguments.subtracting(["--json", "--quick"])
 guard unknown.isEmpty else {
   FileHandle.standardError.write(
