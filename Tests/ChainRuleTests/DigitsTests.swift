@@ -18,7 +18,10 @@ struct DigitsTests {
     #expect(Set(table.rows.map { $0[64] }) == Set((0..<10).map(Double.init)))
   }
 
-  @Test func mlpReachesNinetyFivePercentOnHeldOutDigits() throws {
+  // Training outcomes pass even with gradients that are slightly off: the gradients are
+  // held to account by the formula, oracle, fuzz and mutation tests, not here.
+  @Test("Smoke test: an MLP reaches 95 % on held-out digits")
+  func mlpReachesNinetyFivePercentOnHeldOutDigits() throws {
     let start = Date()
     let all: Dataset<Float> = try CSVTable(contentsOf: Self.file).dataset(labelColumn: "label")
     // Pixels 0–16 scaled to [0, 1].

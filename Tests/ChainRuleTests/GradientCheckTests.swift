@@ -146,6 +146,64 @@ struct GradientCheckTests {
     #expect(report.entries[1].numeric == Tensor(0.0))
   }
 
+  @Test func liveAndVacuousElementsAreCountedAndAllVacuousNodesMarked() {
+    // L = Σ step(x) + Σ y²: ∂L/∂x = 0 everywhere, so x checks nothing (vacuous);
+    // ∂L/∂y = 2y = (0, 6, −4): two live elements and one vacuous one (y = 0).
+    let graph = Graph<Double>()
+    let x = graph.parameter(Tensor([0.5, -1.0]), name: "x")
+    let y = graph.parameter(Tensor([0.0, 3.0, -2.0]), name: "y")
+    let report = graph.checkGradients(of: x.step().sum() + y.squared().sum())
+    #expect(report.entries.map(\.status) == [.vacuous, .passed])
+    #expect(report.entries.map(\.liveElements) == [0, 2])
+    #expect(report.entries.map(\.vacuousElements) == [2, 1])
+    #expect(!report.entries[0].passed)
+    #expect(report.liveElements == 2 && report.vacuousElements == 3)
+    // Live elements elsewhere: the report passes, and names the vacuous node.
+    #expect(report.status == .passed && report.passed)
+    #expect(report.vacuous.map(\.label) == ["x"])
+    #expect(report.failures.isEmpty)
+    let rows = report.description.split(separator: "\n")
+    #expect(rows.contains { $0.hasPrefix("x ") && $0.hasSuffix("vacuous") })
+    #expect(rows.contains { $0.hasPrefix("y ") && $0.hasSuffix("ok") })
+    #expect(
+      rows.last == "passed: 1 of 2 nodes; 1 vacuous (every element within atol of 0 on both sides)")
+  }
+
+  @Test func aCheckWithoutALiveElementDoesNotPass() {
+    // Only ∂L/∂x = 0 is checked: nothing could have failed, so nothing passed.
+    let graph = Graph<Double>()
+    let x = graph.parameter(Tensor([0.5, -1.0]), name: "x")
+    let report = graph.checkGradients(of: x.step().sum())
+    #expect(report.status == .vacuous)
+    #expect(!report.passed)
+    #expect(report.failures.isEmpty)
+    #expect(report.description.contains("VACUOUS: nothing checked"))
+    // No node at all is vacuous too.
+    #expect(graph.checkGradients(of: x.sum(), withRespectTo: []).status == .vacuous)
+  }
+
+  @Test func aWrongDerivativeWithinAtolOfZeroIsVacuousNotCaught() {
+    // WrongSquare claims 3x for 2x. At x = 10⁻⁷ both sides (3·10⁻⁷ and 2·10⁻⁷) are below the
+    // default atol 1e-5: the error cannot show, and the report says so instead of "ok".
+    let graph = Graph<Double>()
+    let x = graph.parameter(Tensor([1e-7]), name: "x")
+    let loss = graph.apply(WrongSquare(), [x]).sum()
+    #expect(graph.checkGradients(of: loss).status == .vacuous)
+    // With atol below the values the element is live, and it fails.
+    let tight = graph.checkGradients(of: loss, absoluteTolerance: 1e-9)
+    #expect(tight.status == .failed)
+    #expect(tight.entries[0].liveElements == 1)
+  }
+
+  @Test func aNaNElementIsLiveAndFails() {
+    // log(−1) = NaN: the numeric side is NaN, which is never within tolerance.
+    let graph = Graph<Double>()
+    let x = graph.parameter(Tensor([-1.0, 2.0]), name: "x")
+    let report = graph.checkGradients(of: x.log().sum())
+    #expect(report.status == .failed)
+    #expect(report.entries[0].liveElements == 2)
+  }
+
   @Test func aGraphWithoutParametersSaysNothingWasChecked() {
     let graph = Graph<Double>()
     let x = graph.input(Tensor([1.0, 2.0]), name: "x")

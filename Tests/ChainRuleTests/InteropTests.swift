@@ -6,20 +6,42 @@ import Testing
 /// Safetensors files exchanged with the reference Python library (`safetensors.numpy`).
 ///
 /// The fixture below is defined independently in Tests/Interop/safetensors_interop.py: same
-/// names, dtypes, shapes, bit patterns and metadata. `Tests/Interop/run.sh` runs both
-/// directions with a fresh Python environment and `CHAINRULE_INTEROP_DIR` set; without it the
-/// live tests are skipped, and the committed file that Python wrote
+/// names, dtypes, shapes, bit patterns and metadata. The round trip (Python writes, Swift
+/// reads; Swift writes, Python reads) runs inside `swift test` whenever a Python with
+/// `safetensors` and `numpy` is found: `CHAINRULE_PYTHON` names it (then it must work, or the
+/// test fails), else `python3` on PATH is tried. Without one the round trip is reported as
+/// skipped, by name, and the committed file that Python wrote
 /// (Tests/Interop/Fixtures/python_written.safetensors, safetensors 0.8.0) is still checked.
+/// `.ci/run` and `Tests/Interop/run.sh` make a virtual environment with both packages.
 @Suite("safetensors interop with Python")
 struct InteropTests {
-  /// The folder shared with the Python script, when run from Tests/Interop/run.sh.
-  static let directory = ProcessInfo.processInfo.environment["CHAINRULE_INTEROP_DIR"].map {
-    URL(fileURLWithPath: $0)
-  }
+  static let script = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Interop/safetensors_interop.py")
   static let pythonFileName = "python_written.safetensors"
   static let swiftFileName = "swift_written.safetensors"
-  /// Written after the Python file was read and checked, so run.sh knows the test ran.
-  static let markerFileName = "swift_read_python.ok"
+
+  /// The Python to run: `CHAINRULE_PYTHON` if set, else `python3` on PATH when it imports
+  /// safetensors and numpy; `nil` when there is none.
+  static let python: String? = {
+    if let chosen = ProcessInfo.processInfo.environment["CHAINRULE_PYTHON"] { return chosen }
+    let probe = try? run(["python3", "-c", "import safetensors, numpy"])
+    return probe?.status == 0 ? "python3" : nil
+  }()
+
+  /// Runs a command found on PATH; returns its exit status and its output (both streams).
+  static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+  }
 
   /// 0, −0, +∞, −∞, a NaN with a payload, the smallest subnormal, the largest finite value, 1/3.
   static let float32Specials: [UInt32] = [
@@ -82,26 +104,28 @@ struct InteropTests {
     try expectFixture(in: SafeTensors.read(from: url), writer: "python")
   }
 
-  @Test(.enabled(if: directory != nil, "CHAINRULE_INTEROP_DIR is not set"))
-  func writesTheFixtureForPython() throws {
-    let url = try #require(Self.directory).appendingPathComponent(Self.swiftFileName)
-    try SafeTensors.write(Self.fixture, metadata: Self.metadata(writer: "swift"), to: url)
-    try expectFixture(in: SafeTensors.read(from: url), writer: "swift")
-  }
-
   @Test(
     .enabled(
-      if: directory.map {
-        FileManager.default.fileExists(atPath: $0.appendingPathComponent(pythonFileName).path)
-      } ?? false,
-      "no \(pythonFileName) in CHAINRULE_INTEROP_DIR"))
-  func readsTheFileWrittenByPython() throws {
-    let folder = try #require(Self.directory)
-    let marker = folder.appendingPathComponent(Self.markerFileName)
-    try? FileManager.default.removeItem(at: marker)
-    try expectFixture(
-      in: SafeTensors.read(from: folder.appendingPathComponent(Self.pythonFileName)),
-      writer: "python")
-    try Data("ok\n".utf8).write(to: marker)
+      if: python != nil,
+      "needs Python with safetensors and numpy: set CHAINRULE_PYTHON, or pip install them"))
+  func roundTripWithPythonsSafetensors() throws {
+    let python = try #require(Self.python)
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "chainrule-interop-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let fromPython = folder.appendingPathComponent(Self.pythonFileName)
+    let fromSwift = folder.appendingPathComponent(Self.swiftFileName)
+
+    // Python → Swift: Python's file read and checked by Swift.
+    let write = try Self.run([python, Self.script.path, "write", fromPython.path])
+    try #require(write.status == 0, "python write failed (\(write.status)): \(write.output)")
+    try expectFixture(in: SafeTensors.read(from: fromPython), writer: "python")
+
+    // Swift → Python: Swift's file read back here and checked by Python's own fixture.
+    try SafeTensors.write(Self.fixture, metadata: Self.metadata(writer: "swift"), to: fromSwift)
+    try expectFixture(in: SafeTensors.read(from: fromSwift), writer: "swift")
+    let read = try Self.run([python, Self.script.path, "read", fromSwift.path])
+    #expect(read.status == 0, "python read failed (\(read.status)): \(read.output)")
   }
 }

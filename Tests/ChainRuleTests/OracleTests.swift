@@ -85,6 +85,26 @@ func oracleSoftmaxCrossEntropy(_ z: [Double], _ y: [Double], rows: Int, classes:
   return -total / Double(rows)
 }
 
+/// Row-wise softmax e^zᵢⱼ / Σₖ e^zᵢₖ of logits z: [rows, classes], by the definition.
+@differentiable(reverse)
+func oracleSoftmax(_ z: [Double], rows: Int, classes: Int) -> [Double] {
+  var out: [Double] = []
+  for row in 0..<rows {
+    var normalizer = 0.0
+    for k in 0..<classes { normalizer += exp(z[row * classes + k]) }
+    for j in 0..<classes { out.append(exp(z[row * classes + j]) / normalizer) }
+  }
+  return out
+}
+
+/// Σᵢ wᵢ aᵢ: a scalar that weighs every element of `a`, so its gradient is the full VJP.
+@differentiable(reverse)
+func oracleWeighted(_ a: [Double], _ w: [Double]) -> Double {
+  var total = 0.0
+  for i in 0..<withoutDerivative(at: a.count) { total += a[i] * w[i] }
+  return total
+}
+
 /// The network's output: its layers applied in turn to the batch `network.x`.
 @differentiable(reverse)
 func oracleForward(
@@ -261,5 +281,62 @@ struct OracleTests {
     #expect(relu.allSatisfy { abs($0) > 1e-3 })
     #expect(relu.contains { $0 > 0 } && relu.contains { $0 < 0 })
     compare(graph: graph, loss: loss, x: x, weights: weights, oracle: oracle)
+  }
+
+  @Test func softmaxOpWithAWeightedSum() {
+    // L = Σ w ⊙ softmax(X·W + b): the library's fused softmax op (with its max shift) vs the
+    // definition differentiated by the compiler; n = 4, 3 features, 5 classes.
+    var generator = SplitMix64(seed: 6)
+    let (n, features, classes) = (4, 3, 5)
+    let xValue = randomTensor([n, features], using: &generator)
+    let wValue = randomTensor([features, classes], using: &generator)
+    let bValue = randomTensor([classes], using: &generator)
+    let weights = randomTensor([n, classes], using: &generator)
+    let start = OracleNetwork(x: xValue.scalars, layers: [OracleLayer(wValue, bValue)])
+    let oracle = gradient(at: start) { p -> Double in
+      let z = oracleDense(
+        p.x, p.layers[0].weight, p.layers[0].bias, rows: n, inputs: features, outputs: classes,
+        .identity)
+      return oracleWeighted(oracleSoftmax(z, rows: n, classes: classes), weights.scalars)
+    }
+
+    let graph = Graph<Double>()
+    let x = graph.input(xValue, name: "x")
+    let w = graph.parameter(wValue, name: "W")
+    let b = graph.parameter(bValue, name: "b")
+    let loss = ((x.matmul(w) + b).softmax() * graph.constant(weights)).sum()
+    compare(graph: graph, loss: loss, x: x, weights: [(w, b)], oracle: oracle)
+  }
+
+  @Test(arguments: [false, true])
+  func softmaxCrossEntropyOps(sparse: Bool) {
+    // L = −(1/n) Σᵢ Σⱼ yᵢⱼ log softmax(X·W + b)ᵢⱼ with one-hot y: the fused
+    // softmaxCrossEntropy op (targets) and its sparse form (class indices) vs the definition.
+    var generator = SplitMix64(seed: 7)
+    let (n, features, classes) = (5, 4, 3)
+    let xValue = randomTensor([n, features], using: &generator)
+    let labels = [2, 0, 1, 1, 0]
+    var yValue = Tensor<Double>.zeros([n, classes])
+    for (row, label) in labels.enumerated() { yValue[row, label] = 1 }
+    let wValue = randomTensor([features, classes], using: &generator)
+    let bValue = randomTensor([classes], using: &generator)
+    let start = OracleNetwork(x: xValue.scalars, layers: [OracleLayer(wValue, bValue)])
+    let oracle = gradient(at: start) { p -> Double in
+      let z = oracleDense(
+        p.x, p.layers[0].weight, p.layers[0].bias, rows: n, inputs: features, outputs: classes,
+        .identity)
+      return oracleSoftmaxCrossEntropy(z, yValue.scalars, rows: n, classes: classes)
+    }
+
+    let graph = Graph<Double>()
+    let x = graph.input(xValue, name: "x")
+    let w = graph.parameter(wValue, name: "W")
+    let b = graph.parameter(bValue, name: "b")
+    let z = x.matmul(w) + b
+    let loss =
+      sparse
+      ? z.softmaxCrossEntropy(labels: graph.input(Tensor(labels.map(Double.init)), name: "k"))
+      : z.softmaxCrossEntropy(targets: graph.input(yValue, name: "y"))
+    compare(graph: graph, loss: loss, x: x, weights: [(w, b)], oracle: oracle)
   }
 }

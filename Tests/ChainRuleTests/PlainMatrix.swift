@@ -40,6 +40,12 @@ struct PlainMatrix: Equatable {
 
   func map(_ f: (Double) -> Double) -> PlainMatrix { PlainMatrix(rows.map { $0.map(f) }) }
 
+  /// `M + b` for a column vector b [rows, 1], added to every column (a bias per row).
+  func addingToEveryColumn(_ column: PlainMatrix) -> PlainMatrix {
+    precondition(column.columnCount == 1 && column.rowCount == rowCount)
+    return PlainMatrix(Swift.zip(rows, column.rows).map { row, b in row.map { $0 + b[0] } })
+  }
+
   /// Row sums as a column vector: `sum(M, axis = 1)` in NumPy's words.
   var rowSums: PlainMatrix { PlainMatrix(rows.map { [$0.reduce(0, +)] }) }
 }

@@ -69,7 +69,7 @@ import Testing
     #expect(error.description.contains("`dot` was not found in PATH (/usr/bin)"))
   }
 
-  @Test(.enabled(if: Graphviz.isInstalled, "Graphviz `dot` is not on PATH: skipped"))
+  @Test(.enabled(if: Graphviz.isInstalled, needsGraphviz))
   func realDotRejectsBrokenDocumentsWithItsMessage() {
     #expect {
       _ = try Graphviz.render("digraph { a -> }", format: .svg)
@@ -81,7 +81,7 @@ import Testing
     }
   }
 
-  @Test(.enabled(if: Graphviz.isInstalled, "Graphviz `dot` is not on PATH: skipped"))
+  @Test(.enabled(if: Graphviz.isInstalled, needsGraphviz))
   func realDotRendersSeed000ToSVGAndPNG() throws {
     let network = seed000AfterBackward()
     let dot = network.graph.dot(reaching: network.loss)

@@ -269,7 +269,9 @@ struct SafeTensorsTests {
   }
 
   /// Root ignores folder permissions, so this runs only for other users (as in most CI).
-  @Test(.enabled(if: getuid() != 0, "running as root, which may write into read-only folders"))
+  @Test(
+    .enabled(
+      if: getuid() != 0, "needs a non-root user: root writes into read-only folders regardless"))
   func writeIntoReadOnlyFolderFailsAndKeepsThePreviousFile() throws {
     let folder = try makeModelFileScratchFolder("read-only")
     let manager = FileManager.default

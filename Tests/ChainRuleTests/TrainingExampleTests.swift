@@ -37,7 +37,8 @@ struct TrainingExampleTests {
     return (model, lastLoss)
   }
 
-  @Test func exampleLearnsXOR() {
+  @Test("Smoke test: the documented example learns XOR")
+  func exampleLearnsXOR() {
     let (model, loss) = runExample()
     #expect(loss < 0.05)
     let graph = Graph<Double>()
