@@ -46,10 +46,17 @@ enum GradcheckCommand: Command {
         + "\(loss.value.scalar)")
     let report = checkGradients(graph, loss: loss, epsilon: epsilon)
     print(report)
-    guard report.passed else {
+    if !report.failures.isEmpty {
       throw CLIError(
         message: "gradient check failed for \(report.failures.count) of "
           + "\(report.entries.count) parameters")
+    }
+    guard report.passed else {
+      // Every gradient and its finite difference were below the absolute tolerance.
+      throw CLIError(
+        message: "gradient check was vacuous: no gradient element of the "
+          + "\(report.entries.count) parameters was above the absolute tolerance, so nothing "
+          + "was checked; try other rows")
     }
   }
 
