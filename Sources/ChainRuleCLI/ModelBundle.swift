@@ -362,3 +362,17 @@ func requireFolder(of path: String, option: String) throws(CLIError) {
     throw CLIError(message: "\(option) \(path): folder \(folder.path) does not exist")
   }
 }
+
+/// Refuses, before any work, an output file whose extension names a format the command does not
+/// write (`--plot loss.png` would otherwise be SVG text in a file named .png).
+func requireExtension(
+  of path: String, option: String, allowed: [String], hint: String
+) throws(CLIError) {
+  let found = URL(fileURLWithPath: path).pathExtension.lowercased()
+  guard allowed.contains(found) else {
+    let named = found.isEmpty ? "has no extension" : "ends in .\(found)"
+    throw CLIError(
+      message: "\(option) \(path): the name \(named); \(option) writes "
+        + allowed.map { "." + $0 }.joined(separator: ", ") + " (\(hint))")
+  }
+}

@@ -78,7 +78,12 @@ enum TrainCommand: Command {
     let savePath = arguments.string("--save") ?? resumed?.0 ?? "model.safetensors"
     let plotPath = arguments.string("--plot")
     try requireFolder(of: savePath, option: "--save")
-    if let plotPath { try requireFolder(of: plotPath, option: "--plot") }
+    if let plotPath {
+      try requireExtension(
+        of: plotPath, option: "--plot", allowed: ["svg"],
+        hint: "an SVG chart; for PNG convert it, e.g. rsvg-convert loss.svg -o loss.png")
+      try requireFolder(of: plotPath, option: "--plot")
+    }
 
     let spec = setup.spec
     let model = setup.model

@@ -391,6 +391,10 @@ struct CLITests {
         1
       ),
       (
+        ["train", "--data", "blobs.csv", "--label", "label", "--plot", "loss.png"],
+        "--plot loss.png: the name ends in .png; --plot writes .svg", 1
+      ),
+      (
         ["predict", "--model", "garbage.safetensors", "--data", "blobs.csv"],
         "garbage.safetensors: ", 1
       ),
