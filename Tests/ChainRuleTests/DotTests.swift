@@ -182,6 +182,54 @@ struct SVGMeasure {
     }
   }
 
+  static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Docs")
+
+  /// The figures committed under Docs/, each with the DOT it is rendered from.
+  static func docsFigures() -> [(file: String, dot: String)] {
+    let network = seed000AfterBackward()
+    let fresh = Examples.seed000()
+    let frames = fresh.graph.backwardFrames(from: fresh.loss)
+    let z2 = frames.first { $0.contains("∂L/∂z2 = ∂L/∂a2") }!
+    return [
+      ("seed000.svg", network.graph.dot(reaching: network.loss)),
+      ("seed000-backward-z2.svg", z2),
+      ("network231.svg", slideDrawing("network231")),
+      ("digits-graph.svg", slideDrawing("digits")),
+    ]
+  }
+
+  // The committed figures, re-rendered by Graphviz with CHAINRULE_RECORD_SNAPSHOTS=1, are
+  // measured as they are: legible at 1,280 px and drawn from the current labels.
+  @Test(
+    .enabled(
+      if: Graphviz.isInstalled,
+      "SKIPPED committedFiguresAreLegible: Graphviz `dot` is not on PATH, so Docs/*.svg cannot be re-recorded"
+    ))
+  func committedFiguresAreLegible() throws {
+    for (file, dot) in Self.docsFigures() {
+      let url = Self.docs.appendingPathComponent(file)
+      if ProcessInfo.processInfo.environment["CHAINRULE_RECORD_SNAPSHOTS"] == "1" {
+        try Graphviz.render(dot, format: .svg, to: url)
+      }
+      let svg = try String(contentsOf: url, encoding: .utf8)
+      let measure = try SVGMeasure(svg)
+      let shown = measure.displayedFontSize(atWidth: 1280)
+      print(
+        "Docs/\(file): \(Int(measure.width))×\(Int(measure.height)) pt, aspect "
+          + "\(DotText.number(measure.aspect)), smallest text \(DotText.number(shown)) px")
+      #expect(shown >= 10, "Docs/\(file): \(shown) px")
+      #expect(measure.aspect >= 1 && measure.aspect <= 2.4, "Docs/\(file): \(measure.aspect)")
+      // Stale figures fail: the figure holds every node title of the DOT it is drawn from.
+      let titles = dot.components(separatedBy: "<B>").dropFirst().map {
+        String($0.prefix { $0 != "<" })
+      }
+      for title in titles.prefix(40) {
+        #expect(svg.contains(">\(title)</text>"), "Docs/\(file) lacks \(title): re-record it")
+      }
+    }
+  }
+
   @Test func outputIsDeterministic() {
     let first = seed000AfterBackward()
     let second = seed000AfterBackward()

@@ -1,5 +1,17 @@
 import Foundation
 
+/// One frame of the backward pass: the node whose gradient it completes, its title and its
+/// drawing.
+public struct BackwardStep: Sendable, Equatable {
+  /// The node's name as drawn, e.g. `z2`.
+  public var node: String
+  /// The chain-rule step in plain text, three lines: `Step 3 of 12`,
+  /// `∂L/∂z2 = ∂L/∂a2 · ∂a2/∂z2`, `= -2.11 · 0.249 = -0.526`.
+  public var title: String
+  /// The frame as a DOT document.
+  public var dot: String
+}
+
 extension Graph {
   /// The backward pass as a flip-book: one DOT document per node whose gradient the reverse
   /// walk completes.
@@ -20,6 +32,14 @@ extension Graph {
   public func backwardFrames(
     from output: Node<Scalar>, seed: Tensor<Scalar>? = nil, options: DotOptions = DotOptions()
   ) -> [String] {
+    backwardSteps(from: output, seed: seed, options: options).map(\.dot)
+  }
+
+  /// The backward frames of `backwardFrames(from:seed:options:)` with their titles as plain
+  /// text, for printing the walk step by step.
+  public func backwardSteps(
+    from output: Node<Scalar>, seed: Tensor<Scalar>? = nil, options: DotOptions = DotOptions()
+  ) -> [BackwardStep] {
     let drawn = ancestors(of: output.id)
     let base = DotDrawing(graph: self, nodes: drawn, loss: output.id, options: options)
     var steps: [(id: Int, gradients: [Tensor<Scalar>?])] = []
@@ -28,19 +48,20 @@ extension Graph {
       // Only gradients of nodes at or after `id` are complete; earlier ones may be partial.
       steps.append((id, gradients.indices.map { $0 >= id ? gradients[$0] : nil }))
     }
-    return steps.enumerated().map { step, entry in
+    return steps.enumerated().map { step, entry -> BackwardStep in
       var drawing = base
       drawing.gradients = entry.gradients
       drawing.showsPendingGradients = true
       drawing.highlighted = entry.id
       let feeding = feeders(of: entry.id, in: base)
       drawing.highlightedEdges = Set(feeding.map { [entry.id, $0.consumer] })
-      drawing.title =
+      let title =
         "Step \(step + 1) of \(steps.count)\n"
         + chainRuleTitle(
           entry.id, output: output.id, feeding: feeding, gradients: entry.gradients,
           drawing: base)
-      return drawing.render()
+      drawing.title = title
+      return BackwardStep(node: base.names[entry.id], title: title, dot: drawing.render())
     }
   }
 
