@@ -237,7 +237,8 @@ extension Graph {
     case is Mean: return "1/\(values[record.inputs[0]].count / max(values[id].count, 1))"
     default:
       return operation.derivativeFormula(
-        input: slot, operands: record.inputs.map { label(of: $0) }, output: label(of: id))
+        input: slot, operands: record.inputs.map { NodeNames(self)[$0] },
+        output: NodeNames(self)[id])
     }
   }
 
@@ -248,7 +249,7 @@ extension Graph {
     let record = records[id]
     let value = values[id]
     let suffix = value.count == 1 ? "" : DotText.index(element, shape: value.shape)
-    if let name = record.name { return name + suffix }
+    if record.name != nil { return NodeNames(self)[id] + suffix }
     switch record.kind {
     case .input, .parameter: return label(of: id) + suffix
     case .constant: return DotText.shortest(Double(value.scalars[element]))
@@ -268,10 +269,11 @@ extension Graph {
     let operands = record.inputs.map { input in
       isElementwise
         ? elementName(input, broadcastSource(of: outputIndex, in: values[input].shape))
-        : label(of: input)
+        : NodeNames(self)[input]
     }
     let suffix = isElementwise || values[id].count == 1 ? "" : DotText.index(element, shape: shape)
     let text = ChainText.expression(operation: operation, operands: operands)
-    return suffix.isEmpty ? text : ChainText.grouped(text) + suffix
+    // An index applies to the whole expression: `(x·W)[2, 1]`, never `x·W[2, 1]`.
+    return suffix.isEmpty ? text : Self.atom(text) + suffix
   }
 }
