@@ -230,6 +230,75 @@ struct SVGMeasure {
     }
   }
 
+  // Verdicts from checkGradients: every parameter of seed 000 passes; a weight behind a dead
+  // ReLU has gradient 0 and finite difference 0, which passes vacuously.
+  @Test func gradientCheckVerdictsColourTheNodes() {
+    let network = seed000AfterBackward()
+    let report = network.graph.checkGradients(of: network.loss)
+    #expect(report.passed && report.entries.count == 4)
+    let dot = network.graph.dot(reaching: network.loss, checked: report)
+    for entry in report.entries {
+      let line = nodeLine(dot, entry.node)
+      #expect(line.contains("fillcolor=\"#bbf7d0\""), "\(entry.label) not green")
+      let at = entry.worstIndex.map { $0.isEmpty ? "" : " " + DotText.shape($0) } ?? ""
+      let worst =
+        "✓ ok · worst\(at):<BR/>\(DotText.number(entry.worstAnalytic, digits: 3)) vs "
+        + "\(DotText.number(entry.worstNumeric, digits: 3)) (numeric)"
+      #expect(line.contains(worst), "\(entry.label): \(line)")
+    }
+    expectGraphvizAccepts(dot, "verdicts")
+
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor([[1.0, 2.0]]), name: "x")
+    let w = graph.parameter(Tensor([[-1.0], [-1.0]]), name: "w")  // x·w = −3: ReLU is dead
+    let v = graph.parameter(Tensor([[0.5], [0.25]]), name: "v")
+    let loss = (x.matmul(w).relu() + x.matmul(v).tanh()).sum().named("L")
+    graph.backward(from: loss)
+    let check = graph.checkGradients(of: loss)
+    #expect(check.passed)  // the report alone says w is fine
+    let text = graph.dot(reaching: loss, checked: check)
+    #expect(nodeLine(text, w.id).contains("fillcolor=\"#fef9c3\""))
+    #expect(nodeLine(text, w.id).contains("○ vacuous: gradient and<BR/>numeric both ≈ 0"))
+    #expect(nodeLine(text, v.id).contains("fillcolor=\"#bbf7d0\""))
+  }
+
+  // A hand comparison, Karpathy's cmp(): the course formulas for seed 000, one of them written
+  // wrong on purpose. db2 = a2 − y and dw1 = (a2 − y)·w2·(1 − a1²)·xᵀ agree; "db1 = (a2 − y)·
+  // (1 − a1²)" forgets w2 and fails, its worst element in the label.
+  @Test func handDerivedGradientsAreComparedOnTheDrawing() throws {
+    let network = seed000AfterBackward()
+    let (a1, a2) = (network.a1.value.scalar, network.a2.value.scalar)
+    let delta2 = a2 - 1
+    let delta1 = delta2 * 0.7 * (1 - a1 * a1)
+    let wrong = delta2 * (1 - a1 * a1)
+    let dot = network.graph.dot(
+      reaching: network.loss,
+      expected: [
+        network.b2: Tensor([delta2]), network.w1: Tensor([[0.5 * delta1], [-1 * delta1]]),
+        network.b1: Tensor([wrong]), network.w2: Tensor([1.0, 2.0]),
+      ])
+    #expect(nodeLine(dot, network.b2.id).contains("fillcolor=\"#bbf7d0\""))
+    #expect(nodeLine(dot, network.w1.id).contains("fillcolor=\"#bbf7d0\""))
+    let b1 = nodeLine(dot, network.b1.id)
+    #expect(b1.contains("fillcolor=\"#fca5a5\""))
+    let n = { (value: Double) in DotText.number(value, digits: 3) }
+    #expect(b1.contains("✗ FAIL · worst [0]:<BR/>\(n(delta1)) vs \(n(wrong)) (expected)"), "\(b1)")
+    #expect(nodeLine(dot, network.w2.id).contains("✗ FAIL: gradient [1, 1]<BR/>vs expected [2]"))
+    #expect(!nodeLine(dot, network.z1.id).contains("fillcolor=\"#bbf7d0\""))  // not compared
+    expectGraphvizAccepts(dot, "hand comparison")
+    if Graphviz.isInstalled {
+      if ProcessInfo.processInfo.environment["CHAINRULE_RECORD_SNAPSHOTS"] == "1" {
+        try Graphviz.render(
+          dot, format: .svg, to: Self.docs.appendingPathComponent("seed000-expected.svg"))
+      }
+      let svg = try String(
+        contentsOf: Self.docs.appendingPathComponent("seed000-expected.svg"), encoding: .utf8)
+      #expect(svg.contains("✗ FAIL · worst [0]:</text>"), "Docs/seed000-expected.svg is stale")
+      let measure = try SVGMeasure(svg)
+      #expect(measure.displayedFontSize(atWidth: 1280) >= 10, "\(measure)")
+    }
+  }
+
   @Test func outputIsDeterministic() {
     let first = seed000AfterBackward()
     let second = seed000AfterBackward()
