@@ -262,6 +262,21 @@ struct SVGMeasure {
     #expect(nodeLine(text, v.id).contains("fillcolor=\"#bbf7d0\""))
   }
 
+  @Test(arguments: [
+    ([1e-6], [0.0], GradientVerdict.Outcome.vacuous),  // both within atol = 1e-5 of zero
+    ([1e-4], [1e-4], .passed),  // agree, and large enough to mean something
+    ([1e-6, 0.5], [0.0, 0.5], .passed),  // one element large enough
+    ([2e-5], [-2e-5], .failed),  // |a − r| = 4e-5 > 1e-5 + 1e-3·2e-5
+    ([Double.nan], [0.0], .failed),
+  ])
+  func verdictOutcomes(gradient: [Double], reference: [Double], outcome: GradientVerdict.Outcome) {
+    let verdict = GradientVerdict(
+      gradient: Tensor(shape: [gradient.count], scalars: gradient),
+      reference: Tensor(shape: [reference.count], scalars: reference), absoluteTolerance: 1e-5,
+      relativeTolerance: 1e-3)
+    #expect(verdict.outcome == outcome)
+  }
+
   // A hand comparison, Karpathy's cmp(): the course formulas for seed 000, one of them written
   // wrong on purpose. db2 = a2 − y and dw1 = (a2 − y)·w2·(1 − a1²)·xᵀ agree; "db1 = (a2 − y)·
   // (1 − a1²)" forgets w2 and fails, its worst element in the label.

@@ -25,12 +25,10 @@ public struct GradientVerdict: Sendable, Equatable {
   public var worstGradient: Double
   /// The reference's worst element.
   public var worstReference: Double
-  /// Set when the shapes differ: what was expected.
-  public var shapeMismatch: (gradient: [Int], reference: [Int])? {
-    get { mismatch.map { ($0[0], $0[1]) } }
-    set { mismatch = newValue.map { [$0.gradient, $0.reference] } }
-  }
-  private var mismatch: [[Int]]?
+  /// The gradient's shape.
+  public var gradientShape: [Int]
+  /// The reference's shape; a different shape than the gradient's is a failure.
+  public var referenceShape: [Int]
 
   /// Compares `gradient` with `reference` element by element.
   public init(
@@ -39,9 +37,10 @@ public struct GradientVerdict: Sendable, Equatable {
   ) {
     worstGradient = 0
     worstReference = 0
+    gradientShape = gradient.shape
+    referenceShape = reference.shape
     guard gradient.shape == reference.shape else {
       outcome = .failed
-      mismatch = [gradient.shape, reference.shape]
       return
     }
     var passed = true
@@ -64,12 +63,6 @@ public struct GradientVerdict: Sendable, Equatable {
     }
   }
 
-  public static func == (a: GradientVerdict, b: GradientVerdict) -> Bool {
-    a.outcome == b.outcome && a.worstIndex == b.worstIndex && a.mismatch == b.mismatch
-      && a.worstGradient.bitPattern == b.worstGradient.bitPattern
-      && a.worstReference.bitPattern == b.worstReference.bitPattern
-  }
-
   /// The fill colour a drawing gives the node: green, red, or pale yellow for vacuous.
   var color: String {
     switch outcome {
@@ -83,9 +76,9 @@ public struct GradientVerdict: Sendable, Equatable {
   /// `✓ ok · worst [1, 0]:` and, on a second line, `-0.151 vs -0.151 (numeric)`.
   func line(reference: String, digits: Int) -> String {
     let n = { (value: Double) in DotText.number(value, digits: digits) }
-    if let (gradient, expected) = shapeMismatch {
-      return "✗ FAIL: gradient " + DotText.shape(gradient) + "\nvs " + reference + " "
-        + DotText.shape(expected)
+    if gradientShape != referenceShape {
+      return "✗ FAIL: gradient " + DotText.shape(gradientShape) + "\nvs " + reference + " "
+        + DotText.shape(referenceShape)
     }
     let at = worstIndex.map { $0.isEmpty ? "" : " " + DotText.shape($0) } ?? ""
     let worst = "worst\(at):\n\(n(worstGradient)) vs \(n(worstReference)) (\(reference))"
