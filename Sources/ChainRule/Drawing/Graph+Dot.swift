@@ -71,6 +71,8 @@ struct DotDrawing<Scalar: TensorScalar> {
   let representative: [Int: Int]
   /// The members of each collapsed scope, by representative, and the scope's name.
   let collapsed: [Int: (members: Set<Int>, scope: String)]
+  /// The drawn nodes with a gradient row (see `hasGradient`).
+  let receivesGradient: Set<Int>
   /// The gradients shown, by node id (`nil`: not known, not shown).
   var gradients: [Tensor<Scalar>?] = []
   /// Whether a gradient not known yet shows as `…` (frames: the layout stays put).
@@ -91,6 +93,7 @@ struct DotDrawing<Scalar: TensorScalar> {
     self.loss = loss
     self.options = options
     self.names = NodeNames(graph)
+    self.receivesGradient = Self.receivingGradient(graph: graph, nodes: nodes, loss: loss)
     var representative: [Int: Int] = [:]
     var groups: [String: [Int]] = [:]
     var order: [String] = []
@@ -257,16 +260,19 @@ struct DotDrawing<Scalar: TensorScalar> {
 
   /// Whether node `id`'s label has a gradient row: it needs a gradient and one flows into it
   /// along a drawn edge (or it is the loss).
-  func hasGradient(_ id: Int) -> Bool {
-    guard graph.requiresGradient(id) else { return false }
-    if id == loss { return true }
-    let drawn = Set(nodes)
-    for consumer in nodes where consumer > id && drawn.contains(consumer) {
-      for (slot, input) in graph.records[consumer].inputs.enumerated() where input == id {
-        if graph.carriesGradient(node: consumer, operand: slot) { return true }
+  func hasGradient(_ id: Int) -> Bool { receivesGradient.contains(id) }
+
+  /// The drawn nodes a gradient flows into: the loss, and every operand along whose edge one
+  /// flows (see `Graph.carriesGradient`).
+  static func receivingGradient(graph: Graph<Scalar>, nodes: [Int], loss: Int) -> Set<Int> {
+    var result: Set<Int> = graph.requiresGradient(loss) ? [loss] : []
+    for consumer in nodes {
+      for (slot, input) in graph.records[consumer].inputs.enumerated()
+      where graph.carriesGradient(node: consumer, operand: slot) {
+        result.insert(input)
       }
     }
-    return false
+    return result
   }
 
   private func node(_ id: Int) -> String {
