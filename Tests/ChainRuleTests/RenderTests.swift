@@ -96,4 +96,36 @@ import Testing
     let png = try Graphviz.render(dot, format: .png)
     #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))  // the PNG signature
   }
+  // `chainrule dot --collapse --frames` on a trained classifier: the collapsed scope is one
+  // node, and one SVG frame per node with a gradient is written.
+  @Test(
+    .enabled(
+      if: Graphviz.isInstalled,
+      "SKIPPED cliWritesCollapsedDrawingsAndFrames: Graphviz `dot` is not on PATH"))
+  func cliWritesCollapsedDrawingsAndFrames() throws {
+    let folder = try CLITests.folder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let data = try CLITests.write(CLITests.classificationCSV(), "blobs.csv", in: folder)
+    let train = try CLITests.run(
+      ["train", "--data", data, "--label", "label", "--hidden", "5", "--epochs", "1"], in: folder)
+    #expect(train.status == 0, "\(train.error)")
+    let run = try CLITests.run(
+      [
+        "dot", "--model", "model.safetensors", "--data", data, "--out", "g.dot", "--collapse",
+        "layer0", "--frames", "frames",
+      ], in: folder)
+    #expect(run.status == 0, "\(run.error)")
+    let text = try String(contentsOf: folder.appendingPathComponent("g.dot"), encoding: .utf8)
+    #expect(text.contains("scope layer0: "))
+    #expect(!text.contains("<B>layer0.weight</B>"))
+    let frames = try FileManager.default.contentsOfDirectory(
+      atPath: folder.appendingPathComponent("frames").path
+    ).sorted()
+    // loss, layer1's z, its bias, x·W product and weight, the collapsed layer0, x: 7 frames.
+    #expect(frames.first == "step-01.svg" && frames.count == 7, "\(frames)")
+    #expect(run.output.contains("wrote \(frames.count) frames into frames"))
+    let refused = try CLITests.run(
+      ["dot", "--model", "model.safetensors", "--frames", "frames"], in: folder)
+    #expect(refused.status == 1 && refused.error.contains("--frames needs --data"))
+  }
 }
