@@ -123,6 +123,18 @@ notebook.showFigure(
 notebook.showFigure(
   at: String(format: "figures/backward/step-%02d.svg", steps.count), caption: "The last step")
 
+cell("The backward pass, interactive")
+// `graph.html(from:options:)` puts the drawing and every frame into one self-contained page
+// ([figures/backward.html](figures/backward.html); no network, open it from disk): step with the
+// buttons or the slider, click a node for its value, gradient and local derivatives. The state
+// is in the address, e.g. `figures/backward.html#step=3&node=z2`.
+if Graphviz.isInstalled {
+  let page = try net.graph.html(from: net.loss, options: frameOptions)
+  try notebook.write(page, to: "figures/backward.html")
+}
+print(
+  "page: figures/backward.html (\(steps.count) steps; open figures/backward.html#step=3&node=z2)")
+
 cell("One SGD step")
 // Every parameter moves against its gradient: p ← p − η · dL/dp, with η = 0.5. We apply the
 // update by hand to copies, let the library's `SGD` do it to the real parameters, compare, and
