@@ -79,9 +79,12 @@ cell("One gradient, path by path")
 print(try net.graph.explain(net.loss, withRespectTo: net.w1, at: [0, 0]))
 
 cell("The graph, drawn")
-// `graph.dot(reaching:)` writes the graph in Graphviz's DOT language, with each node's value
-// and gradient. The notebook writes `figures/seed000.dot` and, when Graphviz's `dot` is
-// installed, renders it to the SVG below (`dot -Tsvg figures/seed000.dot` does the same).
+// `graph.dot(reaching:)` writes the graph in Graphviz's DOT language: one column per scope
+// (the two layers and the loss), every node with its name as the course writes it (`x·w1`,
+// `1 − a2`), its value and its gradient; every edge with its local derivative (`∂a1/∂z1`) or,
+// where the operand is a vector, the vector–Jacobian product that carries the gradient back
+// (`w̄1 = xᵀ·ȳ`; the bias sums over the batch). The notebook writes `figures/seed000.dot` and,
+// when Graphviz's `dot` is installed, renders it to the SVG below.
 let dot = net.graph.dot(reaching: net.loss)
 try notebook.write(dot, to: "figures/seed000.dot")
 if Graphviz.isInstalled {
@@ -93,25 +96,44 @@ print("nodes:", net.graph.nodeCount, "  DOT lines:", dot.split(separator: "\n").
 notebook.showFigure(at: "figures/seed000.svg", caption: "The seed 000 network after backward")
 
 cell("The backward pass, frame by frame")
-// `graph.backwardFrames(from:)` replays the reverse walk as a flip-book: one DOT drawing per
-// completed gradient, the new one highlighted and the edges it came along drawn red. Each
-// frame's title says what was computed. All frames are in `figures/backward/` as DOT; two
-// are rendered below.
-let frames = net.graph.backwardFrames(from: net.loss)
-for (index, frame) in frames.enumerated() {
-  let name = String(format: "figures/backward/step-%02d", index + 1)
-  try notebook.write(frame, to: name + ".dot")
-  if Graphviz.isInstalled && [12, frames.count - 1].contains(index) {
-    try Graphviz.render(frame, format: .svg, to: notebook.url(name + ".svg"))
-  }
-  // The frame's title is its `label="…"` line.
-  let title = frame.split(separator: "\n").first { $0.hasPrefix("  label=") }
-  print(title.map { $0.dropFirst(9).dropLast(2) } ?? "(untitled)")
+// `graph.backwardSteps(from:options:)` replays the reverse walk as a flip-book: one frame per
+// node whose gradient is completed, that node highlighted, the edges its gradient came along
+// drawn red, and the title the chain-rule product just computed, with its numbers. The loss's
+// eleven primitive nodes are collapsed into one (`options.collapse = ["loss"]`), so the walk
+// reads as the course writes it: ∂L/∂a2 through the whole loss, then layer by layer.
+// `renderFrames` writes every frame as SVG into `figures/backward/`; two are shown below.
+var frameOptions = DotOptions()
+frameOptions.collapse = ["loss"]
+let steps = net.graph.backwardSteps(from: net.loss, options: frameOptions)
+for step in steps {
+  print(
+    step.title.replacingOccurrences(of: "\n", with: "  ").replacingOccurrences(
+      of: "  =", with: " ="))
 }
+if Graphviz.isInstalled {
+  try net.graph.renderFrames(
+    from: net.loss, options: frameOptions, to: notebook.url("figures/backward"))
+} else {
+  notebook.note("Graphviz dot not found: keeping the committed figures/backward/*.svg")
+}
+let z2Step = steps.firstIndex { $0.node == "z2" }! + 1
 notebook.showFigure(
-  at: "figures/backward/step-13.svg", caption: "Backward step 13: dL/dz2 = a2 − y")
+  at: String(format: "figures/backward/step-%02d.svg", z2Step),
+  caption: "Backward step \(z2Step): dL/dz2 = dL/da2 · da2/dz2 = a2 − y")
 notebook.showFigure(
-  at: String(format: "figures/backward/step-%02d.svg", frames.count), caption: "The last step")
+  at: String(format: "figures/backward/step-%02d.svg", steps.count), caption: "The last step")
+
+cell("The backward pass, interactive")
+// `graph.html(from:options:)` puts the drawing and every frame into one self-contained page
+// ([figures/backward.html](figures/backward.html); no network, open it from disk): step with the
+// buttons or the slider, click a node for its value, gradient and local derivatives. The state
+// is in the address, e.g. `figures/backward.html#step=3&node=z2`.
+if Graphviz.isInstalled {
+  let page = try net.graph.html(from: net.loss, options: frameOptions)
+  try notebook.write(page, to: "figures/backward.html")
+}
+print(
+  "page: figures/backward.html (\(steps.count) steps; open figures/backward.html#step=3&node=z2)")
 
 cell("One SGD step")
 // Every parameter moves against its gradient: p ← p − η · dL/dp, with η = 0.5. We apply the

@@ -5,9 +5,10 @@ import Foundation
 enum DotCommand: Command {
   static let name = "dot"
   static let summary = "draw a saved model's computational graph (DOT, or SVG via Graphviz)"
-  static let options = ["--model", "--data", "--out"]
+  static let options = ["--model", "--data", "--out", "--collapse", "--frames"]
   static let help = """
     usage: chainrule dot --model MODEL.safetensors [--data FILE.csv] [--out graph.dot]
+                         [--collapse SCOPES] [--frames DIR]
 
     Builds the model's graph and writes it as a Graphviz DOT document: one cluster per layer,
     parameters, ops with their shapes, edges labelled with local derivatives. Without --data
@@ -20,6 +21,9 @@ enum DotCommand: Command {
       --data FILE    CSV file whose first row is fed to the network
       --out FILE     output file (default: graph.dot); a name ending in .svg is rendered
                      with Graphviz `dot`, which must be installed
+      --collapse S   comma-separated scopes drawn as one node each, e.g. loss or layer0
+      --frames DIR   also write the backward pass as SVG frames step-01.svg, … into DIR
+                     (needs --data and Graphviz `dot`)
       -h, --help     this text
     """
 
@@ -44,8 +48,21 @@ enum DotCommand: Command {
       let x = Tensor<Double>.zeros([1, spec.featureColumns.count])
       end = loaded.model(graph.input(x, name: "x")).named("output")
     }
-    let dot = graph.dot(reaching: end)
+    var options = DotOptions()
+    options.collapse = (arguments.string("--collapse") ?? "").split(separator: ",").map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }.filter { !$0.isEmpty }
+    let dot = graph.dot(reaching: end, options: options)
+    let frames = arguments.string("--frames")
+    if frames != nil && arguments.string("--data") == nil {
+      throw CLIError(message: "--frames needs --data: the backward pass starts from the loss")
+    }
     do {
+      if let frames {
+        let urls = try graph.renderFrames(
+          from: end, options: options, to: URL(fileURLWithPath: frames))
+        print("wrote \(urls.count) frames into \(frames)")
+      }
       if out.hasSuffix(".svg") {
         try DotFile.write(try Graphviz.render(dot, format: .svg), to: URL(fileURLWithPath: out))
       } else {

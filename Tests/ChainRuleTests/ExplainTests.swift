@@ -41,10 +41,13 @@ import Testing
     #expect(explanation.paths.count == 2)
     #expect(
       explanation.paths[0].formula
-        == "(−1) · 1 · y · 1/a2 · a2(1 − a2) · 1 · w2 · (1 − a1²) · 1 · x[0, 0]")
+        == "(−1) · y · 1/a2 · a2(1 − a2) · w2 · (1 − a1²) · x[0, 0]")
     #expect(
       explanation.paths[1].formula
-        == "(−1) · 1 · (1 − y) · 1/(1 − a2) · (−1) · a2(1 − a2) · 1 · w2 · (1 − a1²) · 1 · x[0, 0]")
+        == "(−1) · (1 − y) · 1/(1 − a2) · (−1) · a2(1 − a2) · w2 · (1 − a1²) · x[0, 0]")
+    // The unit factors (∂(u + v)/∂u = 1 of the additions) are still in the path, unprinted.
+    #expect(explanation.paths[0].factors.count == 10)
+    #expect(explanation.paths[0].shownFactors.count == 7)
     #expect(explanation.paths[0].elements.first == "w1[0, 0]")
     #expect(explanation.paths[0].elements.last == "L")
     // Path 1 evaluated by hand: −1 · y · (1/a2) · a2(1 − a2) · w2 · (1 − a1²) · x1; path 2 is 0
@@ -94,7 +97,9 @@ import Testing
     for i in 0..<3 {
       for j in 0..<2 {
         let explanation = try graph.explain(loss, withRespectTo: w, at: [i, j])
-        #expect(explanation.paths.count == 6)  // 2 rows of x · 3 ways through h
+        // 2 rows of x · 3 ways through h; h ⊙ h's two ways read the same and are listed once.
+        #expect(explanation.paths.map(\.multiplicity).reduce(0, +) == 6)
+        #expect(explanation.paths.count == 4)
         expectClose(explanation.sum, w.gradient[i, j], relative: 1e-12, "W[\(i), \(j)]")
         expectClose(explanation.factoredValue, w.gradient[i, j], relative: 1e-12, "factored")
       }
@@ -134,5 +139,62 @@ import Testing
     }
     let error = ExplanationError.indexOutOfRange(node: "w1", shape: [2, 1], index: [2, 0])
     #expect(error.description == "explain: index [2, 0] does not fit w1 of shape [2, 1]")
+  }
+  // L = c·c reaches c twice through the same elements with the same factor ∂(c·c)/∂c = c:
+  // one path, counted twice; dL/dc = 2c.
+  @Test func identicalPathsAreListedOnceWithTheirMultiplicity() throws {
+    let graph = Graph<Double>()
+    let c = graph.input(Tensor(3.0), name: "c")
+    let loss = (c * c).named("L")
+    let explanation = try graph.explain(loss, withRespectTo: c)
+    #expect(explanation.paths.count == 1)
+    #expect(explanation.paths[0].multiplicity == 2)
+    #expect(explanation.paths[0].formula == "c")
+    expectClose(explanation.sum, 2 * 3.0, "2c")
+    let text = explanation.description
+    #expect(text.contains("2 paths from c to L (1 distinct)"))
+    #expect(text.contains("path 1 (×2): c → L"))
+    #expect(text.contains("  = 3 = 3 each"))
+    // Only one factor, c + c: nothing factors, so no "factored:" line repeats the sum.
+    #expect(!text.contains("factored:"))
+  }
+
+  @Test func nothingFactorsMeansNoFactoredLine() throws {
+    // One path, y = tanh(x²): the factored form would only repeat it.
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor(0.8), name: "x")
+    let y = x.squared().tanh().named("y")
+    let text = try graph.explain(y, withRespectTo: x).description
+    #expect(!text.contains("factored:"))
+    #expect(text.contains("sum over the paths: ∂y/∂x = "))
+    // The course's network factors (2 paths, one simplification): the line stays.
+    let network = seed000AfterBackward()
+    let course = try network.graph.explain(network.loss, withRespectTo: network.w1, at: [0, 0])
+    #expect(course.isFactored && course.description.contains("factored: "))
+  }
+
+  @Test func elementIndicesBelongToTheWholeExpression() throws {
+    // h = x·hidden.weight is unnamed: its element [0, 1] is written (x·hidden.weight)[0, 1],
+    // never x·hidden.weight[0, 1] (which reads as an element of the weight).
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor([[0.5, -1.0]]), name: "x")
+    let w = graph.parameter(Tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), name: "hidden.weight")
+    let loss = x.matmul(w).tanh().sum().named("L")
+    graph.backward(from: loss)
+    let explanation = try graph.explain(loss, withRespectTo: w, at: [1, 1])
+    let text = explanation.description
+    #expect(text.contains("(x·hidden.weight)[0, 1]"), "\(text)")
+    #expect(!text.contains(" x·hidden.weight[0, 1]"))
+    expectClose(explanation.sum, w.gradient[1, 1], relative: 1e-12, "vs backward")
+  }
+
+  @Test func namesSharedByLayersAreQualifiedInExplanations() throws {
+    let (graph, loss) = network231()
+    let weight = graph.nodes.first { $0.name == "layer0.weight" }!
+    let explanation = try graph.explain(loss, withRespectTo: weight, at: [0, 0])
+    let text = explanation.description
+    #expect(text.contains("layer0.a[") && text.contains("layer1.z["), "\(text)")
+    #expect(!text.contains(" z[") && !text.contains(" a["))
+    expectClose(explanation.sum, weight.gradient[0, 0], relative: 1e-12, "vs backward")
   }
 }

@@ -70,4 +70,79 @@ struct ScalarGraphTests {
       expectClose(s.gradient, w.gradient.scalar, relative: 1e-12, absolute: 1e-15, "∂y/∂w")
     }
   }
+  // micrograd's example: L = (a·b + c)·f with a = 2, b = −3, c = 10, f = −2. By hand:
+  // e = a·b = −6, d = e + c = 4, L = −8; dL/dd = f = −2, dL/df = d = 4, dL/de = dL/dc = −2,
+  // dL/da = b·(−2) = 6, dL/db = a·(−2) = −4.
+  @Test func drawnInMicrogradsStyle() throws {
+    let g = ScalarGraph()
+    let a = g.leaf(2).named("a")
+    let b = g.leaf(-3).named("b")
+    let c = g.leaf(10).named("c")
+    let e = (a * b).named("e")
+    let d = (e + c).named("d")
+    let f = g.leaf(-2).named("f")
+    let loss = (d * f).named("L")
+    _ = g.leaf(99).named("unused")
+    g.backward(from: loss)
+    let dot = g.dot(reaching: loss)
+    let expected: [(String, Double, Double)] = [
+      ("a", 2, 6), ("b", -3, -4), ("c", 10, -2), ("e", -6, -2), ("d", 4, -2), ("f", -2, 4),
+      ("L", -8, 1),
+    ]
+    for (name, value, gradient) in expected {
+      #expect(
+        dot.contains(
+          "<TD><B>\(name)</B></TD><TD>data \(DotText.number(value, digits: 3))</TD>"
+            + "<TD><FONT COLOR=\"#b91c1c\">grad \(DotText.number(gradient, digits: 3))</FONT></TD>"),
+        "\(name)")
+    }
+    #expect(!dot.contains("unused"))
+    // Op bubbles between values: e = a × b, d = e + c, L = d × f.
+    #expect(dot.contains("  op3 [shape=circle") && dot.contains("label=\"×\"];"))
+    #expect(dot.contains("  v0 -> op3 [label=\"-3\"];"))  // ∂(a·b)/∂a = b
+    #expect(dot.contains("  v1 -> op3 [label=\"2\"];"))  // ∂(a·b)/∂b = a
+    #expect(dot.contains("  v3 -> op4 [label=\"1\"];") && dot.contains("  op4 -> v4;"))
+    #expect(dot.contains("rankdir=LR;"))
+    expectGraphvizAcceptsIfInstalled(dot, "micrograd example")
+    // Formulas instead of numbers; an exponent sits in its bubble, not in a node.
+    let h = ScalarGraph()
+    let x = h.leaf(0.5).named("x")
+    let y = (x.power(2) + 1).tanh().named("y")
+    h.backward(from: y)
+    var options = DotOptions()
+    options.edgeLabels = .formulasAndNumbers
+    let text = h.dot(reaching: y, options: options)
+    let inner = 0.5 * 0.5 + 1
+    #expect(text.contains("label=\"^2\""))
+    #expect(text.contains("label=\"2·a^1 = 1\""))  // d(x²)/dx = 2x = 1
+    #expect(
+      text.contains("label=\"1 − y² = \(DotText.number(1 - pow(tanh(inner), 2), digits: 3))\""))
+    #expect(!text.contains("<B>v1</B>"))  // the exponent's leaf is not drawn
+  }
+
+  @Test(
+    .enabled(
+      if: Graphviz.isInstalled,
+      "SKIPPED scalarDrawingIsLegible: Graphviz `dot` is not on PATH"))
+  func scalarDrawingIsLegible() throws {
+    // A 2-input neuron, micrograd's: o = tanh(x1·w1 + x2·w2 + b).
+    let g = ScalarGraph()
+    let (x1, x2) = (g.leaf(2).named("x1"), g.leaf(0).named("x2"))
+    let (w1, w2) = (g.leaf(-3).named("w1"), g.leaf(1).named("w2"))
+    let b = g.leaf(6.881_373_587_019_543).named("b")
+    let n = ((x1 * w1).named("x1w1") + (x2 * w2).named("x2w2") + b).named("n")
+    let o = n.tanh().named("o")
+    g.backward(from: o)
+    let dot = g.dot(reaching: o)
+    let svg = String(decoding: try Graphviz.render(dot, format: .svg), as: UTF8.self)
+    if ProcessInfo.processInfo.environment["CHAINRULE_RECORD_SNAPSHOTS"] == "1" {
+      try DotFile.write(svg, to: DotTests.docs.appendingPathComponent("scalar-neuron.svg"))
+    }
+    let measure = try SVGMeasure(svg)
+    #expect(measure.displayedFontSize(atWidth: 1280) >= 10, "\(measure)")
+    // dL/dw1 = x1·(1 − o²) = 2·0.5 = 1 (o = tanh(0.8814) = 1/√2), as micrograd prints.
+    expectClose(w1.gradient, 2 * (1 - o.value * o.value), relative: 1e-12, "dw1")
+    #expect(
+      dot.contains("<TD><B>w1</B></TD><TD>data -3</TD><TD><FONT COLOR=\"#b91c1c\">grad 1</FONT>"))
+  }
 }

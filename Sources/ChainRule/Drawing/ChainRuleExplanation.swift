@@ -24,19 +24,30 @@ public struct ChainRuleExplanation: Sendable, CustomStringConvertible {
     public var factors: [Factor]
     /// The product of the factors' values.
     public var value: Double
-    /// The product as a formula: `(−1) · y · 1/a2 · …`.
+    /// How many paths read exactly like this one (`c·c` reaches `c` twice, through the same
+    /// elements with the same factors); `sum` counts each of them.
+    public var multiplicity = 1
+    /// The factors that are not exactly 1 (an addition's `∂(a + b)/∂a = 1` says nothing).
+    public var shownFactors: [Factor] { factors.filter { !($0.formula == "1" && $0.value == 1) } }
+    /// The product as a formula, unit factors left out: `(−1) · y · 1/a2 · …`.
     public var formula: String {
-      factors.map { ChainText.grouped($0.formula) }.joined(separator: " · ")
+      let shown = shownFactors
+      return shown.isEmpty
+        ? "1" : shown.map { ChainText.grouped($0.formula) }.joined(separator: " · ")
     }
-    /// The product with the numbers: `(-1) · 1 · 2.11 · …`.
-    public var numbers: String { ChainRuleExplanation.numbers(factors.map(\.value)) }
+    /// The product with the numbers, unit factors left out: `(-1) · 1 · 2.11 · …`.
+    public var numbers: String {
+      let shown = shownFactors
+      return shown.isEmpty ? "1" : ChainRuleExplanation.numbers(shown.map(\.value))
+    }
   }
 
   /// The loss's name, e.g. `L`.
   public var loss: String
   /// The differentiated element's name, e.g. `w1[0, 0]`.
   public var element: String
-  /// Every path from the element to the loss, in a deterministic order.
+  /// Every distinct path from the element to the loss, in a deterministic order; paths that
+  /// read the same are listed once with their `multiplicity`.
   public var paths: [Path]
   /// ∂loss/∂element: the sum of the paths' products.
   public var sum: Double
@@ -52,6 +63,12 @@ public struct ChainRuleExplanation: Sendable, CustomStringConvertible {
   public var formula: String { paths.isEmpty ? "0" : Self.product(factors.map(\.formula)) }
   /// The factored product with the numbers: `(-0.5261) · 0.7 · 0.822 · 0.5`.
   public var numbers: String { paths.isEmpty ? "0" : Self.numbers(factors.map(\.value)) }
+  /// Whether the factored form says more than the paths: it has several factors and there
+  /// are several paths to factor, or a simplification was applied.
+  public var isFactored: Bool {
+    factors.count > 1
+      && (paths.count > 1 || paths.contains { $0.multiplicity > 1 } || !notes.isEmpty)
+  }
   /// The product of the factored factors' values (equal to `sum` up to rounding).
   public var factoredValue: Double { paths.isEmpty ? 0 : factors.map(\.value).reduce(1, *) }
 
@@ -61,19 +78,25 @@ public struct ChainRuleExplanation: Sendable, CustomStringConvertible {
     guard !paths.isEmpty else {
       return "\(derivative) = 0: no path leads from \(element) to \(loss)"
     }
-    var lines = [
-      "\(derivative) by the chain rule: \(paths.count) path\(paths.count == 1 ? "" : "s") "
-        + "from \(element) to \(loss)"
-    ]
+    let count = paths.map(\.multiplicity).reduce(0, +)
+    var heading =
+      "\(derivative) by the chain rule: \(count) path\(count == 1 ? "" : "s") from \(element) to "
+      + loss
+    if count != paths.count { heading += " (\(paths.count) distinct)" }
+    var lines = [heading]
     for (number, path) in paths.enumerated() {
-      lines.append("path \(number + 1): " + path.elements.joined(separator: " → "))
+      let times = path.multiplicity > 1 ? " (×\(path.multiplicity))" : ""
+      lines.append("path \(number + 1)\(times): " + path.elements.joined(separator: " → "))
       lines.append("  = " + path.formula)
-      lines.append("  = " + path.numbers + " = " + DotText.number(path.value))
+      let each = path.multiplicity > 1 ? " each" : ""
+      lines.append("  = " + path.numbers + " = " + DotText.number(path.value) + each)
     }
     lines.append("sum over the paths: \(derivative) = \(DotText.shortest(sum))")
-    lines.append("factored: \(derivative) = \(formula)")
-    lines.append("  = \(numbers) = \(DotText.number(factoredValue))")
-    lines += notes.map { "  where " + $0 }
+    if isFactored {
+      lines.append("factored: \(derivative) = \(formula)")
+      lines.append("  = \(numbers) = \(DotText.number(factoredValue))")
+      lines += notes.map { "  where " + $0 }
+    }
     return lines.joined(separator: "\n")
   }
 

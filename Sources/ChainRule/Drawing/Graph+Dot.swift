@@ -2,17 +2,19 @@ extension Graph {
   /// The graph as a Graphviz DOT document, byte-for-byte the same for the same graph, values
   /// and options.
   ///
-  /// Inputs are blue rounded boxes, constants grey notes, parameters amber 3-D boxes, ops
-  /// white ellipses and the loss a red double octagon. Each node's label gives its name, its
-  /// op (or kind) and shape and, for tensors of at most `options.maximumElementsShown`
-  /// elements, its value and its gradient from the last backward pass (rounded to
-  /// `options.significantDigits` significant digits). Scopes (`withScope("layer1") { … }`)
-  /// become clusters, nested scopes nested clusters. Edges run operand → result, labelled with
-  /// the local derivative ∂result/∂operand (see `DotOptions.EdgeLabels`).
+  /// Each node is a small table: its name (the user's, qualified by scope where two nodes
+  /// share it, or the op's expression such as `x·w1`), its op or kind and shape, and its value
+  /// and gradient as aligned grids (large tensors as shape and min / mean / max). Inputs are
+  /// blue, parameters amber 3-D boxes, constants grey notes, ops white and the loss red with a
+  /// double border; constants, gradient-free inputs and class labels show no gradient, since
+  /// they have none. Scopes (`withScope("layer1") { … }`) become clusters, by default laid out
+  /// side by side as columns (see `DotOptions.Direction`); `options.collapse` draws a scope as
+  /// one node. Edges run operand → result, labelled with the local derivative or the
+  /// vector–Jacobian product (see `DotOptions.EdgeLabels`).
   /// - Parameters:
   ///   - output: the loss; only the nodes it is computed from are drawn. `nil` draws every
   ///     node and takes the last one as the loss.
-  ///   - options: what to show and in which direction.
+  ///   - options: what to show and how to lay it out.
   /// - Returns: the DOT text, ending in a newline.
   public func dot(reaching output: Node<Scalar>? = nil, options: DotOptions = DotOptions())
     -> String
@@ -36,54 +38,209 @@ extension Graph {
     }
     return reaches.indices.filter { reaches[$0] }
   }
+
+  /// ∂output/∂operand through the nodes of `members` only (a collapsed scope), when both hold
+  /// one element: the scope's own backward pass from a seed of 1, summed over every path.
+  func scopeDerivative(output: Int, operand: Int, members: Set<Int>) -> Double? {
+    guard values[output].count == 1, values[operand].count == 1 else { return nil }
+    var shares: [Int: Tensor<Scalar>] = [output: .ones(values[output].shape)]
+    for id in stride(from: output, to: operand, by: -1) where members.contains(id) {
+      guard let gradient = shares[id], let operation = records[id].operation else { continue }
+      let inputs = records[id].inputs
+      let pieces = operation.vjp(inputs.map { values[$0] }, output: values[id], gradient: gradient)
+      for (input, piece) in zip(inputs, pieces) where members.contains(input) || input == operand {
+        let reduced = piece.summed(toShape: values[input].shape)
+        if shares[input] == nil { shares[input] = reduced } else { shares[input]! += reduced }
+      }
+    }
+    return Double(shares[operand]?.scalars[0] ?? 0)
+  }
 }
 
 /// One DOT document of a graph: which nodes, which gradients are known, what is highlighted.
 /// Shared by `Graph.dot` and the backward frames.
 struct DotDrawing<Scalar: TensorScalar> {
   let graph: Graph<Scalar>
-  /// The drawn node ids, in creation order.
+  /// The drawn node ids, in creation order (collapsed scopes' members included).
   let nodes: [Int]
   /// The node drawn as the loss.
   let loss: Int
   let options: DotOptions
+  let names: NodeNames
+  /// For each drawn node, the node it is drawn as: itself, or its collapsed scope's last node.
+  let representative: [Int: Int]
+  /// The members of each collapsed scope, by representative, and the scope's name.
+  let collapsed: [Int: (members: Set<Int>, scope: String)]
+  /// The drawn nodes with a gradient row (see `hasGradient`).
+  let receivesGradient: Set<Int>
   /// The gradients shown, by node id (`nil`: not known, not shown).
   var gradients: [Tensor<Scalar>?] = []
+  /// Whether a gradient not known yet shows as `…` (frames: the layout stays put).
+  var showsPendingGradients = false
   /// The node drawn with a thick red outline.
   var highlighted: Int?
-  /// Edges (operand, result) drawn thick and red.
+  /// Edges (operand, result), between drawn representatives, drawn thick and red.
   var highlightedEdges: Set<[Int]> = []
   /// A caption above the drawing.
   var title: String?
+  /// Fill colours by drawn node (verdicts), overriding the kind's colour, and a line for the
+  /// label.
+  var verdicts: [Int: (color: String, line: String)] = [:]
 
   init(graph: Graph<Scalar>, nodes: [Int], loss: Int, options: DotOptions) {
     self.graph = graph
     self.nodes = nodes
     self.loss = loss
     self.options = options
+    self.names = NodeNames(graph)
+    self.receivesGradient = Self.receivingGradient(graph: graph, nodes: nodes, loss: loss)
+    var representative: [Int: Int] = [:]
+    var groups: [String: [Int]] = [:]
+    var order: [String] = []
+    for id in nodes {
+      guard let scope = Self.collapsedScope(graph.records[id].scope, options.collapse) else {
+        representative[id] = id
+        continue
+      }
+      if groups[scope] == nil { order.append(scope) }
+      groups[scope, default: []].append(id)
+    }
+    var collapsed: [Int: (members: Set<Int>, scope: String)] = [:]
+    for scope in order {
+      let members = groups[scope]!
+      let last = members.max()!
+      for id in members { representative[id] = last }
+      collapsed[last] = (Set(members), scope)
+    }
+    self.representative = representative
+    self.collapsed = collapsed
+  }
+
+  /// The collapsed scope (as a dotted path) a node with scope path `scope` belongs to.
+  static func collapsedScope(_ scope: [String], _ collapse: [String]) -> String? {
+    guard !collapse.isEmpty else { return nil }
+    for end in scope.indices {
+      let path = scope[...end].joined(separator: ".")
+      if collapse.contains(path) || collapse.contains(scope[end]) { return path }
+    }
+    return nil
+  }
+
+  /// The drawn nodes, each collapsed scope once (as its last node).
+  var visible: [Int] { nodes.filter { representative[$0] == $0 } }
+
+  /// The scope path a visible node is drawn in: a collapsed scope's node sits in the scope
+  /// around it.
+  func drawnScope(_ id: Int) -> [String] {
+    let scope = graph.records[id].scope
+    guard let (_, path) = collapsed[id] else { return scope }
+    return Array(scope.prefix(path.split(separator: ".").count - 1))
   }
 
   func render() -> String {
     var lines = ["digraph ChainRule {"]
-    lines.append("  rankdir=\(options.direction == .leftToRight ? "LR" : "TB");")
-    if let title {
-      lines.append("  labelloc=t;")
-      lines.append("  label=\(DotText.quoted(title));")
+    let columns = columnKeys()
+    let direction = options.direction == .leftToRight ? "LR" : "TB"
+    lines.append("  rankdir=\(direction);")
+    if columns != nil { lines.append("  newrank=true;") }
+    lines.append("  nodesep=0.2;")
+    lines.append("  ranksep=0.3;")
+    if let label = graphLabel() {
+      lines.append("  labelloc=\(title == nil ? "b" : "t");")
+      lines.append("  label=\(label);")
     }
-    lines.append("  graph [fontname=\"Helvetica\", fontsize=12];")
-    lines.append("  node [fontname=\"Helvetica\", fontsize=11];")
-    lines.append("  edge [fontname=\"Helvetica\", fontsize=9];")
+    lines.append("  graph [fontname=\"Helvetica\", fontsize=14];")
+    lines.append(
+      "  node [fontname=\"Helvetica\", fontsize=14, shape=box, style=\"rounded,filled\", "
+        + "fillcolor=\"#ffffff\", margin=\"0.08,0.04\"];")
+    lines.append("  edge [fontname=\"Helvetica\", fontsize=12, color=\"#374151\"];")
     var clusterCount = 0
-    render(
-      scope: ScopeTree(graph: graph, nodes: nodes), depth: 1, into: &lines, clusters: &clusterCount)
-    let drawn = Set(nodes)
-    for id in nodes {
-      for (slot, input) in graph.records[id].inputs.enumerated() where drawn.contains(input) {
-        lines.append("  " + edge(from: input, to: id, slot: slot))
+    let tree = ScopeTree(ids: visible, scope: drawnScope)
+    render(scope: tree, depth: 1, into: &lines, clusters: &clusterCount)
+    lines += edges(columns: columns).map { "  " + $0 }
+    if let columns {
+      // An invisible point above each column, in column order on one rank: the columns stand
+      // side by side in order (Graphviz keeps the order of flat edges between nodes outside
+      // clusters, not between clusters). Each point holds its column's first node and the
+      // unscoped leaves feeding it, such as the input x.
+      var heads: [String: Int] = [:]
+      var order: [String] = []
+      for id in visible {
+        if let key = columns[id], heads[key] == nil {
+          heads[key] = id
+          order.append(key)
+        }
+      }
+      let points = order.indices.map { "column\($0)" }
+      lines.append(
+        "  { rank=same; "
+          + points.map { "\($0) [shape=point, style=invis, width=0]; " }.joined()
+          + points.joined(separator: " -> ") + " [style=invis]; }")
+      // Nodes outside the columns join the column of their first operand that has one (ops)
+      // or of their first consumer (leaves such as the input x).
+      var attached: [Int: String] = [:]
+      for id in visible where columns[id] == nil && !graph.records[id].inputs.isEmpty {
+        let keys = graph.records[id].inputs.compactMap { input -> String? in
+          let shown = representative[input]!
+          return columns[shown] ?? attached[shown]
+        }
+        if let key = keys.first { attached[id] = key }
+      }
+      for id in visible where columns[id] == nil && graph.records[id].inputs.isEmpty {
+        if let consumer = visible.first(where: { consumer in
+          nodes.contains { representative[$0] == consumer && graph.records[$0].inputs.contains(id) }
+        }) {
+          if let key = columns[consumer] ?? attached[consumer] { attached[id] = key }
+        }
+      }
+      for (index, key) in order.enumerated() {
+        var held = [heads[key]!]
+        held += visible.filter { attached[$0] == key }
+        for id in held {
+          lines.append("  \(points[index]) -> n\(id) [style=invis, weight=100];")
+        }
       }
     }
     lines.append("}")
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// The column of each visible node in `.scopeColumns`: its scope at the first level where
+  /// the drawing has two or more scopes (`nil` for nodes outside them); `nil` when the
+  /// drawing is not laid out in columns.
+  func columnKeys() -> [Int: String]? {
+    guard options.direction == .scopeColumns else { return nil }
+    let ids = visible
+    var level = 0
+    while true {
+      let keys = Set(
+        ids.compactMap { id -> String? in
+          let scope = drawnScope(id)
+          return scope.count > level ? scope[level] : nil
+        })
+      if keys.count >= 2 { break }
+      if keys.isEmpty { return nil }
+      level += 1
+    }
+    var result: [Int: String] = [:]
+    for id in ids {
+      let scope = drawnScope(id)
+      if scope.count > level { result[id] = scope[...level].joined(separator: ".") }
+    }
+    return result
+  }
+
+  /// The title (frames) and the legend, as one HTML-like label.
+  private func graphLabel() -> String? {
+    var rows: [String] = []
+    if let title { rows.append("<B>" + DotLabel.escaped(title) + "</B>") }
+    if options.showsLegend && options.edgeLabels != .none {
+      rows.append(
+        "<FONT POINT-SIZE=\"12\" COLOR=\"#4b5563\">edges: ∂y/∂x local derivative · "
+          + "x̄ = … vector–Jacobian product (ȳ = ∂L/∂result, x̄ = ∂L/∂operand)</FONT>")
+    }
+    guard !rows.isEmpty else { return nil }
+    return "<" + rows.joined(separator: "<BR/>") + ">"
   }
 
   private func render(scope: ScopeTree, depth: Int, into lines: inout [String], clusters: inout Int)
@@ -101,10 +258,28 @@ struct DotDrawing<Scalar: TensorScalar> {
     }
   }
 
+  /// Whether node `id`'s label has a gradient row: it needs a gradient and one flows into it
+  /// along a drawn edge (or it is the loss).
+  func hasGradient(_ id: Int) -> Bool { receivesGradient.contains(id) }
+
+  /// The drawn nodes a gradient flows into: the loss, and every operand along whose edge one
+  /// flows (see `Graph.carriesGradient`).
+  static func receivingGradient(graph: Graph<Scalar>, nodes: [Int], loss: Int) -> Set<Int> {
+    var result: Set<Int> = graph.requiresGradient(loss) ? [loss] : []
+    for consumer in nodes {
+      for (slot, input) in graph.records[consumer].inputs.enumerated()
+      where graph.carriesGradient(node: consumer, operand: slot) {
+        result.insert(input)
+      }
+    }
+    return result
+  }
+
   private func node(_ id: Int) -> String {
     let record = graph.records[id]
     let value = graph.values[id]
-    var lines = [graph.label(of: id)]
+    let digits = options.significantDigits
+    let maximum = options.maximumElementsShown
     var kind: String
     switch record.kind {
     case .input: kind = "input"
@@ -112,48 +287,116 @@ struct DotDrawing<Scalar: TensorScalar> {
     case .parameter: kind = "parameter"
     case .operation: kind = record.operation!.name
     }
-    if id == loss { kind += " (loss)" }
-    if options.showsShapes { kind += " " + DotText.shape(value.shape) }
-    if record.name != nil || record.kind != .operation || kind != record.operation!.name {
-      lines.append(kind)
+    if let (members, scope) = collapsed[id] {
+      kind = "scope \(scope): \(members.count) nodes"
     }
-    let small = value.count <= options.maximumElementsShown
-    let digits = options.significantDigits
-    if options.showsValues && small {
-      lines.append("value = " + DotText.tensor(value, digits: digits))
+    if options.showsShapes && !(record.kind == .constant && value.rank == 0) {
+      kind += "  " + DotText.shape(value.shape)
     }
-    if options.showsGradients, small, id < gradients.count, let gradient = gradients[id] {
-      lines.append("grad = " + DotText.tensor(gradient, digits: digits))
+    if id == loss { kind += "  (loss)" }
+    var rows = [
+      DotLabel.row("<B>" + DotLabel.escaped(names[id]) + "</B>"),
+      DotLabel.row("<FONT POINT-SIZE=\"12\" COLOR=\"#4b5563\">\(DotLabel.escaped(kind))</FONT>"),
+    ]
+    let valueIsName =
+      record.kind == .constant && record.name == nil && value.count == 1
+    var cells: [(caption: String, html: String, color: String?)] = []
+    if options.showsValues && !valueIsName {
+      cells.append(("value", DotLabel.tensor(value, maximum: maximum, digits: digits), nil))
     }
-    var attributes = ["label=" + DotText.label(lines)]
+    if options.showsGradients && hasGradient(id) {
+      if id < gradients.count, let gradient = gradients[id] {
+        cells.append(
+          ("grad", DotLabel.tensor(gradient, maximum: maximum, digits: digits), "#b91c1c"))
+      } else if showsPendingGradients {
+        cells.append(("grad", "…", "#9ca3af"))
+      }
+    }
+    // A matrix of several rows puts value and gradient side by side, so the node stays low.
+    let tall =
+      value.rank == 2 && value.shape[0] > 1 && value.count <= maximum
+      && value.shape[1] <= 6
+    if tall && cells.count == 2 {
+      rows.append(DotLabel.row(pair: cells[0], cells[1]))
+    } else {
+      rows += cells.map { DotLabel.row(caption: $0.caption, $0.html, color: $0.color) }
+    }
+    if let verdict = verdicts[id] {
+      rows.append(DotLabel.row("<FONT POINT-SIZE=\"12\">\(DotLabel.escaped(verdict.line))</FONT>"))
+    }
+    var attributes = ["label=" + DotLabel.table(rows)]
     switch (id == loss, record.kind) {
     case (true, _):
-      attributes += ["shape=doubleoctagon", "style=filled", "fillcolor=\"#fecaca\""]
+      attributes += ["peripheries=2", "fillcolor=\"#fecaca\""]
     case (false, .input):
-      attributes += ["shape=box", "style=\"rounded,filled\"", "fillcolor=\"#dbeafe\""]
+      attributes += ["fillcolor=\"#dbeafe\""]
     case (false, .constant):
       attributes += ["shape=note", "style=filled", "fillcolor=\"#e5e7eb\""]
     case (false, .parameter):
       attributes += ["shape=box3d", "style=filled", "fillcolor=\"#fde68a\""]
     case (false, .operation):
-      attributes += ["shape=ellipse", "style=filled", "fillcolor=\"#ffffff\""]
+      if collapsed[id] != nil { attributes += ["fillcolor=\"#f3f4f6\"", "peripheries=2"] }
+    }
+    if let verdict = verdicts[id] {
+      attributes = attributes.filter { !$0.hasPrefix("fillcolor=") }
+      attributes.append("fillcolor=\"\(verdict.color)\"")
     }
     if id == highlighted { attributes += ["color=\"#dc2626\"", "penwidth=3"] }
     return "n\(id) [" + attributes.joined(separator: ", ") + "];"
   }
 
-  private func edge(from input: Int, to id: Int, slot: Int) -> String {
-    var attributes: [String] = []
-    if let label = graph.edgeLabel(
-      node: id, operand: slot, style: options.edgeLabels, digits: options.significantDigits)
-    {
-      attributes.append("label=" + DotText.quoted(label))
+  /// The edges between drawn nodes, in creation order of their results: one per operand
+  /// slot, and one per operand into a collapsed scope (labelled with the derivative through
+  /// the scope). An edge between two columns does not constrain the ranks.
+  private func edges(columns: [Int: String]?) -> [String] {
+    let drawn = Set(nodes)
+    var lines: [String] = []
+    var intoCollapsed: Set<[Int]> = []
+    for id in nodes {
+      let to = representative[id]!
+      for (slot, input) in graph.records[id].inputs.enumerated() where drawn.contains(input) {
+        let from = representative[input]!
+        guard from != to else { continue }
+        var label: String?
+        if let (members, scope) = collapsed[to], to != id {
+          guard intoCollapsed.insert([from, to]).inserted else { continue }
+          label = collapsedLabel(scope: scope, members: members, output: to, operand: input)
+        } else {
+          label = graph.edgeLabel(
+            node: id, operand: slot, style: options.edgeLabels,
+            digits: options.significantDigits, names: names)
+        }
+        var attributes: [String] = []
+        if let label { attributes.append("label=" + DotText.quoted(label)) }
+        if let columns, let a = columns[from], let b = columns[to], a != b {
+          attributes.append("constraint=false")
+        }
+        if !graph.requiresGradient(input) || !graph.carriesGradient(node: id, operand: slot) {
+          attributes.append("style=dashed")
+        }
+        if highlightedEdges.contains([from, to]) {
+          attributes += ["color=\"#dc2626\"", "fontcolor=\"#dc2626\"", "penwidth=2.5"]
+        }
+        let list = attributes.isEmpty ? "" : " [" + attributes.joined(separator: ", ") + "]"
+        lines.append("n\(from) -> n\(to)\(list);")
+      }
     }
-    if highlightedEdges.contains([input, id]) {
-      attributes += ["color=\"#dc2626\"", "fontcolor=\"#dc2626\"", "penwidth=2.5"]
+    return lines
+  }
+
+  /// An edge into a collapsed scope: the derivative of the scope's output through the whole
+  /// scope, `∂L/∂a2 = -2.11`, or the VJP's name when it is not one number.
+  private func collapsedLabel(scope: String, members: Set<Int>, output: Int, operand: Int)
+    -> String?
+  {
+    guard options.edgeLabels != .none, graph.requiresGradient(operand) else { return nil }
+    let derivative =
+      "∂\(ChainText.grouped(names[output]))/∂\(ChainText.grouped(names[operand]))"
+    let number = graph.scopeDerivative(output: output, operand: operand, members: members)
+    if let number, options.edgeLabels != .formulas {
+      return "\(derivative) = \(DotText.number(number, digits: options.significantDigits))"
     }
-    let list = attributes.isEmpty ? "" : " [" + attributes.joined(separator: ", ") + "]"
-    return "n\(input) -> n\(id)\(list);"
+    return "\(Graph<Scalar>.bar(names[operand])) = VJP through \(scope)"
   }
 }
 
@@ -166,9 +409,9 @@ struct ScopeTree {
 
   init(name: String) { self.name = name }
 
-  init<Scalar: TensorScalar>(graph: Graph<Scalar>, nodes: [Int]) {
+  init(ids: [Int], scope: (Int) -> [String]) {
     self.init(name: "")
-    for id in nodes { insert(id, path: graph.records[id].scope[...]) }
+    for id in ids { insert(id, path: scope(id)[...]) }
   }
 
   private mutating func insert(_ id: Int, path: ArraySlice<String>) {

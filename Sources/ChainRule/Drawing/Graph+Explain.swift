@@ -165,15 +165,25 @@ struct ElementWalk<Scalar: TensorScalar> {
         segment.paths.map { (prefix.elements + $0.elements, prefix.factors + $0.factors) }
       }
     }
-    let paths = full.map { path in
-      ChainRuleExplanation.Path(
+    var paths: [ChainRuleExplanation.Path] = []
+    for path in full {
+      let written = ChainRuleExplanation.Path(
         elements: path.elements.reversed().map { graph.elementName($0.id, $0.index) },
         factors: path.factors, value: path.factors.map(\.value).reduce(1, *))
+      // Paths that read the same (x·x reaches x twice) are listed once, counted.
+      if let same = paths.firstIndex(where: {
+        $0.elements == written.elements && $0.factors == written.factors
+      }) {
+        paths[same].multiplicity += 1
+      } else {
+        paths.append(written)
+      }
     }
     let (factors, notes) = simplified(segments)
     return ChainRuleExplanation(
       loss: lossName, element: elementName, paths: paths,
-      sum: paths.map(\.value).reduce(0, +), factors: factors, notes: notes)
+      sum: paths.map { $0.value * Double($0.multiplicity) }.reduce(0, +), factors: factors,
+      notes: notes)
   }
 
   /// A stretch between two elements every path passes through.

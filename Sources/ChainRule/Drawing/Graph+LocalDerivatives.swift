@@ -2,29 +2,128 @@
 /// number where it is one, else the op's `derivativeFormula`, and at the level of single
 /// elements for `explain`.
 extension Graph {
-  /// One operand's partial derivative as an edge label: `∂a1/∂z1 = 0.822` or
-  /// `∂a1/∂z1 = 1 − a1²`.
-  func edgeLabel(node id: Int, operand slot: Int, style: DotOptions.EdgeLabels, digits: Int)
-    -> String?
-  {
+  /// What the edge operand `slot` → node `id` says about the chain rule there, or `nil` when
+  /// no gradient flows along it (a constant, a gradient-free input, class labels).
+  ///
+  /// - A local derivative where the edge has one: element-wise ops whose operand is not
+  ///   broadcast, and any op whose result and operand hold one element each:
+  ///   `∂a1/∂z1 = 0.822` or `∂a1/∂z1 = 1 − a1²`.
+  /// - Otherwise the vector–Jacobian product that carries ȳ (the result's gradient) back to
+  ///   the operand: `x̄ = ȳ·w1ᵀ`, `w̄1 = xᵀ·ȳ`; a broadcast operand such as a bias sums over
+  ///   the rows it was added to: `b̄1 = Σ_batch ȳ`.
+  func edgeLabel(
+    node id: Int, operand slot: Int, style: DotOptions.EdgeLabels, digits: Int, names: NodeNames
+  ) -> String? {
     let record = records[id]
     guard let operation = record.operation, style != .none else { return nil }
     let input = record.inputs[slot]
-    let derivative = "∂\(label(of: id))/∂\(label(of: input))"
-    let formula = operation.derivativeFormula(
-      input: slot, operands: record.inputs.map { label(of: $0) }, output: label(of: id))
-    let number = scalarDerivative(node: id, operand: slot).map {
-      DotText.number($0, digits: digits)
+    guard carriesGradient(node: id, operand: slot) else { return nil }
+    let operands = record.inputs.map { ChainText.grouped(names[$0]) }
+    let result = ChainText.grouped(names[id])
+    let share = Self.bar(names[input])
+    let elementwise = operation is any UnaryElementwise || operation is any BinaryElementwise
+    let (outputShape, inputShape) = (values[id].shape, values[input].shape)
+    if elementwise && inputShape != outputShape {
+      let formula = operation.derivativeFormula(input: slot, operands: operands, output: result)
+      let summed = Self.broadcastIsOverBatch(inputShape, outputShape) ? "Σ_batch" : "Σ_broadcast"
+      return "\(share) = \(summed) " + (formula == "1" ? "ȳ" : "ȳ·" + ChainText.grouped(formula))
     }
-    switch style {
-    case .none: return nil
-    case .formulas: return "\(derivative) = \(formula)"
-    case .numbers: return "\(derivative) = \(number ?? formula)"
-    case .formulasAndNumbers:
-      guard let number else { return "\(derivative) = \(formula)" }
-      return formula == number
-        ? "\(derivative) = \(number)" : "\(derivative) = \(formula) = \(number)"
+    if elementwise || (values[id].count == 1 && values[input].count == 1) {
+      // The derivative's name only where it is short: the edge's ends already name both.
+      let derivativeName = "∂\(Self.atom(names[id]))/∂\(Self.atom(names[input]))"
+      let derivative = derivativeName.count <= 14 ? derivativeName + " = " : ""
+      var formula = operation.derivativeFormula(input: slot, operands: operands, output: result)
+      if operation is MatMul { formula = operands[1 - slot] }  // one element each: the partner
+      let number = scalarDerivative(node: id, operand: slot).map {
+        DotText.number($0, digits: digits)
+      }
+      switch style {
+      case .none: return nil
+      case .formulas: return derivative + formula
+      case .numbers: return derivative + (number ?? formula)
+      case .formulasAndNumbers:
+        guard let number, formula != number else { return derivative + formula }
+        return derivative + "\(formula) = \(number)"
+      }
     }
+    return "\(share) = " + vjpFormula(node: id, operand: slot, operands: operands, result: result)
+  }
+
+  /// The VJP of a non-element-wise op as a formula in ȳ: `ȳ·w1ᵀ`, `reshape(ȳ)`, `ȳ/n`, or,
+  /// for a loss that reduces to one number, `ȳ·(softmax(z) − onehot(y))/n`.
+  func vjpFormula(node id: Int, operand slot: Int, operands: [String], result: String) -> String {
+    let operation = records[id].operation!
+    let input = records[id].inputs[slot]
+    switch operation {
+    case is MatMul: return slot == 0 ? "ȳ·\(operands[1])ᵀ" : "\(operands[0])ᵀ·ȳ"
+    case is Transpose: return "ȳᵀ"
+    case is Reshape: return "reshape(ȳ)"
+    case is Sum: return "ȳ broadcast to " + DotText.shape(values[input].shape)
+    case is Mean:
+      let n = values[input].count / max(values[id].count, 1)
+      return "ȳ/\(n) broadcast to " + DotText.shape(values[input].shape)
+    default:
+      let formula = operation.derivativeFormula(input: slot, operands: operands, output: result)
+      if formula.contains("ȳ") { return formula }
+      if values[id].count == 1 { return "ȳ·" + ChainText.grouped(formula) }
+      return "ȳ·J,  J = " + formula
+    }
+  }
+
+  /// Whether a gradient flows from node `id` back into its operand `slot`: the operand
+  /// needs one, and is not the class-index operand of sparse softmax cross-entropy (indices
+  /// have no derivative).
+  func carriesGradient(node id: Int, operand slot: Int) -> Bool {
+    let record = records[id]
+    guard record.operation != nil, requiresGradient(record.inputs[slot]) else { return false }
+    return !(record.operation is SparseSoftmaxCrossEntropy && slot == 1)
+  }
+
+  /// A name as it stands after `∂`: itself when it is one identifier (`a1`, `layer0.z`,
+  /// `w1[0, 1]`), else in parentheses (`(x·w1)`).
+  static func atom(_ name: String) -> String {
+    let plain = { (text: Substring) in
+      text.allSatisfy { $0.isLetter || $0.isNumber || "._#".contains($0) }
+    }
+    if plain(name[...]) { return name }
+    // A function applied to one argument, `log(1 − a2)`: its parentheses already group it.
+    if let open = name.firstIndex(of: "("), name.last == ")", plain(name[..<open]),
+      open != name.startIndex
+    {
+      var depth = 0
+      for (offset, character) in name[open...].enumerated() {
+        if character == "(" { depth += 1 }
+        if character == ")" { depth -= 1 }
+        if depth == 0 && offset < name[open...].count - 1 { return "(" + name + ")" }
+      }
+      return name
+    }
+    return "(" + name + ")"
+  }
+
+  /// `x̄`-style name of a gradient: a one-letter name with a macron (`w̄1`, `x̄`), else
+  /// `∂L/∂name`.
+  static func bar(_ name: String) -> String {
+    guard let first = name.first, first.isLetter, first.isASCII,
+      name.dropFirst().allSatisfy({ $0.isNumber })
+    else { return "∂L/∂" + ChainText.grouped(name) }
+    return String(first) + "\u{0304}" + name.dropFirst()
+  }
+
+  /// Whether broadcasting `operand` up to `output` only adds or stretches leading axes (the
+  /// batch rows a bias is added to).
+  static func broadcastIsOverBatch(_ operand: [Int], _ output: [Int]) -> Bool {
+    let offset = output.count - operand.count
+    guard offset >= 0 else { return false }
+    var seenKept = false
+    for axis in output.indices {
+      let source = axis - offset
+      let stretched = source < 0 || (operand[source] == 1 && output[axis] != 1)
+      let kept = source >= 0 && operand[source] == output[axis]
+      if stretched && seenKept { return false }
+      if kept && operand[source] != 1 { seenKept = true }
+    }
+    return true
   }
 
   /// ∂y/∂xᵢ as a number when the op's result and the operand hold one element each: the
@@ -138,7 +237,8 @@ extension Graph {
     case is Mean: return "1/\(values[record.inputs[0]].count / max(values[id].count, 1))"
     default:
       return operation.derivativeFormula(
-        input: slot, operands: record.inputs.map { label(of: $0) }, output: label(of: id))
+        input: slot, operands: record.inputs.map { NodeNames(self)[$0] },
+        output: NodeNames(self)[id])
     }
   }
 
@@ -149,7 +249,7 @@ extension Graph {
     let record = records[id]
     let value = values[id]
     let suffix = value.count == 1 ? "" : DotText.index(element, shape: value.shape)
-    if let name = record.name { return name + suffix }
+    if record.name != nil { return NodeNames(self)[id] + suffix }
     switch record.kind {
     case .input, .parameter: return label(of: id) + suffix
     case .constant: return DotText.shortest(Double(value.scalars[element]))
@@ -169,10 +269,11 @@ extension Graph {
     let operands = record.inputs.map { input in
       isElementwise
         ? elementName(input, broadcastSource(of: outputIndex, in: values[input].shape))
-        : label(of: input)
+        : NodeNames(self)[input]
     }
     let suffix = isElementwise || values[id].count == 1 ? "" : DotText.index(element, shape: shape)
     let text = ChainText.expression(operation: operation, operands: operands)
-    return suffix.isEmpty ? text : ChainText.grouped(text) + suffix
+    // An index applies to the whole expression: `(x·W)[2, 1]`, never `x·W[2, 1]`.
+    return suffix.isEmpty ? text : Self.atom(text) + suffix
   }
 }

@@ -33,6 +33,9 @@ public final class ScalarGraph {
   /// dynamic check on every append would cost more than the append itself.
   @exclusivity(unchecked) var rows: [Row] = []
 
+  /// Names given with `ScalarNode.named(_:)`, for drawings only (see `ScalarGraph+Dot`).
+  var names: [Int32: String] = [:]
+
   /// An empty graph with room for `capacity` nodes before its storage grows.
   public init(capacity: Int = 0) {
     rows.reserveCapacity(capacity)
@@ -45,7 +48,10 @@ public final class ScalarGraph {
   public var count: Int { rows.count }
 
   /// Removes every node but keeps the storage, so the next build allocates nothing.
-  public func removeAll() { rows.removeAll(keepingCapacity: true) }
+  public func removeAll() {
+    rows.removeAll(keepingCapacity: true)
+    names.removeAll()
+  }
 
   /// A leaf node holding `value` (an input or a parameter).
   public func leaf(_ value: Double) -> ScalarNode {
