@@ -10,7 +10,8 @@ extension Graph {
   /// side always runs in `Double`, also for a `Float` graph: a twin graph holds the leaves'
   /// values converted to `Double` and re-evaluates the same ops (every op is generic). The
   /// analytic side is this graph's own `backward(from:seed:)`, in its own scalar type.
-  /// An element passes when `|analytic − numeric| ≤ atol + rtol·|numeric|` (PyTorch's
+  /// A stop-gradient node (`StopGradient`) is held at its value in the central difference, as
+  /// its VJP treats it. An element passes when `|analytic − numeric| ≤ atol + rtol·|numeric|` (PyTorch's
   /// `gradcheck` criterion); NaN or ±∞ on either side fails.
   ///
   /// Any node whose gradient backward computes (`node.requiresGradient`) can be checked: for a leaf this is ∂L/∂leaf, for an op node it is ∂L/∂node with
@@ -110,7 +111,12 @@ extension Graph where Scalar == Double {
     var affected = Array(repeating: false, count: output + 1)
     affected[node] = true
     var downstream: [Int] = []
-    for id in node..<output where records[id + 1].inputs.contains(where: { affected[$0] }) {
+    // A stop-gradient node keeps its value: its output counts as a constant, which is what
+    // stop-gradient means (L is differentiated as if the stopped value were fixed).
+    for id in node..<output
+    where records[id + 1].inputs.contains(where: { affected[$0] })
+      && !(records[id + 1].operation is StopGradient)
+    {
       affected[id + 1] = true
       downstream.append(id + 1)
     }
