@@ -8,12 +8,15 @@ let package = Package(
     .executable(name: "chainrule", targets: ["ChainRuleCLI"]),
     .executable(name: "chainrule-bench", targets: ["ChainRuleBench"]),
     .executable(name: "notebook-render", targets: ["NotebookRenderer"]),
+    .executable(name: "chainrule-traps", targets: ["ChainRuleTraps"]),
   ],
   targets: [
     // SIMD kernels with runtime CPU dispatch: C is the only way to reach AVX2/AVX-512 without unsafeFlags.
     .target(name: "CChainRuleKernels"),
     .target(name: "ChainRule", dependencies: ["CChainRuleKernels"]),
     .executableTarget(name: "ChainRuleCLI", dependencies: ["ChainRule"]),
+    // Commits one documented misuse per run, so a test can check each message in a release build.
+    .executableTarget(name: "ChainRuleTraps", dependencies: ["ChainRule", "NotebookSupport"]),
     // Counts heap allocations for the benchmark's allocations-per-step column; bench only.
     .target(name: "CMallocCounter"),
     .executableTarget(name: "ChainRuleBench", dependencies: ["ChainRule", "CMallocCounter"]),
@@ -36,11 +39,14 @@ let package = Package(
     .executableTarget(
       name: "DigitsNetwork", dependencies: ["ChainRule", "NotebookSupport"],
       path: "Notebooks/05-DigitsNetwork", exclude: ["README.md", "figures"]),
-    // Golden files are read from the source tree through #filePath, not bundled. The CLI is a
-    // dependency so that `swift test` builds the `chainrule` binary the CLI tests run.
+    // Golden files are read from the source tree through #filePath, not bundled. The CLI and
+    // the traps are dependencies so that `swift test` builds the binaries the tests run.
     .testTarget(
-      name: "ChainRuleTests", dependencies: ["ChainRule", "NotebookSupport", "ChainRuleCLI"],
+      name: "ChainRuleTests",
+      dependencies: ["ChainRule", "NotebookSupport", "ChainRuleCLI", "ChainRuleTraps"],
       exclude: ["Snapshots"]),
+    // A user's view: imports Foundation next to ChainRule, public API only (no @testable).
+    .testTarget(name: "ChainRuleUserTests", dependencies: ["ChainRule"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,15 +1,46 @@
 // GEMM entry points: pick the widest kernel set this CPU supports at run time (the OpenBLAS
-// DYNAMIC_ARCH approach: per-function target attributes, no global -m flags), and route tiny
-// products to an unpacked loop.
+// DYNAMIC_ARCH approach: per-function target attributes, no global -m flags), decide from the
+// product's size how many cores to use, and route tiny products to an unpacked loop.
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE  // sched_getaffinity
+#endif
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ChainRuleKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ volatile("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
 
 // Products with fewer multiply-adds than this skip packing (measured crossover: about 7^3).
 #define SMALL_WORK (8 * 8 * 8)
 
+// A second core pays off once each thread gets this many multiply-adds (Float; Double, at half
+// the rate, needs half as many). With the workers spinning (below), a hand-off costs ~1 us, and
+// a 64^3 product takes ~7 us on one Zen 3 core. Measured crossover: see minimum_work_per_thread.
+#ifndef MIN_WORK_PER_THREAD_F32
+#define MIN_WORK_PER_THREAD_F32 (96 * 96 * 96 / 2)
+#endif
+#define MIN_WORK_PER_THREAD_F64 (MIN_WORK_PER_THREAD_F32 / 2)
+
+// How long an idle worker spins before it sleeps: waking a sleeping thread costs tens of
+// microseconds on a VM, a spinning one a fraction of one, and the products of one training step
+// come well within this of each other. (OpenBLAS spins for far longer.)
+#define SPIN_NANOSECONDS 200000
+
+// ---------------------------------------------------------------------------------------------
 // Per-thread packing buffer, kept between calls: allocating it per call made glibc map, fault in
 // and trim fresh pages on every mid-sized product. Freed when its thread exits.
 typedef struct {
@@ -28,7 +59,7 @@ static void free_workspace(void *w) {
 static void make_workspace_key(void) { pthread_key_create(&workspace_key, free_workspace); }
 
 // Returns this thread's 64-byte aligned buffer of at least `bytes` bytes, or NULL.
-static void *thread_workspace(size_t bytes) {
+static void *cr_thread_workspace(size_t bytes) {
   pthread_once(&workspace_once, make_workspace_key);
   cr_workspace *w = pthread_getspecific(workspace_key);
   if (!w) {
@@ -50,21 +81,274 @@ static void *thread_workspace(size_t bytes) {
   return w->ptr;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Threads. A product runs on the calling thread plus up to (cores - 1) pool workers, started on
+// first use. Between products the workers spin on a generation counter for SPIN_NANOSECONDS,
+// then sleep on a condition variable. One product at a time uses the pool: a caller that finds
+// it busy (another thread's product) runs on its own thread rather than queueing.
+
+static long long cr_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// Spin-wait step. A waiter whose partner was descheduled (a busy, shared machine) gives its
+// core away, but only after YIELD_AFTER_SPINS pauses (~50 us): on a VM, sched_yield costs
+// ~15 us whenever another process is runnable, so yielding early made every short wait cost that.
+#define YIELD_AFTER_SPINS 4096
+static void cr_backoff(unsigned *spins) {
+  cpu_relax();
+  if (++*spins >= YIELD_AFTER_SPINS && (*spins & 1023) == 0) sched_yield();
+}
+
+// Threads a product may use: the cores this process may run on, or CHAINRULE_GEMM_THREADS if
+// set to fewer (for measuring one core). Read once.
+static int max_threads;
+static pthread_once_t max_threads_once = PTHREAD_ONCE_INIT;
+
+static void count_cores(void) {
+  int n = 0;
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+  if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  const char *limit = getenv("CHAINRULE_GEMM_THREADS");
+  if (limit && atoi(limit) > 0 && atoi(limit) < n) n = atoi(limit);
+  max_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+int cr_gemm_max_threads(void) {
+  pthread_once(&max_threads_once, count_cores);
+  return max_threads;
+}
+
+typedef void (*cr_task)(void *arg, int thread, int threads);
+
+static struct {
+  pthread_mutex_t busy;  // held by the caller whose product is running
+  pthread_mutex_t sleep_lock;
+  pthread_cond_t wake;
+  atomic_uint generation;  // bumped once per product to start the workers
+  atomic_int sleepers;     // workers waiting on `wake`
+  atomic_int pending;      // workers not yet done with the current product
+  cr_task task;
+  void *arg;
+  int threads;  // of the current product, caller included
+  int workers;  // started
+} pool = {
+    .busy = PTHREAD_MUTEX_INITIALIZER,
+    .sleep_lock = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+};
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void *pool_worker(void *index) {
+  int me = (int)(ptrdiff_t)index;
+  unsigned seen = 0;
+  for (;;) {
+    unsigned now, spins = 0;
+    long long deadline = cr_now_ns() + SPIN_NANOSECONDS;
+    while ((now = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
+      cr_backoff(&spins);
+      if ((spins & 255) == 0 && cr_now_ns() > deadline) {
+        // Announce the sleep before re-checking: a caller bumping the generation either is
+        // seen here or sees `sleepers` and signals under the lock (both sides are seq_cst).
+        pthread_mutex_lock(&pool.sleep_lock);
+        atomic_fetch_add(&pool.sleepers, 1);
+        while ((now = atomic_load(&pool.generation)) == seen)
+          pthread_cond_wait(&pool.wake, &pool.sleep_lock);
+        atomic_fetch_sub(&pool.sleepers, 1);
+        pthread_mutex_unlock(&pool.sleep_lock);
+        break;
+      }
+    }
+    seen = now;
+    if (me < pool.threads) pool.task(pool.arg, me, pool.threads);
+    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+  }
+  return NULL;
+}
+
+static void start_pool(void) {
+  int wanted = cr_gemm_max_threads() - 1;
+  for (int w = 0; w < wanted; w++) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, pool_worker, (void *)(ptrdiff_t)(w + 1)) != 0) break;
+    pthread_detach(thread);
+    pool.workers++;
+  }
+}
+
+// Runs task(arg, t, threads) for t in 0..<threads, t = 0 on the calling thread, and returns when
+// all are done. `threads` may come out smaller than asked: at most the workers plus one, and 1
+// when the pool is busy, unless `wait` (then the caller waits for its turn).
+static void cr_run_parallel(cr_task task, void *arg, int threads, int wait) {
+  if (threads > 1) {
+    pthread_once(&pool_once, start_pool);
+    if (threads > pool.workers + 1) threads = pool.workers + 1;
+  }
+  if (threads <= 1 || (wait ? pthread_mutex_lock(&pool.busy) : pthread_mutex_trylock(&pool.busy))) {
+    task(arg, 0, 1);
+    return;
+  }
+  pool.task = task;
+  pool.arg = arg;
+  pool.threads = threads;
+  atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
+  atomic_fetch_add(&pool.generation, 1);  // seq_cst: publishes the fields above
+  if (atomic_load(&pool.sleepers) > 0) {
+    pthread_mutex_lock(&pool.sleep_lock);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.sleep_lock);
+  }
+  task(arg, 0, threads);
+  unsigned spins = 0;
+  while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) cr_backoff(&spins);
+  pthread_mutex_unlock(&pool.busy);
+}
+
+// Sense-reversing barrier for the threads of one product.
+typedef struct {
+  atomic_int arrived;
+  atomic_int phase;
+} cr_barrier;
+
+static void cr_barrier_wait(cr_barrier *b, int threads) {
+  if (threads <= 1) return;
+  int phase = atomic_load_explicit(&b->phase, memory_order_relaxed);
+  if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == threads - 1) {
+    atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+    atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
+  } else {
+    unsigned spins = 0;
+    while (atomic_load_explicit(&b->phase, memory_order_acquire) == phase) cr_backoff(&spins);
+  }
+}
+
+// Thread t's share [lo, hi) of 0..<total, cut at multiples of `granule` as evenly as possible.
+static void cr_share(ptrdiff_t total, ptrdiff_t granule, int t, int threads, ptrdiff_t *lo,
+                     ptrdiff_t *hi) {
+  ptrdiff_t tiles = (total + granule - 1) / granule;
+  ptrdiff_t t0 = tiles * t / threads * granule, t1 = tiles * (t + 1) / threads * granule;
+  *lo = t0 < total ? t0 : total;
+  *hi = t1 < total ? t1 : total;
+}
+
+// One product as plain data, shared by its threads (the template's task functions read it).
+typedef struct {
+  int transA, transB;
+  ptrdiff_t m, n, k;
+  double alpha;
+  const void *a;
+  ptrdiff_t lda;
+  const void *b;
+  ptrdiff_t ldb;
+  double beta;
+  void *c;
+  ptrdiff_t ldc;
+  int splitRows;              // cut C along its rows (sharing B panels), else its columns
+  ptrdiff_t aStride, bStride;  // elements between threads' A blocks / B panels
+  void *abuf, *bbuf;
+  cr_barrier barrier;
+} cr_gemm_job;
+
+// ---------------------------------------------------------------------------------------------
+// Packing helper: dst[p * rows + i] = src[i * ld + p] for i < rows, p < kc. This is the
+// transposition that packing A (plain) and B (transposed) needs; done element by element it
+// costs as much as the multiplication itself for n <= 128. Here 4 x 4 (float) or 2 x 2 (double)
+// blocks are transposed in SSE registers (SSE2 is part of x86-64; inside an AVX2 function the
+// compiler emits the VEX forms). Each row is read one cache line (16 floats, 8 doubles) at a
+// time: the rows are ld apart, and for power-of-two ld more than 8 of them alias to one L1 set.
+static inline void interleave_f32(ptrdiff_t rows, ptrdiff_t kc, const float *src, ptrdiff_t ld,
+                                  float *restrict dst) {
+  ptrdiff_t p = 0;
+#if defined(__x86_64__)
+  for (; p + 16 <= kc; p += 16) {
+    ptrdiff_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+      const float *s = src + i * ld + p;
+      for (int q = 0; q < 16; q += 4) {
+        __m128 r0 = _mm_loadu_ps(s + q), r1 = _mm_loadu_ps(s + ld + q);
+        __m128 r2 = _mm_loadu_ps(s + 2 * ld + q), r3 = _mm_loadu_ps(s + 3 * ld + q);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float *d = dst + (p + q) * rows + i;
+        _mm_storeu_ps(d, r0);
+        _mm_storeu_ps(d + rows, r1);
+        _mm_storeu_ps(d + 2 * rows, r2);
+        _mm_storeu_ps(d + 3 * rows, r3);
+      }
+    }
+    for (; i + 2 <= rows; i += 2) {
+      const float *s = src + i * ld + p;
+      for (int q = 0; q < 16; q += 4) {
+        __m128 r0 = _mm_loadu_ps(s + q), r1 = _mm_loadu_ps(s + ld + q);
+        __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1);
+        float *d = dst + (p + q) * rows + i;
+        _mm_storel_pi((__m64 *)d, lo);
+        _mm_storeh_pi((__m64 *)(d + rows), lo);
+        _mm_storel_pi((__m64 *)(d + 2 * rows), hi);
+        _mm_storeh_pi((__m64 *)(d + 3 * rows), hi);
+      }
+    }
+    for (; i < rows; i++)
+      for (int q = 0; q < 16; q++) dst[(p + q) * rows + i] = src[i * ld + p + q];
+  }
+#endif
+  for (; p < kc; p++)
+    for (ptrdiff_t i = 0; i < rows; i++) dst[p * rows + i] = src[i * ld + p];
+}
+
+static inline void interleave_f64(ptrdiff_t rows, ptrdiff_t kc, const double *src, ptrdiff_t ld,
+                                  double *restrict dst) {
+  ptrdiff_t p = 0;
+#if defined(__x86_64__)
+  for (; p + 8 <= kc; p += 8) {
+    ptrdiff_t i = 0;
+    for (; i + 2 <= rows; i += 2) {
+      const double *s = src + i * ld + p;
+      for (int q = 0; q < 8; q += 2) {
+        __m128d r0 = _mm_loadu_pd(s + q), r1 = _mm_loadu_pd(s + ld + q);
+        double *d = dst + (p + q) * rows + i;
+        _mm_storeu_pd(d, _mm_unpacklo_pd(r0, r1));
+        _mm_storeu_pd(d + rows, _mm_unpackhi_pd(r0, r1));
+      }
+    }
+    for (; i < rows; i++)
+      for (int q = 0; q < 8; q++) dst[(p + q) * rows + i] = src[i * ld + p + q];
+  }
+#endif
+  for (; p < kc; p++)
+    for (ptrdiff_t i = 0; i < rows; i++) dst[p * rows + i] = src[i * ld + p];
+}
+
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
 #define FN(name) CAT(PREFIX, name)
 
-// Portable instantiation: 16-byte GNU vectors lower to SSE2 on x86-64 and NEON on arm64.
+// Each instantiation below picks the register tile (MR x NV vectors) from the register count,
+// and cache blocks for a Zen 3 core (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3):
+//   KC: depth of a slice; a KC x NR micro-panel of B (16 KiB) fills half of L1, so it stays
+//       there while the A micro-panels stream past it.
+//   MC: rows of an A block; MC x KC (240 KiB) is about half of L2, leaving the rest for the B
+//       micro-panels and C tiles passing through.
+//   NC: columns of a B panel; KC x NC (2 MiB, twice for the double buffer) lives in L3.
+// Each precision has its own values so the byte sizes stay the same.
+
+// Portable instantiation: 16-byte GNU vectors lower to SSE2 on x86-64 and NEON on arm64; 16
+// registers hold a 4 x 2-vector tile.
 #define TARGET
-#define KC 256
-#define NC 512
-#define MC 768
 #define MR 4
 #define NV 2
 
 #define PREFIX s_generic
 #define T float
 #define VL 4
+#define KC 256
+#define MC 240
+#define NC 2048
+#define INTERLEAVE interleave_f32
 typedef float s_generic_v __attribute__((vector_size(16)));
 #define V s_generic_v
 #include "gemm_template.h"
@@ -72,10 +356,18 @@ typedef float s_generic_v __attribute__((vector_size(16)));
 #undef T
 #undef VL
 #undef V
+#undef KC
+#undef MC
+#undef NC
+#undef INTERLEAVE
 
 #define PREFIX d_generic
 #define T double
 #define VL 2
+#define KC 256
+#define MC 120
+#define NC 1024
+#define INTERLEAVE interleave_f64
 typedef double d_generic_v __attribute__((vector_size(16)));
 #define V d_generic_v
 #include "gemm_template.h"
@@ -83,18 +375,30 @@ typedef double d_generic_v __attribute__((vector_size(16)));
 #undef T
 #undef VL
 #undef V
+#undef KC
+#undef MC
+#undef NC
+#undef INTERLEAVE
 
 #undef TARGET
 #undef MR
+#undef NV
 
 #if defined(__x86_64__)
-// AVX2 + FMA (Haswell and later, Zen 1-3): 16 ymm registers hold a 6 x 2-vector tile.
+// AVX2 + FMA (Haswell and later, Zen 1-3): 16 ymm registers hold a 6 x 2-vector tile (6 x 16
+// floats, 6 x 8 doubles, as in BLIS's Haswell kernels): 12 accumulators, 2 vectors of B and one
+// broadcast of A. 12 independent FMA chains cover the 2 pipes x 4-5 cycles of FMA latency.
 #define TARGET __attribute__((target("avx2,fma")))
 #define MR 6
+#define NV 2
 
 #define PREFIX s_avx2
 #define T float
 #define VL 8
+#define KC 256
+#define MC 240
+#define NC 2048
+#define INTERLEAVE interleave_f32
 typedef float s_avx2_v __attribute__((vector_size(32)));
 #define V s_avx2_v
 #include "gemm_template.h"
@@ -102,10 +406,18 @@ typedef float s_avx2_v __attribute__((vector_size(32)));
 #undef T
 #undef VL
 #undef V
+#undef KC
+#undef MC
+#undef NC
+#undef INTERLEAVE
 
 #define PREFIX d_avx2
 #define T double
 #define VL 4
+#define KC 256
+#define MC 120
+#define NC 1024
+#define INTERLEAVE interleave_f64
 typedef double d_avx2_v __attribute__((vector_size(32)));
 #define V d_avx2_v
 #include "gemm_template.h"
@@ -113,17 +425,28 @@ typedef double d_avx2_v __attribute__((vector_size(32)));
 #undef T
 #undef VL
 #undef V
+#undef KC
+#undef MC
+#undef NC
+#undef INTERLEAVE
 
 #undef TARGET
 #undef MR
+#undef NV
 
-// AVX-512 (Skylake-X and later, Zen 4/5): 32 zmm registers hold a 12 x 2-vector tile.
+// AVX-512 (Skylake-X and later, Zen 4/5): 32 zmm registers hold a 12 x 2-vector tile. The tile
+// is twice as wide, so KC is halved to keep the B micro-panel at 16 KiB.
 #define TARGET __attribute__((target("avx512f,fma")))
 #define MR 12
+#define NV 2
 
 #define PREFIX s_avx512
 #define T float
 #define VL 16
+#define KC 128
+#define MC 480
+#define NC 4096
+#define INTERLEAVE interleave_f32
 typedef float s_avx512_v __attribute__((vector_size(64)));
 #define V s_avx512_v
 #include "gemm_template.h"
@@ -131,10 +454,18 @@ typedef float s_avx512_v __attribute__((vector_size(64)));
 #undef T
 #undef VL
 #undef V
+#undef KC
+#undef MC
+#undef NC
+#undef INTERLEAVE
 
 #define PREFIX d_avx512
 #define T double
 #define VL 8
+#define KC 128
+#define MC 240
+#define NC 2048
+#define INTERLEAVE interleave_f64
 typedef double d_avx512_v __attribute__((vector_size(64)));
 #define V d_avx512_v
 #include "gemm_template.h"
@@ -142,37 +473,119 @@ typedef double d_avx512_v __attribute__((vector_size(64)));
 #undef T
 #undef VL
 #undef V
+#undef KC
+#undef MC
+#undef NC
+#undef INTERLEAVE
 
 #undef TARGET
 #undef MR
+#undef NV
 #endif
+
+// ---------------------------------------------------------------------------------------------
+// Instruction-set selection. The default is the widest set this CPU supports, unless the
+// environment variable CHAINRULE_GEMM_ISA (generic, avx2 or avx512) names another, read once;
+// cr_sgemm_isa / cr_dgemm_isa force one per call (the tests use them to cover every path).
+
+int cr_gemm_isa_supported(int isa) {
+  switch (isa) {
+    case CR_GEMM_GENERIC: return 1;
+#if defined(__x86_64__)
+    case CR_GEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case CR_GEMM_AVX512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#endif
+    default: return 0;
+  }
+}
+
+const char *cr_gemm_isa_name(int isa) {
+  switch (isa) {
+    case CR_GEMM_GENERIC: return "generic";
+    case CR_GEMM_AVX2: return "avx2";
+    case CR_GEMM_AVX512: return "avx512";
+    default: return "auto";
+  }
+}
+
+int cr_gemm_isa_named(const char *name) {
+  for (int isa = CR_GEMM_GENERIC; isa <= CR_GEMM_AVX512; isa++)
+    if (strcmp(name, cr_gemm_isa_name(isa)) == 0) return isa;
+  return CR_GEMM_AUTO;
+}
+
+static int default_isa;
+static pthread_once_t default_isa_once = PTHREAD_ONCE_INIT;
+
+static void choose_default_isa(void) {
+  default_isa = CR_GEMM_GENERIC;
+  for (int isa = CR_GEMM_AVX512; isa > CR_GEMM_GENERIC; isa--)
+    if (cr_gemm_isa_supported(isa)) {
+      default_isa = isa;
+      break;
+    }
+  const char *name = getenv("CHAINRULE_GEMM_ISA");
+  if (!name || !*name) return;
+  int isa = cr_gemm_isa_named(name);
+  if (isa != CR_GEMM_AUTO && cr_gemm_isa_supported(isa)) {
+    default_isa = isa;
+  } else {
+    fprintf(stderr,
+            "ChainRule: CHAINRULE_GEMM_ISA=%s is %s (expected generic, avx2 or avx512); "
+            "using %s\n",
+            name, isa == CR_GEMM_AUTO ? "not a known instruction set" : "not supported by this CPU",
+            cr_gemm_isa_name(default_isa));
+  }
+}
+
+int cr_gemm_default_isa(void) {
+  pthread_once(&default_isa_once, choose_default_isa);
+  return default_isa;
+}
 
 // Dispatch for one precision: tiny or degenerate products take the unpacked loop, the rest the
 // blocked one (falling back to the loop if its buffers cannot be allocated).
-#define RUN(P)                                                                            \
-  do {                                                                                    \
-    if (!blocked || !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) \
-      P##_small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);           \
-    return;                                                                               \
+#define RUN(P)                                                                                  \
+  do {                                                                                          \
+    if (!blocked ||                                                                             \
+        !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, wait))       \
+      P##_small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                 \
   } while (0)
 
 #if defined(__x86_64__)
-#define DISPATCH(S)                                                              \
-  if (__builtin_cpu_supports("avx512f")) RUN(S##_avx512);                        \
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) RUN(S##_avx2); \
-  RUN(S##_generic)
+#define DISPATCH(S)                              \
+  switch (isa) {                                 \
+    case CR_GEMM_AVX512: RUN(S##_avx512); break; \
+    case CR_GEMM_AVX2: RUN(S##_avx2); break;     \
+    default: RUN(S##_generic); break;            \
+  }
 #else
 #define DISPATCH(S) RUN(S##_generic)
 #endif
 
-#define DEFINE_GEMM(NAME, T, S)                                                                  \
+#define DEFINE_GEMM(NAME, T, S, MIN_WORK)                                                         \
+  int NAME##_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, \
+                 const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,             \
+                 ptrdiff_t ldc) {                                                                \
+    if (isa == CR_GEMM_AUTO) isa = cr_gemm_default_isa();                                       \
+    if (!cr_gemm_isa_supported(isa)) return CR_GEMM_AUTO;                                       \
+    if (m <= 0 || n <= 0) return isa;                                                            \
+    if (alpha == 0 || k < 0) k = 0; /* C = beta * C; A and B are not read */                     \
+    double work = (double)m * (double)n * (double)k;                                             \
+    int blocked = k > 0 && work >= SMALL_WORK;                                                   \
+    int wait = threads > 0; /* threads asked for: wait for the pool rather than go without */    \
+    if (threads <= 0) {                                                                          \
+      threads = cr_gemm_max_threads();                                                           \
+      if (work < (double)threads * MIN_WORK) threads = (int)(work / MIN_WORK);                  \
+    }                                                                                            \
+    if (threads < 1) threads = 1;                                                                \
+    DISPATCH(S);                                                                                 \
+    return isa;                                                                                  \
+  }                                                                                              \
   void NAME(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a,  \
             ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {             \
-    if (m <= 0 || n <= 0) return;                                                                \
-    if (alpha == 0 || k < 0) k = 0; /* C = beta * C; A and B are not read */                     \
-    int blocked = k > 0 && (double)m * (double)n * (double)k >= SMALL_WORK;                      \
-    DISPATCH(S);                                                                                 \
+    NAME##_isa(CR_GEMM_AUTO, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);  \
   }
 
-DEFINE_GEMM(cr_sgemm, float, s)
-DEFINE_GEMM(cr_dgemm, double, d)
+DEFINE_GEMM(cr_sgemm, float, s, MIN_WORK_PER_THREAD_F32)
+DEFINE_GEMM(cr_dgemm, double, d, MIN_WORK_PER_THREAD_F64)

@@ -40,7 +40,8 @@ func scalarMLPWorkload(quick: Bool) -> Measurement {
   return measurement
 }
 
-/// W5: float32 n × n matrix product on both cores, in GFLOP/s (2n³ flops).
+/// W5: float32 n × n matrix product on both cores, in GFLOP/s (2n³ flops). The name says which
+/// kernel ran (`CHAINRULE_GEMM_ISA=avx2` forces the AVX2 one on an AVX-512 machine).
 func matmulWorkload(n: Int, quick: Bool) -> Measurement {
   var generator = SplitMix64(seed: UInt64(n))
   let a = Tensor<Float>(
@@ -49,7 +50,8 @@ func matmulWorkload(n: Int, quick: Bool) -> Measurement {
     shape: [n, n], scalars: (0..<n * n).map { _ in Float(generator.nextDouble(in: -1...1)) })
   var c = Tensor<Float>.zeros([n, n])
   var measurement = measure(
-    "W5 matmul n=\(n)", warmup: quick ? 1 : 5, iterations: quick ? 3 : 30,
+    "W5 matmul \(GemmInstructionSet.current.rawValue) n=\(n)", warmup: quick ? 1 : 5,
+    iterations: quick ? 3 : 30,
     minimumSeconds: quick ? 0 : 0.3
   ) {
     a.matmul(b, into: &c)

@@ -102,7 +102,7 @@ struct Arguments {
     if text.isEmpty || text == "none" { return [] }
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard sizes.count == parts.count, sizes.allSatisfy({ $0 > 0 && $0 <= 100_000 }) else {
+    guard sizes.count == parts.count, sizes.allSatisfy(Limits.layerSize.contains) else {
       throw .usage(
         "\(command): \(name) must be layer sizes such as 32,16 (positive whole numbers), "
           + "got \"\(text)\"")

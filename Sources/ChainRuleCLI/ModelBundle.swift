@@ -53,43 +53,62 @@ struct ModelSpec: Codable, Equatable {
   /// Output units: one per class, or one value.
   var outputSize: Int { task == .classification ? classes.count : 1 }
 
-  /// The network, freshly initialised from `generator` (He for ReLU, Glorot otherwise).
+  /// The network, freshly initialised from `generator` (He for ReLU, Glorot otherwise), or
+  /// all zeros (`initialised: false`, for weights about to be loaded).
+  /// - Precondition: the sizes passed `validate()` or `train`'s option checks.
   func makeModel<Scalar: TensorScalar>(
-    _: Scalar.Type, using generator: inout some RandomNumberGenerator
+    _: Scalar.Type, initialised: Bool = true, using generator: inout some RandomNumberGenerator
   ) -> Sequential<Scalar> {
-    let sizes = [featureColumns.count] + hidden + [outputSize]
+    let sizes = layerSizes
     var layers: [any Layer<Scalar>] = []
     for index in 0..<(sizes.count - 1) {
       let last = index == sizes.count - 2
+      let rule: Initializer = activation == .relu && !last ? .heUniform : .glorotUniform
       layers.append(
         Dense<Scalar>(
           inputSize: sizes[index], outputSize: sizes[index + 1],
           activation: last ? .none : activation.activation,
-          weightInitializer: activation == .relu && !last ? .heUniform : .glorotUniform,
-          using: &generator))
+          weightInitializer: initialised ? rule : .zeros, using: &generator))
     }
     return Sequential(layers)
   }
 
   /// The standardised feature matrix of `table`'s rows, columns picked by name.
-  /// - Throws: `CLIError` naming a feature column the table lacks.
+  ///
+  /// Columns are looked up in a dictionary built once (a search per name made 80,000-column
+  /// files quadratic). A value whose standardised form is beyond `Scalar`'s range (1e300 for
+  /// a model trained on values near 0) is refused rather than fed to the network as ∞.
+  /// - Throws: `CLIError` naming a feature column the table lacks, or the line and column of
+  ///   a value out of range.
   func features<Scalar: TensorScalar>(_ table: CSVTable, as _: Scalar.Type) throws(CLIError)
     -> Tensor<Scalar>
   {
+    let columnIndex = Dictionary(
+      table.columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     var indices: [Int] = []
+    indices.reserveCapacity(featureColumns.count)
     for name in featureColumns {
-      guard let index = table.columns.firstIndex(of: name) else {
+      guard let index = columnIndex[name] else {
         throw CLIError(
-          message: "\(table.source): has no column \"\(name)\", which the model reads "
-            + "(the model's columns: \(Self.list(featureColumns)))")
+          message: "\(table.source): has no column \(CSVError.quoted(name)), which the model "
+            + "reads (the model's columns: \(Self.list(featureColumns)))")
       }
       indices.append(index)
     }
     var scalars: [Scalar] = []
     scalars.reserveCapacity(table.rows.count * indices.count)
-    for row in table.rows {
+    for (row, values) in table.rows.enumerated() {
       for (feature, index) in indices.enumerated() {
-        scalars.append(Scalar((row[index] - featureMean[feature]) / featureStd[feature]))
+        let z = (values[index] - featureMean[feature]) / featureStd[feature]
+        let scalar = Scalar(z)
+        guard scalar.isFinite else {
+          throw CLIError(
+            message: "\(table.source), line \(row + 2), column \(index + 1) "
+              + "(\(CSVError.quoted(table.columns[index]))): \(values[index]) standardises to "
+              + "\(z) (mean \(featureMean[feature]), std \(featureStd[feature])), beyond the "
+              + "range of \(Scalar.self); the model was not trained on values like it")
+        }
+        scalars.append(scalar)
       }
     }
     return Tensor(shape: [table.rows.count, indices.count], scalars: scalars)
@@ -100,18 +119,27 @@ struct ModelSpec: Codable, Equatable {
   func targets<Scalar: TensorScalar>(
     _ labels: [Double], source: String, labelLine: (Int) -> Int, as _: Scalar.Type
   ) throws(CLIError) -> Tensor<Scalar> {
+    let classIndex = Dictionary(
+      classes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     var scalars: [Scalar] = []
+    scalars.reserveCapacity(labels.count)
     for (row, label) in labels.enumerated() {
       switch task {
       case .classification:
-        guard let index = classes.firstIndex(of: label) else {
+        guard let index = classIndex[label] else {
           throw CLIError(
             message: "\(source), line \(labelLine(row)): label \(Self.show(label)) is not one of "
               + "the model's classes (\(classes.map(Self.show).joined(separator: ", ")))")
         }
         scalars.append(Scalar(index))
       case .regression:
-        scalars.append(Scalar((label - labelMean) / labelStd))
+        let z = (label - labelMean) / labelStd
+        guard Scalar(z).isFinite else {
+          throw CLIError(
+            message: "\(source), line \(labelLine(row)): label \(label) standardises to \(z) "
+              + "(mean \(labelMean), std \(labelStd)), beyond the range of \(Scalar.self)")
+        }
+        scalars.append(Scalar(z))
       }
     }
     return Tensor(shape: [labels.count], scalars: scalars)
@@ -220,7 +248,14 @@ enum ModelBundle {
   }
 
   /// Reads a model file, all or nothing, converting its tensors to `Scalar`.
-  /// - Throws: `CLIError` naming the file and what is wrong with it.
+  ///
+  /// Nothing is trusted before it is checked, in this order: the safetensors layer (byte
+  /// ranges, dtypes), every metadata field against `train`'s limits (`ModelSpec.validate`,
+  /// `TrainingState.validate`: sizes are bounded before any size is multiplied), then every
+  /// tensor's name and shape against the network the metadata describes — only then is the
+  /// network allocated, and it is no larger than the file. Last, every value: no NaN or
+  /// infinity (ReLU(NaN) = 0 would hide one behind plausible output), no negative Adam `v`.
+  /// - Throws: `CLIError` naming the file and the field or tensor that is wrong.
   static func load<Scalar: TensorScalar>(_ path: String, as _: Scalar.Type) throws(CLIError)
     -> Loaded<Scalar>
   {
@@ -241,7 +276,7 @@ enum ModelBundle {
       guard file.metadata[formatKey] == format else {
         throw ModelFileError.invalidMetadata(
           key: formatKey,
-          message: "is \(file.metadata[formatKey].map { "\"\($0)\"" } ?? "missing")"
+          message: "is \(file.metadata[formatKey].map { CSVError.quoted($0) } ?? "missing")"
             + ", expected \"\(format)\"")
       }
       spec = try ModelFile.decodeMetadata(ModelSpec.self, key: modelKey, from: file.metadata)
@@ -250,14 +285,23 @@ enum ModelBundle {
     } catch {
       throw CLIError(message: "\(path): not a chainrule model: \(error)")
     }
-    guard spec.featureMean.count == spec.featureColumns.count,
-      spec.featureStd.count == spec.featureColumns.count, !spec.featureColumns.isEmpty,
-      spec.outputSize > 0, spec.hidden.allSatisfy({ $0 > 0 })
-    else {
-      throw CLIError(message: "\(path): not a chainrule model: inconsistent \(modelKey) metadata")
+    do {
+      try spec.validate()
+    } catch {
+      throw CLIError(message: "\(path): \(modelKey) metadata: \(error.description)")
     }
-    var generator = SplitMix64(seed: 0)  // overwritten by the file's values
-    let model = spec.makeModel(Scalar.self, using: &generator)
+    do {
+      try training.validate(for: spec)
+    } catch {
+      throw CLIError(message: "\(path): \(trainingKey) metadata: \(error.description)")
+    }
+    if let problem = tensorProblem(
+      file, expected: expectedTensors(spec, training), spec, training)
+    {
+      throw CLIError(message: "\(path): \(problem)")
+    }
+    var generator = SplitMix64(seed: 0)  // unused: zero-initialised, then the file's values
+    let model = spec.makeModel(Scalar.self, initialised: false, using: &generator)
     let state = file.tensors.filter { $0.name.hasPrefix(optimizerPrefix) }.map {
       Parameter(Tensor<Scalar>.zeros($0.shape), name: $0.name)
     }
@@ -265,6 +309,11 @@ enum ModelBundle {
       try ModelFile.load(file, into: model.parameters + state, converting: true)
     } catch {
       throw CLIError(message: "\(error)".replacingOccurrences(of: "\n", with: " "))
+    }
+    for parameter in model.parameters + state {
+      if let problem = valueProblem(parameter.name, parameter.value) {
+        throw CLIError(message: "\(path): \(problem) (a model file never does; it is damaged)")
+      }
     }
     let optimizerState = Dictionary(
       uniqueKeysWithValues: state.map {
@@ -284,13 +333,17 @@ extension CSVTable {
     guard !isFolder.boolValue else {
       throw CLIError(message: "\(path): is a folder, not a CSV file")
     }
-    // Parsed from text so that messages name the file as the user wrote it.
-    guard let text = try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) else {
-      throw CLIError(message: "\(path): cannot be read as UTF-8 text")
+    // Parsed from the bytes, with the path as given, so that messages name the file as the
+    // user wrote it (and bytes that are not UTF-8 by line and offset).
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+    } catch {
+      throw CLIError(message: "\(path): cannot be read: \(error.localizedDescription)")
     }
     let table: CSVTable
     do {
-      table = try CSVTable(parsing: text, source: path)
+      table = try CSVTable(data: data, source: path)
     } catch {
       throw CLIError(message: error.description)
     }

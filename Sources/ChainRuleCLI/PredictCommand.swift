@@ -46,6 +46,14 @@ enum PredictCommand: Command {
       let output = loaded.model(graph.input(chunk, name: "x"))
       let values: Tensor<Float> =
         spec.task == .classification ? output.softmax().value : output.value
+      // Finite inputs and finite weights can still overflow (inputs far outside the training
+      // range): refuse rather than print NaN probabilities.
+      let outputs = values.shape[1]
+      if let bad = values.scalars.firstIndex(where: { !$0.isFinite }) {
+        throw CLIError(
+          message: "\(table.source), line \(start + bad / outputs + 2): the model's output is "
+            + "\(values.scalars[bad]) (its inputs are too far from the training data)")
+      }
       for row in 0..<(end - start) {
         let truth = labelIndex.map { table.rows[start + row][$0] }
         switch spec.task {

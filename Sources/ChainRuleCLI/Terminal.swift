@@ -16,6 +16,22 @@ enum Terminal {
 
   nonisolated(unsafe) private static var lineShown = false
 
+  /// `text` as one printable line: line breaks become spaces and other control characters
+  /// are escaped (`\u{1B}`), so a file's bytes quoted in a message can neither break the
+  /// one-line error format nor reach the terminal as escape sequences.
+  static func oneLine(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\n", "\r", "\u{2028}", "\u{2029}": result += " "
+      case _ where scalar.properties.generalCategory == .control:
+        result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+      default: result.unicodeScalars.append(scalar)
+      }
+    }
+    return result
+  }
+
   /// Writes `text` to standard error.
   static func error(_ text: String) {
     FileHandle.standardError.write(Data(text.utf8))

@@ -73,8 +73,8 @@ enum TrainCommand: Command {
     }
     var training = setup.training
     training.learningRate = try arguments.double(
-      "--lr", default: training.learningRate, in: 1e-12...1e6)
-    let epochs = try arguments.int("--epochs", default: 10, in: 1...1_000_000)
+      "--lr", default: training.learningRate, in: Limits.learningRate)
+    let epochs = try arguments.int("--epochs", default: 10, in: Limits.epochsPerRun)
     let savePath = arguments.string("--save") ?? resumed?.0 ?? "model.safetensors"
     let plotPath = arguments.string("--plot")
     try requireFolder(of: savePath, option: "--save")
@@ -136,6 +136,14 @@ enum TrainCommand: Command {
         optimizer.step()
         let value = Double(loss.value.scalar)
         guard value.isFinite else {
+          // The loss is computed before the step: on the first batch no update has been made,
+          // so the starting weights (a file's, when resuming) are at fault, not the rate.
+          guard epoch > first || index > 0 else {
+            throw CLIError(
+              message: "\(resumed.map { "\($0.0): the model's" } ?? "the new model's") loss is "
+                + "\(value) on the first batch, before any update: \(Self.largestWeight(model)); "
+                + "the weights do not fit this data (nothing was saved)")
+          }
           throw CLIError(
             message: "training diverged: loss \(value) at epoch \(epoch + 1), batch \(index + 1); "
               + "try a smaller --lr (nothing was saved)")
@@ -155,6 +163,11 @@ enum TrainCommand: Command {
         trainAccuracy: spec.task == .classification ? Double(correct) / Double(seen) : nil)
       if validationSet.count > 0 {
         let result = Evaluation(model: model, spec: spec, data: validationSet)
+        guard result.loss.isFinite else {
+          throw CLIError(
+            message: "training diverged: validation loss \(result.loss) after epoch \(epoch + 1); "
+              + "try a smaller --lr (nothing was saved)")
+        }
         record.validationLoss = result.loss
         record.validationAccuracy = result.accuracy
       }
@@ -178,8 +191,11 @@ enum TrainCommand: Command {
       "\(epochs) epoch\(epochs == 1 ? "" : "s") in \(Format.duration(elapsed)) "
         + "(\(Int(progress.throughput)) samples/s)")
 
+    // Every parameter is updated at every step here, so Adam's per-parameter step counts all
+    // equal the metadata's `stepCount`: the file keeps that one number, not the `.step` tensors.
+    let savedState = optimizer.state.filter { !$0.key.hasSuffix(".step") }
     try ModelBundle.save(
-      model: model, optimizerState: optimizer.state, spec: spec, training: training,
+      model: model, optimizerState: savedState, spec: spec, training: training,
       to: URL(fileURLWithPath: savePath))
     print("saved \(savePath) (epoch \(training.epochs))")
     if let plotPath {
@@ -188,6 +204,16 @@ enum TrainCommand: Command {
         source: URL(fileURLWithPath: dataPath).lastPathComponent, to: plotPath)
       print("wrote \(plotPath)")
     }
+  }
+
+  /// "largest weight magnitude 3.2e+38 in layer0.weight", for a message about bad weights.
+  static func largestWeight(_ model: Sequential<Float>) -> String {
+    var largest: (value: Float, name: String) = (0, "")
+    for parameter in model.parameters {
+      let top = parameter.value.scalars.map(abs).max() ?? 0
+      if top > largest.value { largest = (top, parameter.name) }
+    }
+    return "largest weight magnitude \(largest.value) in \(largest.name)"
   }
 
   /// The seed of epoch `epoch`'s shuffle: a function of (seed, epoch) only, so resuming after

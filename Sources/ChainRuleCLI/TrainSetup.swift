@@ -33,11 +33,11 @@ struct Setup {
     training = TrainingState(
       optimizer: optimizer,
       learningRate: try arguments.double(
-        "--lr", default: optimizer == .adam ? 0.01 : 0.1, in: 1e-12...1e6),
-      momentum: try arguments.double("--momentum", default: 0, in: 0...0.999_999),
-      batchSize: try arguments.int("--batch-size", default: 32, in: 1...1_000_000),
-      seed: UInt64(try arguments.int("--seed", default: 1, in: 0...Int.max)),
-      validation: try arguments.double("--validation", default: 0.2, in: 0...0.9),
+        "--lr", default: optimizer == .adam ? 0.01 : 0.1, in: Limits.learningRate),
+      momentum: try arguments.double("--momentum", default: 0, in: Limits.momentum),
+      batchSize: try arguments.int("--batch-size", default: 32, in: Limits.batchSize),
+      seed: UInt64(try arguments.int("--seed", default: 1, in: Limits.seed)),
+      validation: try arguments.double("--validation", default: 0.2, in: Limits.validation),
       epochs: 0, stepCount: 0, rowCount: table.rows.count, history: [])
     if training.optimizer == .adam && training.momentum != 0 {
       throw .usage("train: --momentum applies to --optimizer sgd only")
@@ -46,10 +46,10 @@ struct Setup {
     let activation = try arguments.choice("--activation", default: HiddenActivation.relu)
     let sizes = [table.columns.count - 1] + hidden + [task == .classification ? distinct.count : 1]
     let weights = zip(sizes, sizes.dropFirst()).map { Double($0) * Double($1) }.reduce(0, +)
-    guard weights <= 50_000_000 else {
+    guard weights <= Double(Limits.weights) else {
       throw .usage(
         "train: --hidden \(hidden.map(String.init).joined(separator: ",")) gives "
-          + "\(Int(weights)) weights, more than the 50,000,000 this tool trains")
+          + "\(Int(weights)) weights, more than the \(Limits.weights) this tool trains")
     }
 
     let order = Self.order(rows: table.rows.count, training: training)
@@ -68,12 +68,13 @@ struct Setup {
     var mean: [Double] = []
     var std: [Double] = []
     for index in featureIndices {
-      let (m, s) = Self.moments(trainingRows.map { table.rows[$0][index] })
+      let (m, s) = try Self.moments(trainingRows.map { table.rows[$0][index] }, index, table)
       mean.append(m)
       std.append(s)
     }
     let (labelMean, labelStd) =
-      task == .regression ? Self.moments(trainingRows.map { labels[$0] }) : (0, 1)
+      task == .regression
+      ? try Self.moments(trainingRows.map { labels[$0] }, labelIndex, table) : (0, 1)
     spec = ModelSpec(
       featureColumns: featureIndices.map { table.columns[$0] }, labelColumn: label, task: task,
       classes: task == .classification ? distinct : [], hidden: hidden, activation: activation,
@@ -90,20 +91,25 @@ struct Setup {
     model = loaded.model
     optimizerState = loaded.optimizerState
     _ = try Self.column(spec.labelColumn, in: table)
+    let order = Self.order(rows: table.rows.count, training: training)
+    guard !order.training.isEmpty else {
+      throw CLIError(
+        message: "\(table.source): \(table.rows.count) row\(table.rows.count == 1 ? "" : "s") "
+          + "leave no training rows after the model's validation fraction \(training.validation)")
+    }
     if table.rows.count != training.rowCount {
       Terminal.error(
         "chainrule: warning: \(table.source) has \(table.rows.count) rows, the model was "
           + "trained on \(training.rowCount); the training/validation split differs\n")
     }
-    split = try Self.datasets(
-      table, spec: spec, order: Self.order(rows: table.rows.count, training: training))
+    split = try Self.datasets(table, spec: spec, order: order)
   }
 
   /// The index of column `name`.
   static func column(_ name: String, in table: CSVTable) throws(CLIError) -> Int {
     guard let index = table.columns.firstIndex(of: name) else {
       throw CLIError(
-        message: "\(table.source): has no column \"\(name)\" "
+        message: "\(table.source): has no column \(CSVError.quoted(name)) "
           + "(columns: \(ModelSpec.list(table.columns)))")
     }
     return index
@@ -117,11 +123,25 @@ struct Setup {
     return (Array(order[held...]), Array(order[..<held]))
   }
 
-  static func moments(_ values: [Double]) -> (mean: Double, std: Double) {
+  /// The mean and population standard deviation of column `column`'s training values (a
+  /// standard deviation ≤ 1e-12, a constant column, is replaced by 1).
+  /// - Throws: `CLIError` naming the column when its values are too large for the sum or the
+  ///   sum of squares to be a finite `Double` (values near ±1e308, or spread beyond ±1e154):
+  ///   standardising them would feed NaN to the network.
+  static func moments(_ values: [Double], _ column: Int, _ table: CSVTable) throws(CLIError)
+    -> (mean: Double, std: Double)
+  {
     let mean = values.reduce(0, +) / Double(values.count)
     let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+    guard mean.isFinite, variance.isFinite else {
+      let largest = values.map(abs).max() ?? 0
+      throw CLIError(
+        message: "\(table.source): column \(column + 1) (\(CSVError.quoted(table.columns[column])))"
+          + " has values up to ±\(largest), too large to standardise (its "
+          + "\(mean.isFinite ? "variance" : "mean") overflows a Double); rescale the column")
+    }
     let std = variance.squareRoot()
-    return (mean, std > 1e-12 ? std : 1)
+    return (mean, std > Limits.smallestStd ? std : 1)
   }
 
   static func datasets(

@@ -54,6 +54,7 @@ do {
   try run(Array(CommandLine.arguments.dropFirst()))
 } catch {
   Terminal.clearProgressLine()
-  FileHandle.standardError.write(Data("chainrule: error: \(error.message)\n".utf8))
+  FileHandle.standardError.write(
+    Data("chainrule: error: \(Terminal.oneLine(error.message))\n".utf8))
   exit(error.exitCode)
 }

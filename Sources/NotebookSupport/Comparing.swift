@@ -12,7 +12,7 @@ public func uniformTensor(
 /// The largest |aᵢ − bᵢ| / max(1, |aᵢ|, |bᵢ|) over two tensors of the same shape.
 /// - Precondition: the shapes are equal.
 public func largestDifference(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Double {
-  precondition(a.shape == b.shape, "largestDifference: shapes \(a.shape) and \(b.shape) differ")
+  require(a.shape == b.shape, "largestDifference: shapes \(a.shape) and \(b.shape) differ")
   return zip(a.scalars, b.scalars).map { abs($0 - $1) / max(1, abs($0), abs($1)) }.max() ?? 0
 }
 

@@ -1,3 +1,5 @@
+import CChainRuleKernels
+import Foundation
 import Testing
 
 @testable import ChainRule
@@ -8,6 +10,7 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
   var transposeA = false, transposeB = false
   var alpha = 1.0, beta = 0.0
   var padding = 0  // extra elements per stored row of A, B and C
+  var threads: Int?  // forced thread count (nil: decided by size)
 
   var lda: Int { (transposeA ? m : k) + padding }
   var ldb: Int { (transposeB ? k : n) + padding + 1 }
@@ -17,16 +20,22 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
 
   var testDescription: String {
     let ops = (transposeA ? "T" : "N") + (transposeB ? "T" : "N")
-    return "\(m)x\(n)x\(k) \(ops) alpha=\(alpha) beta=\(beta) pad=\(padding)"
+    let threadCount = threads.map { " threads=\($0)" } ?? ""
+    return "\(m)x\(n)x\(k) \(ops) alpha=\(alpha) beta=\(beta) pad=\(padding)\(threadCount)"
   }
 }
 
-/// Odd shapes (none a multiple of any block size) in every transpose combination, plus sizes
-/// large enough to be split across cores and to span several cache blocks along every axis.
+/// Odd shapes (none a multiple of any tile or block size; 63, 65, 129 straddle them) in every
+/// transpose combination, plus sizes that span several cache blocks along every axis (m 1601 >
+/// MC, k 530 > 2 KC, n 2100 > NC). Each runs on one thread, on two (forced, so that the threaded
+/// paths run even while other tests hold the worker pool: C is cut by rows in 150x97x129 and
+/// 100x90x530, by columns in 41x320x100), or as the size decides.
 let gemmCases: [GemmCase] = {
   let shapes = [
     (1, 1, 1), (2, 2, 2), (4, 2, 3), (7, 13, 5), (1, 300, 1), (1, 1, 300), (300, 1, 7),
-    (67, 131, 259), (300, 257, 129), (13, 700, 41), (1601, 45, 37), (61, 530, 300),
+    (3, 17, 63), (17, 3, 1), (65, 129, 7), (63, 65, 129), (129, 63, 65),
+    (67, 131, 259), (150, 97, 129), (13, 700, 41), (1601, 45, 37), (41, 320, 100),
+    (100, 90, 530), (7, 2100, 20),
   ]
   var cases: [GemmCase] = []
   for (index, (m, n, k)) in shapes.enumerated() {
@@ -38,6 +47,7 @@ let gemmCases: [GemmCase] = {
       let scalars = [(1.0, 0.0), (0.75, -0.5), (-2.0, 1.0), (1.0, 1.0)]
       (item.alpha, item.beta) = scalars[(index + transposes) % scalars.count]
       item.padding = (index + transposes) % 3 == 0 ? 0 : 3
+      item.threads = [nil, 1, 2][(index + transposes / 2) % 3]
       cases.append(item)
     }
   }
@@ -125,36 +135,94 @@ func checkGemm<T: BinaryFloatingPoint>(
   #expect(failures == 0, "\(failures) wrong elements")
 }
 
+/// The instruction sets this CPU can run: every kernel path is tested on each.
+let gemmInstructionSets = GemmInstructionSet.allCases.filter(\.isSupported)
+
 @Suite("Gemm")
 struct GemmTests {
-  @Test(arguments: gemmCases)
-  func float(_ g: GemmCase) {
+  @Test(arguments: gemmInstructionSets, gemmCases)
+  func float(_ instructionSet: GemmInstructionSet, _ g: GemmCase) {
     checkGemm(g, Float.self, relativeTolerance: 1e-6) { a, b, c in
-      Gemm.multiply(
+      let ran = Gemm.multiply(
+        transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+        alpha: Float(g.alpha), a: a, lda: g.lda, b: b, ldb: g.ldb,
+        beta: Float(g.beta), c: c, ldc: g.ldc, instructionSet: instructionSet, threads: g.threads)
+      #expect(ran == instructionSet)
+    }
+  }
+
+  @Test(arguments: gemmInstructionSets, gemmCases)
+  func double(_ instructionSet: GemmInstructionSet, _ g: GemmCase) {
+    checkGemm(g, Double.self, relativeTolerance: 1e-14) { a, b, c in
+      let ran = Gemm.multiply(
+        transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+        alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb,
+        beta: g.beta, c: c, ldc: g.ldc, instructionSet: instructionSet, threads: g.threads)
+      #expect(ran == instructionSet)
+    }
+  }
+
+  /// The default path (no set forced) is correct too, and runs ``GemmInstructionSet/current``.
+  @Test(arguments: gemmCases.filter { $0.m * $0.n * $0.k > 100_000 })
+  func defaultPath(_ g: GemmCase) {
+    checkGemm(g, Float.self, relativeTolerance: 1e-6) { a, b, c in
+      let ran = Gemm.multiply(
         transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
         alpha: Float(g.alpha), a: a, lda: g.lda, b: b, ldb: g.ldb,
         beta: Float(g.beta), c: c, ldc: g.ldc)
+      #expect(ran == GemmInstructionSet.current)
     }
   }
 
-  @Test(arguments: gemmCases)
-  func double(_ g: GemmCase) {
-    checkGemm(g, Double.self, relativeTolerance: 1e-14) { a, b, c in
+  /// Forcing a set really switches kernels: their summation differs (generic: multiply then
+  /// add; AVX2: fused multiply-add; AVX-512: FMA over k slices of 128 instead of 256), so the
+  /// same Float product of depth 300 comes out different in the last bits on every pair of
+  /// paths, and bit-identical when the same path runs twice.
+  @Test func forcingAPathSwitchesTheKernel() {
+    let (m, n, k) = (24, 40, 300)
+    let a = gemmValues(count: m * k, seed: 5).map { Float($0) }
+    let b = gemmValues(count: k * n, seed: 6).map { Float($0) }
+    func product(_ instructionSet: GemmInstructionSet) -> [Float] {
+      var c = [Float](repeating: 0, count: m * n)
       Gemm.multiply(
-        transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
-        alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb,
-        beta: g.beta, c: c, ldc: g.ldc)
+        transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b,
+        ldb: n, beta: 0, c: &c, ldc: n, instructionSet: instructionSet)
+      return c
     }
+    let results = gemmInstructionSets.map(product)
+    for (index, instructionSet) in gemmInstructionSets.enumerated() {
+      #expect(product(instructionSet) == results[index], "\(instructionSet) is not deterministic")
+      for other in results.indices where other > index {
+        #expect(
+          results[other] != results[index],
+          "\(gemmInstructionSets[other]) gave the same bits as \(instructionSet)")
+      }
+    }
+  }
+
+  /// Without CHAINRULE_GEMM_ISA the default is the widest supported set; with it, the named one.
+  @Test func defaultInstructionSet() {
+    let environment = ProcessInfo.processInfo.environment["CHAINRULE_GEMM_ISA"]
+    let expected =
+      environment.flatMap { GemmInstructionSet(rawValue: $0) }.flatMap { $0.isSupported ? $0 : nil }
+      ?? gemmInstructionSets.last!
+    #expect(GemmInstructionSet.current == expected)
+    #expect(GemmInstructionSet.generic.isSupported)
+    for set in GemmInstructionSet.allCases {
+      #expect(cr_gemm_isa_named(set.rawValue) == set.code)
+    }
+    #expect(cr_gemm_isa_named("avx3") == Int32(CR_GEMM_AUTO))
   }
 
   /// alpha == 0 or k == 0 reduces to C = beta * C without reading A or B (NaN-filled here).
-  @Test(arguments: [(0, 2.0), (5, 0.0)])
-  func degenerate(k: Int, alpha: Double) {
+  @Test(arguments: gemmInstructionSets, [(0, 2.0), (5, 0.0)])
+  func degenerate(_ instructionSet: GemmInstructionSet, _ shape: (k: Int, alpha: Double)) {
     let nan = [Float](repeating: .nan, count: 3 * 5)
     var c: [Float] = (0..<12).map(Float.init)
     Gemm.multiply(
-      transposeA: false, transposeB: false, m: 3, n: 4, k: k,
-      alpha: Float(alpha), a: nan, lda: 5, b: nan, ldb: 4, beta: 0.5, c: &c, ldc: 4)
+      transposeA: false, transposeB: false, m: 3, n: 4, k: shape.k,
+      alpha: Float(shape.alpha), a: nan, lda: 5, b: nan, ldb: 4, beta: 0.5, c: &c, ldc: 4,
+      instructionSet: instructionSet)
     #expect(c == (0..<12).map { Float($0) * 0.5 })
   }
 }

@@ -61,4 +61,15 @@ struct InitializerTests {
     #expect(a == draw(.glorotNormal, [5, 5], fanIn: 5, fanOut: 5, seed: 9))
     #expect(a != draw(.glorotNormal, [5, 5], fanIn: 5, fanOut: 5, seed: 10))
   }
+
+  /// The element count is computed without overflow: [2⁶², 4] has no Int count, so the
+  /// initializer stops with a message naming the shape instead of an arithmetic trap.
+  @Test func elementCountsThatOverflowAreDetected() {
+    #expect(Initializer.elementCount([3, 4]) == 12)
+    #expect(Initializer.elementCount([]) == 1)
+    #expect(Initializer.elementCount([1 << 62, 4]) == nil)
+    #expect(Initializer.elementCount([Int.max, 2]) == nil)
+    #expect(Initializer.elementCount([-1, 4]) == nil)
+    #expect(Initializer.elementCount([0, Int.max]) == 0)
+  }
 }

@@ -23,6 +23,16 @@ struct KernelConsistencyTests {
         "MatMul: [7, 13] · [13, 5]",
         OperationCheck("", [[7, 13], [13, 5]]) { _, x in x[0].matmul(x[1]) }
       ),
+      // Odd shapes straddling the GEMM's register tiles, through the packed kernels; the VJP
+      // runs the two transposed products (Ȳ·Bᵀ and Aᵀ·Ȳ).
+      (
+        "MatMul: [17, 63] · [63, 65]",
+        OperationCheck("", [[17, 63], [63, 65]]) { _, x in x[0].matmul(x[1]) }
+      ),
+      (
+        "MatMul: [65, 129] · [129, 3]",
+        OperationCheck("", [[65, 129], [129, 3]]) { _, x in x[0].matmul(x[1]) }
+      ),
     ]
 
   @Test(arguments: cases.map(\.0))

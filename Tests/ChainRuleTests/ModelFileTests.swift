@@ -155,3 +155,75 @@ struct ModelFileTests {
       error?.description.hasPrefix(#"metadata "architecture": cannot decode Architecture"#) == true)
   }
 }
+
+/// The metadata decoder names the JSON path of every problem (Foundation's `JSONDecoder` on
+/// Linux reports a number that does not fit as "not valid JSON", with no field).
+@Suite("model files: metadata decoding")
+struct MetadataDecoderTests {
+  struct Record: Codable, Equatable {
+    var epoch: Int
+    var loss: Double
+    var accuracy: Double?
+  }
+  struct State: Codable, Equatable {
+    var name: String
+    var seed: UInt64
+    var sizes: [Int]
+    var history: [Record]
+    var flag: Bool
+  }
+
+  func problem(_ json: String) -> String? {
+    do {
+      _ = try ModelFile.decodeMetadata(State.self, key: "k", from: ["k": json])
+      return nil
+    } catch {
+      return error.description
+    }
+  }
+
+  static let valid =
+    #"{"name":"n","seed":18446744073709551615,"sizes":[3,4],"flag":true,"#
+    + #""history":[{"epoch":1,"loss":0.5},{"epoch":2,"loss":0.25,"accuracy":1}]}"#
+
+  @Test func decodesWhatJSONEncoderWritesBitwise() throws {
+    var generator = SplitMix64(seed: 5)
+    let state = State(
+      name: "a \"quoted\" name\n", seed: .max, sizes: [1, 100_000],
+      history: (1...50).map {
+        Record(
+          epoch: $0, loss: Double(bitPattern: generator.next() >> 2),
+          accuracy: $0 % 2 == 0 ? nil : generator.nextDouble(in: 0...1))
+      }, flag: false)
+    let text = try ModelFile.encodeMetadata(state, key: "k")
+    let decoded = try ModelFile.decodeMetadata(State.self, key: "k", from: ["k": text])
+    #expect(decoded == state)
+    #expect(decoded.history.map(\.loss.bitPattern) == state.history.map(\.loss.bitPattern))
+    #expect(problem(Self.valid) == nil)
+  }
+
+  @Test(arguments: [
+    (#""sizes":[3,4]"#, #""sizes":[3,1e30]"#, #"field "sizes[1]": 1e30 is not in Int's range"#),
+    (#""sizes":[3,4]"#, #""sizes":[3,2.5]"#, #"field "sizes[1]": 2.5 is not a whole number"#),
+    (
+      #""sizes":[3,4]"#, #""sizes":[3,9223372036854775808]"#,
+      #"field "sizes[1]": 9223372036854775808 is not in Int's range"#
+    ),
+    (#""seed":18446744073709551615"#, #""seed":-1"#, #"field "seed": -1 is not in UInt64's range"#),
+    (#""loss":0.5"#, #""loss":1e400"#, #"field "history[0].loss": 1e400 is beyond Double's range"#),
+    (
+      #""loss":0.5"#, #""loss":"x""#, #"field "history[0].loss": expected a number, found a string"#
+    ),
+    (#""epoch":2,"#, "", #"field "history[1].epoch" is missing"#),
+    (#""flag":true"#, #""flag":1"#, #"field "flag": expected true or false, found the number 1"#),
+    (#""name":"n""#, #""name":"n","name":"m""#, #"duplicate key "name""#),
+    (#""name":"n""#, #""name":NaN"#, "invalid JSON at byte 8"),
+  ])
+  func everyProblemNamesItsField(_ original: String, _ replacement: String, _ expected: String) {
+    #expect(Self.valid.contains(original))
+    let json = Self.valid.replacingOccurrences(of: original, with: replacement)
+    let description = problem(json)
+    #expect(description?.hasPrefix(#"metadata "k": cannot decode State: "#) == true)
+    #expect(description?.contains(expected) == true, "\(description ?? "decoded")")
+  }
+}

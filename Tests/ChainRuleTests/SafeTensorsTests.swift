@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ChainRule
@@ -200,6 +201,71 @@ struct SafeTensorsTests {
     #expect(temporaryFile.map { FileManager.default.fileExists(atPath: $0.path) } == false)
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.safetensors"])
+  }
+
+  /// A save killed before its rename leaves `.<name>.tmp` (the one temporary name of that
+  /// destination): the next save truncates and reuses it, so nothing is left afterwards.
+  @Test func aStaleTemporaryFromAKilledSaveIsReusedByTheNextSave() throws {
+    let folder = try makeModelFileScratchFolder("stale")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let url = folder.appendingPathComponent("model.safetensors")
+    let stale = folder.appendingPathComponent(".model.safetensors.tmp")
+    #expect(AtomicFile.temporaryURL(for: url) == stale)
+    try Data(repeating: 0xAB, count: 100_000).write(to: stale)  // half a killed save
+    try SafeTensors.write([("w", Tensor<Float>([1, 2, 3]))], to: url)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path) == [url.lastPathComponent])
+    let w: Tensor<Float> = try SafeTensors.read(from: url).tensor(named: "w")
+    #expect(w == Tensor([1, 2, 3]))
+  }
+
+  /// A leftover temporary name that is a hard link to another file is removed, not written
+  /// through: the other file keeps its bytes.
+  @Test func aHardLinkedLeftoverIsNotWrittenThrough() throws {
+    let folder = try makeModelFileScratchFolder("linked")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let url = folder.appendingPathComponent("model.safetensors")
+    let precious = folder.appendingPathComponent("precious.txt")
+    try Data("keep me".utf8).write(to: precious)
+    try FileManager.default.linkItem(at: precious, to: AtomicFile.temporaryURL(for: url))
+    try SafeTensors.write([("w", Tensor<Float>([4]))], to: url)
+    #expect(try Data(contentsOf: precious) == Data("keep me".utf8))
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        == ["model.safetensors", "precious.txt"])
+  }
+
+  /// Two threads saving different files to one destination at once take turns on the
+  /// temporary file's lock: every read in between sees one of the two whole files, and no
+  /// temporary file is left.
+  @Test func concurrentSavesToOneDestinationTakeTurns() throws {
+    let folder = try makeModelFileScratchFolder("concurrent")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let url = folder.appendingPathComponent("model.safetensors")
+    let contents = [
+      Tensor<Float>(shape: [20_000], repeating: 1), Tensor(shape: [30_000], repeating: 2),
+    ]
+    try SafeTensors.write([("w", contents[0])], to: url)
+    let failures = Mutex(0)
+    DispatchQueue.concurrentPerform(iterations: 3) { thread in
+      for _ in 0..<25 {
+        do {
+          if thread < 2 {
+            try SafeTensors.write([("w", contents[thread])], to: url)
+          } else {
+            let w: Tensor<Float> = try SafeTensors.read(from: url).tensor(named: "w")
+            if !contents.contains(w) { failures.withLock { $0 += 1 } }
+          }
+        } catch {
+          failures.withLock { $0 += 1 }
+        }
+      }
+    }
+    #expect(failures.withLock { $0 } == 0)
+    let w: Tensor<Float> = try SafeTensors.read(from: url).tensor(named: "w")
+    #expect(contents.contains(w))
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path) == [url.lastPathComponent])
   }
 
   /// Root ignores folder permissions, so this runs only for other users (as in most CI).

@@ -19,6 +19,36 @@ void cr_dgemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, dou
               const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double beta,
               double *c, ptrdiff_t ldc);
 
+/// Instruction sets of the GEMM kernels. CR_GEMM_AUTO means the default (see cr_gemm_default_isa).
+enum { CR_GEMM_AUTO = 0, CR_GEMM_GENERIC = 1, CR_GEMM_AVX2 = 2, CR_GEMM_AVX512 = 3 };
+
+/// Whether this CPU can run the kernels of `isa` (CR_GEMM_GENERIC always can).
+int cr_gemm_isa_supported(int isa);
+/// The instruction set used when none is forced: CHAINRULE_GEMM_ISA (generic, avx2, avx512) if
+/// set to a supported one (read once; anything else is reported on stderr and ignored), else
+/// the widest this CPU supports.
+int cr_gemm_default_isa(void);
+/// "generic", "avx2", "avx512" ("auto" for anything else).
+const char *cr_gemm_isa_name(int isa);
+/// The instruction set called `name`, or CR_GEMM_AUTO if none is.
+int cr_gemm_isa_named(const char *name);
+
+/// Most threads one product uses: the cores this process may run on, or CHAINRULE_GEMM_THREADS
+/// if that is set to fewer (read once). Smaller products use fewer.
+int cr_gemm_max_threads(void);
+
+/// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
+/// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
+/// the pool; capped by the cores and by the register tiles of C). Returns the instruction set
+/// that ran, or CR_GEMM_AUTO (computing nothing) if this CPU does not support `isa`.
+int cr_sgemm_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,
+                 ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                 float beta, float *c, ptrdiff_t ldc);
+/// Double-precision twin of `cr_sgemm_isa`.
+int cr_dgemm_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,
+                 ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb,
+                 double beta, double *c, ptrdiff_t ldc);
+
 #ifdef __cplusplus
 }
 #endif

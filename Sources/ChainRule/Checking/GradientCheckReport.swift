@@ -4,8 +4,27 @@ import Foundation
 ///
 /// `description` prints a table: per node the largest absolute error |a − n|, the largest
 /// relative error |a − n| / |n|, the worst element (the one furthest past, or nearest to, the
-/// tolerance atol + rtol·|n|) with its analytic value a and numeric value n, and ok/FAIL.
+/// tolerance atol + rtol·|n|) with its analytic value a and numeric value n, and ok, FAIL or
+/// vacuous.
+///
+/// **Live and vacuous elements.** An element where both |a| ≤ atol and |n| ≤ atol passes
+/// whatever the op computed: any gradient within atol of zero is accepted, a wrong one too.
+/// Such an element is *vacuous*; an element with at least one side above atol (or NaN) is
+/// *live*, and only live elements can fail. A node whose elements are all vacuous is reported
+/// as `.vacuous`, not as passed, and a report without a single live element does not pass:
+/// a check that checked nothing never reads as a pass.
 public struct GradientCheckReport: Sendable, CustomStringConvertible {
+  /// What the check of a node, or of the whole report, established.
+  public enum Status: Sendable, Equatable {
+    /// No element outside the tolerance, and at least one live element.
+    case passed
+    /// At least one element outside the tolerance (or NaN / ±∞ on either side).
+    case failed
+    /// No element outside the tolerance, but no live element either: both sides within atol
+    /// of zero everywhere (or no element at all), so nothing was checked.
+    case vacuous
+  }
+
   /// The check of one node.
   public struct Entry: Sendable {
     /// The node's id in its graph.
@@ -28,8 +47,16 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
     public var worstAnalytic: Double
     /// The numeric value of the worst element.
     public var worstNumeric: Double
-    /// Whether every element satisfies |a − n| ≤ atol + rtol·|n|.
-    public var passed: Bool
+    /// How many elements are live: |a| > atol or |n| > atol (NaN counts as live).
+    public var liveElements: Int
+    /// How many elements are vacuous: |a| ≤ atol and |n| ≤ atol, so they cannot fail.
+    public var vacuousElements: Int { numeric.count - liveElements }
+    /// `.failed` when an element breaks |a − n| ≤ atol + rtol·|n|; otherwise `.passed` when
+    /// at least one element is live, `.vacuous` when none is.
+    public var status: Status
+    /// Whether the node passed: no element outside the tolerance and at least one live
+    /// (`status == .passed`; a vacuous node has not passed).
+    public var passed: Bool { status == .passed }
 
     init(
       node: Int, label: String, analytic: Tensor<Double>, numeric: Tensor<Double>,
@@ -44,12 +71,14 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
       var maxRelative = 0.0
       var worst: (offset: Int, score: Double)?
       var passed = true
+      var live = 0
       for (offset, (a, n)) in zip(analytic.scalars, numeric.scalars).enumerated() {
         let error = abs(a - n)
         let allowed = absoluteTolerance + relativeTolerance * abs(n)
         let relative = n == 0 ? (error == 0 ? 0 : Double.infinity) : error / abs(n)
         let ok = error <= allowed  // false for NaN
         passed = passed && ok
+        if !(abs(a) <= absoluteTolerance && abs(n) <= absoluteTolerance) { live += 1 }  // NaN: live
         maxAbsolute = error.isNaN || maxAbsolute.isNaN ? .nan : max(maxAbsolute, error)
         maxRelative = relative.isNaN || maxRelative.isNaN ? .nan : max(maxRelative, relative)
         let score =
@@ -58,7 +87,8 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
       }
       self.maxAbsoluteError = maxAbsolute
       self.maxRelativeError = maxRelative
-      self.passed = passed
+      self.liveElements = live
+      self.status = !passed ? .failed : live > 0 ? .passed : .vacuous
       if let worst {
         worstIndex = numeric.shape.isEmpty ? [] : Self.multiIndex(worst.offset, shape: shape)
         worstAnalytic = analytic.scalars[worst.offset]
@@ -94,11 +124,30 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
   /// One entry per checked node, in the order they were given.
   public var entries: [Entry]
 
-  /// Whether every element of every checked node passed (true when nothing was checked).
-  public var passed: Bool { entries.allSatisfy(\.passed) }
+  /// `.failed` when any entry failed; otherwise `.passed` when at least one element of one
+  /// entry is live, `.vacuous` when none is (nothing checked, or every gradient within atol
+  /// of zero on both sides).
+  public var status: Status {
+    if entries.contains(where: { $0.status == .failed }) { return .failed }
+    return liveElements > 0 ? .passed : .vacuous
+  }
 
-  /// The entries that failed.
-  public var failures: [Entry] { entries.filter { !$0.passed } }
+  /// Whether the check passed: no element of any node outside the tolerance, and at least one
+  /// live element (`status == .passed`). Vacuous entries beside live ones do not fail the
+  /// report; they are listed in `vacuous` and marked in the table.
+  public var passed: Bool { status == .passed }
+
+  /// The entries with an element outside the tolerance.
+  public var failures: [Entry] { entries.filter { $0.status == .failed } }
+
+  /// The entries whose elements are all vacuous: nothing was checked for them.
+  public var vacuous: [Entry] { entries.filter { $0.status == .vacuous } }
+
+  /// Live elements over all entries: those with |a| > atol or |n| > atol.
+  public var liveElements: Int { entries.reduce(0) { $0 + $1.liveElements } }
+
+  /// Vacuous elements over all entries: |a| ≤ atol and |n| ≤ atol.
+  public var vacuousElements: Int { entries.reduce(0) { $0 + $1.vacuousElements } }
 
   public var description: String {
     var lines = [
@@ -117,7 +166,7 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
       [
         entry.label, "\(entry.shape)", format(entry.maxAbsoluteError),
         format(entry.maxRelativeError), entry.worstIndex.map { "\($0)" } ?? "-",
-        value(entry.worstAnalytic), value(entry.worstNumeric), entry.passed ? "ok" : "FAIL",
+        value(entry.worstAnalytic), value(entry.worstNumeric), Self.result(entry.status),
       ]
     }
     let widths = header.indices.map { column in
@@ -130,12 +179,26 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
     lines.append(line(header))
     lines.append(line(widths.map { String(repeating: "-", count: $0) }))
     lines += rows.map(line)
-    let failed = failures.count
-    lines.append(
-      failed == 0
-        ? "passed: \(entries.count) of \(entries.count) nodes"
-        : "FAILED: \(failed) of \(entries.count) nodes")
+    let (failed, empty, total) = (failures.count, vacuous.count, entries.count)
+    let vacuousNote =
+      empty == 0 ? "" : "; \(empty) vacuous (every element within atol of 0 on both sides)"
+    switch status {
+    case .passed: lines.append("passed: \(total - empty) of \(total) nodes" + vacuousNote)
+    case .failed: lines.append("FAILED: \(failed) of \(total) nodes" + vacuousNote)
+    case .vacuous:
+      lines.append(
+        "VACUOUS: nothing checked, every element of the \(total) nodes is within atol of 0 on "
+          + "both sides")
+    }
     return lines.joined(separator: "\n")
+  }
+
+  private static func result(_ status: Status) -> String {
+    switch status {
+    case .passed: "ok"
+    case .failed: "FAIL"
+    case .vacuous: "vacuous"
+    }
   }
 
   private func format(_ x: Double) -> String {

@@ -51,7 +51,7 @@ public struct Dataset<Scalar: TensorScalar>: Sendable {
   public func split(
     trainingCount: Int, using generator: inout some RandomNumberGenerator
   ) -> (training: Dataset, test: Dataset) {
-    precondition(
+    require(
       (0...count).contains(trainingCount),
       "Dataset.split: trainingCount \(trainingCount) is outside 0...\(count)")
     let order = generator.permutation(of: count)
@@ -74,7 +74,7 @@ public struct Dataset<Scalar: TensorScalar>: Sendable {
   }
 
   private func batches(size: Int, order: [Int]) -> [Batch] {
-    precondition(size > 0, "Dataset.batches: size \(size) is not positive")
+    require(size > 0, "Dataset.batches: size \(size) is not positive")
     return stride(from: 0, to: order.count, by: size).map { start in
       rows(Array(order[start..<min(start + size, order.count)]))
     }

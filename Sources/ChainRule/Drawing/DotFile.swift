@@ -9,22 +9,15 @@ public enum DotFile {
     try write(Data(text.utf8), to: url)
   }
 
-  /// Writes `data` to `url` atomically: a temporary file `.<name>.<random>.tmp` in the same
-  /// folder (so the rename cannot cross file systems), then `rename(2)` over `url`.
+  /// Writes `data` to `url` atomically: a temporary file `.<name>.tmp` in the same folder (so
+  /// the rename cannot cross file systems), then `rename(2)` over `url` (see `AtomicFile`; a
+  /// killed write leaves at most that one temporary file, reused by the next write).
   /// - Throws: `DrawingError.writeFailed` naming the path and the system's reason.
   public static func write(_ data: Data, to url: URL) throws(DrawingError) {
-    let folder = url.deletingLastPathComponent()
-    let temporary = folder.appendingPathComponent(
-      ".\(url.lastPathComponent).\(UInt64.random(in: 0...UInt64.max)).tmp")
     do {
-      try data.write(to: temporary)
+      try AtomicFile.write(data, to: url, durable: false)
     } catch {
-      throw .writeFailed(path: url.path, reason: "\(error.localizedDescription)")
-    }
-    if rename(temporary.path, url.path) != 0 {
-      let reason = String(cString: strerror(errno))
-      try? FileManager.default.removeItem(at: temporary)
-      throw .writeFailed(path: url.path, reason: "rename from \(temporary.path) failed: \(reason)")
+      throw .writeFailed(path: url.path, reason: error.message)
     }
   }
 

@@ -18,13 +18,13 @@ extension Graph {
   public func backwardFrames(
     from output: Node<Scalar>, seed: Tensor<Scalar>? = nil, options: DotOptions = DotOptions()
   ) -> [String] {
-    let drawn = ancestors(of: output.id)
     var steps: [(id: Int, gradients: [Tensor<Scalar>?])] = []
     replayBackward(from: output, seed: seed) { id, gradients in
       // Only gradients of nodes at or after `id` are complete; earlier ones may be partial.
       let complete = gradients.indices.map { $0 >= id ? gradients[$0] : nil }
       steps.append((id, complete))
     }
+    let drawn = ancestors(of: output.id)  // after the replay, which checks `output`
     return steps.enumerated().map { step, entry in
       var drawing = DotDrawing(graph: self, nodes: drawn, loss: output.id, options: options)
       drawing.gradients = entry.gradients

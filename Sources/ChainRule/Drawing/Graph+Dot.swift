@@ -17,8 +17,8 @@ extension Graph {
   public func dot(reaching output: Node<Scalar>? = nil, options: DotOptions = DotOptions())
     -> String
   {
-    if let output { precondition(output.graph === self, "dot: output node from another graph") }
-    precondition(nodeCount > 0, "dot: the graph has no nodes")
+    if let output { require(output.graph === self, "dot: output node from another graph") }
+    require(nodeCount > 0, "dot: the graph has no nodes")
     let loss = output?.id ?? nodeCount - 1
     var drawing = DotDrawing(
       graph: self, nodes: output == nil ? Array(records.indices) : ancestors(of: loss),

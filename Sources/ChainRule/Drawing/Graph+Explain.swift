@@ -20,7 +20,7 @@ extension Graph {
     _ loss: Node<Scalar>, withRespectTo node: Node<Scalar>, at index: [Int] = [],
     maximumPaths: Int = 10_000
   ) throws(ExplanationError) -> ChainRuleExplanation {
-    precondition(loss.graph === self && node.graph === self, "explain: node from another graph")
+    require(loss.graph === self && node.graph === self, "explain: node from another graph")
     guard values[loss.id].count == 1 else {
       throw .lossNotScalar(loss: label(of: loss.id), shape: values[loss.id].shape)
     }

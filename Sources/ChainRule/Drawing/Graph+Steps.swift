@@ -12,15 +12,15 @@ extension Graph {
     from output: Node<Scalar>, seed: Tensor<Scalar>?,
     visit: (_ id: Int, _ gradients: [Tensor<Scalar>?]) -> Void
   ) {
-    precondition(output.graph === self, "backward frames: output node from another graph")
+    require(output.graph === self, "backward frames: output node from another graph")
     let outputShape = values[output.id].shape
     if let seed {
-      precondition(
+      require(
         seed.shape == outputShape,
         "backward frames: seed shape \(seed.shape) differs from output \(output.label) "
           + "\(outputShape)")
     } else {
-      precondition(
+      require(
         values[output.id].count == 1,
         "backward frames: output \(output.label) has shape \(outputShape); pass a seed gradient")
     }

@@ -15,6 +15,10 @@ import Foundation
 /// scattered under a fitted curve); the legend sits at the top right of the plotting area
 /// unless `legendPlacement` says top left.
 ///
+/// Either axis can be logarithmic (`xScale`, `yScale`), for costs that span decades: its ticks
+/// are the powers of ten in range (with 2 and 5 between them when there are few), and points
+/// at or below zero on it are skipped like non-finite ones.
+///
 /// Points with a non-finite coordinate are skipped and break the line there. The axes span
 /// the finite points of all series, widened to whole ticks; an empty plot spans [0, 1] × [0, 1].
 /// The same plot always gives byte-for-byte the same SVG.
@@ -66,13 +70,25 @@ public struct LinePlot: Sendable {
   public var height: Int
   /// Where the legend sits: top right unless set to `.topLeft`.
   public var legendPlacement = LegendPlacement.topRight
+  /// How the x axis maps values to positions: linear unless set to `.logarithmic`.
+  public var xScale = Scale.linear
+  /// How the y axis maps values to positions: linear unless set to `.logarithmic`.
+  public var yScale = Scale.linear
+
+  /// How an axis maps values to positions.
+  public enum Scale: Sendable {
+    /// Equal differences, equal distances.
+    case linear
+    /// Equal ratios, equal distances (log₁₀); only positive values can be drawn.
+    case logarithmic
+  }
 
   /// A plot with no series yet.
   public init(
     title: String, xLabel: String, yLabel: String, series: [Series] = [], width: Int = 720,
     height: Int = 440
   ) {
-    precondition(width >= 200 && height >= 150, "LinePlot: \(width)×\(height) is too small")
+    require(width >= 200 && height >= 150, "LinePlot: \(width)×\(height) is too small")
     self.title = title
     self.xLabel = xLabel
     self.yLabel = yLabel
@@ -84,7 +100,7 @@ public struct LinePlot: Sendable {
   /// Appends a series whose i-th point is (x[i], y[i]), drawn as a line or as dots.
   /// - Precondition: `x` and `y` have the same count.
   public mutating func add(_ name: String, x: [Double], y: [Double], style: Style = .line) {
-    precondition(x.count == y.count, "LinePlot.add: \(x.count) x values but \(y.count) y values")
+    require(x.count == y.count, "LinePlot.add: \(x.count) x values but \(y.count) y values")
     series.append(
       Series(name: name, points: Array(zip(x, y)).map { (x: $0, y: $1) }, style: style))
   }
@@ -99,14 +115,48 @@ public struct LinePlot: Sendable {
     (72, 48, Double(width) - 24, Double(height) - 60)
   }
 
+  /// Where a value sits along an axis of `scale`: the value, or its log₁₀ (NaN for a value
+  /// at or below zero, which cannot be drawn on a logarithmic axis).
+  static func position(_ value: Double, _ scale: Scale) -> Double {
+    switch scale {
+    case .linear: value
+    case .logarithmic: value > 0 ? log10(value) : .nan
+    }
+  }
+
+  /// Whether a point can be drawn: both coordinates finite on their axes.
+  func isDrawable(_ point: (x: Double, y: Double)) -> Bool {
+    Self.position(point.x, xScale).isFinite && Self.position(point.y, yScale).isFinite
+  }
+
   /// The ticks on each axis; their first and last values are the axis's ends.
   var ticks: (x: [Double], y: [Double]) {
-    let finite = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
-    func axis(_ values: [Double]) -> [Double] {
-      guard let low = values.min(), let high = values.max() else { return Self.niceTicks(0, 1) }
-      return Self.niceTicks(low, high)
+    let drawable = series.flatMap(\.points).filter(isDrawable)
+    func axis(_ values: [Double], _ scale: Scale) -> [Double] {
+      guard let low = values.min(), let high = values.max() else {
+        return scale == .linear ? Self.niceTicks(0, 1) : [1, 10]
+      }
+      return scale == .linear ? Self.niceTicks(low, high) : Self.logTicks(low, high)
     }
-    return (axis(finite.map(\.x)), axis(finite.map(\.y)))
+    return (axis(drawable.map(\.x), xScale), axis(drawable.map(\.y), yScale))
+  }
+
+  /// The powers of ten from the last at or below `low` to the first at or above `high` (one
+  /// decade at least), with 2× and 5× each power between them when they span three decades or
+  /// fewer. Both ends must be positive.
+  static func logTicks(_ low: Double, _ high: Double) -> [Double] {
+    var first = Int(floor(log10(low) + 1e-9))
+    var last = Int(ceil(log10(high) - 1e-9))
+    if last <= first { (first, last) = (first, first + 1) }
+    let multiples: [Double] = last - first <= 3 ? [1, 2, 5] : [1]
+    var ticks: [Double] = []
+    for exponent in first...last {
+      let power = exponent < 0 ? 1 / pow(10, Double(-exponent)) : pow(10, Double(exponent))
+      for multiple in multiples where exponent < last || multiple == 1 {
+        ticks.append(multiple * power)
+      }
+    }
+    return ticks
   }
 
   /// About five to ten evenly spaced ticks, whole multiples of a step of 1, 2 or 5 × 10ⁿ, from
@@ -136,9 +186,17 @@ public struct LinePlot: Sendable {
   public var svg: String {
     let (left, top, right, bottom) = frame
     let (xTicks, yTicks) = ticks
-    let (x0, x1, y0, y1) = (xTicks.first!, xTicks.last!, yTicks.first!, yTicks.last!)
-    func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (right - left) }
-    func py(_ y: Double) -> Double { bottom - (y - y0) / (y1 - y0) * (bottom - top) }
+    let (xScale, yScale) = (xScale, yScale)
+    let x0 = Self.position(xTicks.first!, xScale)
+    let x1 = Self.position(xTicks.last!, xScale)
+    let y0 = Self.position(yTicks.first!, yScale)
+    let y1 = Self.position(yTicks.last!, yScale)
+    func px(_ x: Double) -> Double {
+      left + (Self.position(x, xScale) - x0) / (x1 - x0) * (right - left)
+    }
+    func py(_ y: Double) -> Double {
+      bottom - (Self.position(y, yScale) - y0) / (y1 - y0) * (bottom - top)
+    }
 
     var lines = [
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
@@ -155,16 +213,16 @@ public struct LinePlot: Sendable {
       lines.append(
         "<line x1=\"\(x)\" y1=\"\(Self.number(top))\" x2=\"\(x)\" y2=\"\(Self.number(bottom + 5))\" "
           + "stroke=\"#e5e7eb\"/>")
-      lines.append(
-        text(px(tick), bottom + 20, Self.label(tick, decimals: xDecimals), anchor: "middle"))
+      let label = xScale == .linear ? Self.label(tick, decimals: xDecimals) : Self.logLabel(tick)
+      lines.append(text(px(tick), bottom + 20, label, anchor: "middle"))
     }
     for tick in yTicks {
       let y = Self.number(py(tick))
       lines.append(
         "<line x1=\"\(Self.number(left - 5))\" y1=\"\(y)\" x2=\"\(Self.number(right))\" y2=\"\(y)\" "
           + "stroke=\"#e5e7eb\"/>")
-      lines.append(
-        text(left - 9, py(tick) + 4, Self.label(tick, decimals: yDecimals), anchor: "end"))
+      let label = yScale == .linear ? Self.label(tick, decimals: yDecimals) : Self.logLabel(tick)
+      lines.append(text(left - 9, py(tick) + 4, label, anchor: "end"))
     }
     // The frame (axes) over the grid.
     lines.append(
@@ -182,7 +240,7 @@ public struct LinePlot: Sendable {
       let colour = Self.palette[index % Self.palette.count]
       var runs: [[(x: Double, y: Double)]] = [[]]
       for point in curve.points {
-        if point.x.isFinite && point.y.isFinite {
+        if isDrawable(point) {
           runs[runs.count - 1].append(point)
         } else if !runs[runs.count - 1].isEmpty {
           runs.append([])
@@ -262,6 +320,15 @@ public struct LinePlot: Sendable {
     guard ticks.count > 1 else { return 0 }
     let step = abs(ticks[1] - ticks[0])
     return max(0, Int(-floor(log10(step) + 1e-9)))
+  }
+
+  /// A tick of a logarithmic axis: plain from 0.001 to 99,999 (`0.02`, `500`), otherwise as a
+  /// power of ten (`1e6`, `2e-5`).
+  static func logLabel(_ value: Double) -> String {
+    if value >= 1e-3 && value < 1e5 { return String(format: "%g", value) }
+    let exponent = Int(floor(log10(value) + 1e-9))
+    let mantissa = (value / pow(10, Double(exponent))).rounded()
+    return String(format: "%g", mantissa) + "e\(exponent)"
   }
 
   /// A tick value with `decimals` decimals, in scientific notation when very large or small.

@@ -77,10 +77,14 @@ struct HeaderJSON {
   }
 
   /// The first byte offset where `bytes` is not valid UTF-8, or nil if all of it is.
-  static func firstInvalidUTF8Offset(in bytes: [UInt8]) -> Int? {
+  ///
+  /// ASCII bytes (the common case) are skipped one comparison each; the decoder starts at the
+  /// first byte ≥ 0x80, which is always at a scalar boundary.
+  static func firstInvalidUTF8Offset(in bytes: some Collection<UInt8>) -> Int? {
+    guard let firstNonASCII = bytes.firstIndex(where: { $0 >= 0x80 }) else { return nil }
+    var offset = bytes.distance(from: bytes.startIndex, to: firstNonASCII)
     var parser = Unicode.UTF8.ForwardParser()
-    var iterator = bytes.makeIterator()
-    var offset = 0
+    var iterator = bytes[firstNonASCII...].makeIterator()
     while true {
       switch parser.parseScalar(from: &iterator) {
       case .valid(let scalar): offset += scalar.count
@@ -242,26 +246,25 @@ struct HeaderJSON {
     return String(decoding: bytes[start..<position], as: UTF8.self)
   }
 
+  /// Parses a string. The UTF-8 bytes are collected and decoded once at the closing quote:
+  /// appending each run between escapes to a `String.UnicodeScalarView` copied the whole
+  /// string so far every time, which made a metadata string with many escaped quotes (the
+  /// column names of an 80,000-column model) quadratic.
   private mutating func parseString() throws(SyntaxError) -> String {
     position += 1  // opening quote
-    var scalars = String.UnicodeScalarView()
+    var utf8: [UInt8] = []
     var runStart = position
-    func flushRun(_ parser: HeaderJSON, to scalars: inout String.UnicodeScalarView) {
-      scalars.append(
-        contentsOf: String(decoding: parser.bytes[runStart..<parser.position], as: UTF8.self)
-          .unicodeScalars)
-    }
     while true {
       guard position < bytes.count else { throw fail("unterminated string") }
       let byte = bytes[position]
       switch byte {
       case UInt8(ascii: "\""):
-        flushRun(self, to: &scalars)
+        utf8.append(contentsOf: bytes[runStart..<position])
         position += 1
-        return String(scalars)
+        return String(decoding: utf8, as: UTF8.self)
       case UInt8(ascii: "\\"):
-        flushRun(self, to: &scalars)
-        scalars.append(try parseEscape())
+        utf8.append(contentsOf: bytes[runStart..<position])
+        utf8.append(contentsOf: UTF8.encode(try parseEscape())!)
         runStart = position
       case 0x00..<0x20:
         throw fail("unescaped control character \(current) in a string")

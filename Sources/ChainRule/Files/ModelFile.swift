@@ -115,14 +115,40 @@ public enum ModelFile {
     _: Value.Type, key: String, from metadata: [String: String]
   ) throws(ModelFileError) -> Value {
     guard let text = metadata[key] else {
-      let keys = metadata.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+      let keys = metadata.keys.sorted().map { "\"\($0.escapingControlCharacters)\"" }.joined(
+        separator: ", ")
       throw .invalidMetadata(
         key: key, message: "missing (the file has \(keys.isEmpty ? "no metadata" : keys))")
     }
     do {
-      return try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+      return try MetadataDecoder.decode(Value.self, from: text)
+    } catch let error as DecodingError {
+      throw .invalidMetadata(
+        key: key, message: "cannot decode \(Value.self): \(describe(error))")
     } catch {
       throw .invalidMetadata(key: key, message: "cannot decode \(Value.self): \(error)")
+    }
+  }
+
+  /// A decoding error as one line naming the field by its JSON path (`history[3].trainLoss`),
+  /// instead of the coding-path dump of `DecodingError`'s own description.
+  static func describe(_ error: DecodingError) -> String {
+    func path(_ keys: [any CodingKey]) -> String {
+      keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        .trimmingPrefix(".").description.escapingControlCharacters
+    }
+    func field(_ context: DecodingError.Context) -> String {
+      context.codingPath.isEmpty ? "" : "field \"\(path(context.codingPath))\": "
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+      return "field \"\(path(context.codingPath + [key]))\" is missing"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context):
+      return field(context) + context.debugDescription.escapingControlCharacters
+    case .dataCorrupted(let context):
+      return field(context) + context.debugDescription.escapingControlCharacters
+    @unknown default:
+      return "\(error)"
     }
   }
 }
@@ -153,16 +179,16 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     public var description: String {
       switch self {
       case .missingTensor(let name):
-        "parameter \"\(name)\" is not in the file"
+        "parameter \"\(name.escapingControlCharacters)\" is not in the file"
       case .unexpectedTensor(let name):
-        "tensor \"\(name)\" in the file matches no parameter of the model"
+        "tensor \"\(name.escapingControlCharacters)\" in the file matches no parameter of the model"
       case .shapeMismatch(let name, let file, let model):
-        "parameter \"\(name)\": file has shape \(file), model expects \(model)"
+        "parameter \"\(name.escapingControlCharacters)\": file has shape \(file), model expects \(model)"
       case .dtypeMismatch(let name, let file, let model):
-        "parameter \"\(name)\": file stores \(file), model uses \(model) "
+        "parameter \"\(name.escapingControlCharacters)\": file stores \(file), model uses \(model) "
           + "(load with converting: true to convert)"
       case .duplicateParameter(let name):
-        "two parameters of the model are named \"\(name)\""
+        "two parameters of the model are named \"\(name.escapingControlCharacters)\""
       }
     }
   }
@@ -176,7 +202,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
       return "\(file): does not match the model, nothing was loaded:\n"
         + problems.map { "  - \($0)" }.joined(separator: "\n")
     case .invalidMetadata(let key, let message):
-      return "metadata \"\(key)\": \(message)"
+      return "metadata \"\(key.escapingControlCharacters)\": \(message)"
     }
   }
 }

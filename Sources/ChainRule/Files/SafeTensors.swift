@@ -145,7 +145,9 @@ public enum SafeTensors {
   // MARK: Decoding
 
   /// Parses and validates the bytes of a safetensors file.
-  /// - Parameter file: The name used in error messages.
+  /// - Parameters:
+  ///   - data: The file's bytes.
+  ///   - file: The name used in error messages.
   public static func decode(
     _ data: Data, file: String = "<memory>"
   ) throws(SafeTensorsError) -> SafeTensorsFile {
@@ -242,7 +244,7 @@ public enum SafeTensors {
         throw failure(
           .invalidMetadata(
             byteOffset: 8 + member.value.offset,
-            message: "value of \"\(member.key)\" must be a string, "
+            message: "value of \"\(member.key.escapingControlCharacters)\" must be a string, "
               + "found \(member.value.typeDescription)"))
       }
       metadata[member.key] = text
@@ -279,7 +281,8 @@ public enum SafeTensors {
       case "data_offsets": offsetsValue = field.value
       default:
         throw invalid(
-          field.keyOffset, "unexpected field \"\(field.key)\" (allowed: dtype, shape, data_offsets)"
+          field.keyOffset,
+          "unexpected field \"\(field.key.escapingControlCharacters)\" (allowed: dtype, shape, data_offsets)"
         )
       }
     }

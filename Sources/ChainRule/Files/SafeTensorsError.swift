@@ -78,39 +78,45 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
       case .headerNotObject(let found):
         return "byte 8: header must be a JSON object, found \(found)"
       case .invalidEntry(let tensor, let offset, let message):
-        return "byte \(offset): tensor \"\(tensor)\": \(message)"
+        return "byte \(offset): tensor \"\(tensor.escapingControlCharacters)\": \(message)"
       case .unsupportedDType(let tensor, let dtype, let offset):
-        return "byte \(offset): tensor \"\(tensor)\": unsupported dtype \"\(dtype)\" "
+        return
+          "byte \(offset): tensor \"\(tensor.escapingControlCharacters)\": unsupported dtype \"\(dtype.escapingControlCharacters)\" "
           + "(ChainRule reads F32 and F64)"
       case .invalidShape(let tensor, let offset, let message):
-        return "byte \(offset): tensor \"\(tensor)\": \(message)"
+        return "byte \(offset): tensor \"\(tensor.escapingControlCharacters)\": \(message)"
       case .offsetsOutOfRange(let tensor, let begin, let end, let size, let offset):
-        return "byte \(offset): tensor \"\(tensor)\": data_offsets [\(begin), \(end)] "
+        return
+          "byte \(offset): tensor \"\(tensor.escapingControlCharacters)\": data_offsets [\(begin), \(end)] "
           + "are not within the \(size)-byte data section (need begin ≤ end ≤ \(size))"
       case .byteCountMismatch(
         let tensor, let shape, let dtype, let expected, let actual, let offset):
         let need = expected.map { "\($0) bytes" } ?? "a byte count that overflows Int"
-        return "byte \(offset): tensor \"\(tensor)\": shape \(shape) of \(dtype) needs \(need), "
+        return
+          "byte \(offset): tensor \"\(tensor.escapingControlCharacters)\": shape \(shape) of \(dtype) needs \(need), "
           + "data_offsets hold \(actual)"
       case .overlappingTensors(let tensor, let range, let other, let otherRange, let offset):
-        return "byte \(offset): tensor \"\(tensor)\" (data_offsets [\(range.lowerBound), "
-          + "\(range.upperBound)]) overlaps tensor \"\(other)\" (data_offsets "
+        return
+          "byte \(offset): tensor \"\(tensor.escapingControlCharacters)\" (data_offsets [\(range.lowerBound), "
+          + "\(range.upperBound)]) overlaps tensor \"\(other.escapingControlCharacters)\" (data_offsets "
           + "[\(otherRange.lowerBound), \(otherRange.upperBound)])"
       case .gapBeforeTensor(let tensor, let gap, let offset):
         return "byte \(offset): data bytes [\(gap.lowerBound), \(gap.upperBound)) before "
-          + "tensor \"\(tensor)\" belong to no tensor"
+          + "tensor \"\(tensor.escapingControlCharacters)\" belong to no tensor"
       case .trailingBytes(let gap, let offset):
         return "byte \(offset): data bytes [\(gap.lowerBound), \(gap.upperBound)) at the end of "
           + "the file belong to no tensor"
       case .invalidMetadata(let offset, let message):
         return "byte \(offset): __metadata__: \(message)"
       case .invalidName(let name, let message):
-        return "tensor name \"\(name)\": \(message)"
+        return "tensor name \"\(name.escapingControlCharacters)\": \(message)"
       case .tensorNotFound(let name, let available):
-        let list = available.map { "\"\($0)\"" }.joined(separator: ", ")
-        return "no tensor named \"\(name)\" (the file has \(list.isEmpty ? "none" : list))"
+        let list = available.map { "\"\($0.escapingControlCharacters)\"" }.joined(separator: ", ")
+        return
+          "no tensor named \"\(name.escapingControlCharacters)\" (the file has \(list.isEmpty ? "none" : list))"
       case .dtypeMismatch(let tensor, let stored, let requested):
-        return "tensor \"\(tensor)\" is stored as \(stored), not \(requested) "
+        return
+          "tensor \"\(tensor.escapingControlCharacters)\" is stored as \(stored), not \(requested) "
           + "(pass converting: true to convert)"
       case .readFailed(let message):
         return "cannot read: \(message)"

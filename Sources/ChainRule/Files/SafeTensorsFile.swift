@@ -126,12 +126,14 @@ public struct SafeTensorsFile: Sendable {
   /// Decodes the tensor called `name` as `Tensor<Scalar>`.
   ///
   /// - Parameters:
+  ///   - name: The tensor's name in the file.
+  ///   - scalar: The element type to decode into.
   ///   - converting: When false (the default) the stored dtype must be `Scalar`'s, so the
   ///     values come back bit for bit. When true, F32 is widened to `Double` exactly and F64 is
   ///     rounded to the nearest `Float`.
   /// - Throws: `tensorNotFound` or `dtypeMismatch`.
   public func tensor<Scalar: TensorScalar>(
-    named name: String, as _: Scalar.Type = Scalar.self, converting: Bool = false
+    named name: String, as scalar: Scalar.Type = Scalar.self, converting: Bool = false
   ) throws(SafeTensorsError) -> Tensor<Scalar> {
     guard let info = info(named: name) else {
       throw SafeTensorsError(file: file, reason: .tensorNotFound(name, available: names))

@@ -66,6 +66,7 @@ extension Graph {
   /// later nodes are not re-evaluated.
   /// - Throws: `AnomalyError` naming the first node with a non-finite value.
   public func forwardDetectingAnomalies() throws(AnomalyError) {
+    requireNoPlaceholders("forwardDetectingAnomalies")
     for id in records.indices {
       let record = records[id]
       switch record.kind {
@@ -94,9 +95,10 @@ extension Graph {
   public func backwardDetectingAnomalies(
     from output: Node<Scalar>, seed: Tensor<Scalar>? = nil
   ) throws(AnomalyError) {
-    precondition(output.graph === self, "backward: output node from another graph")
+    require(output.graph === self, "backward: output node from another graph")
+    requireNoPlaceholders("backwardDetectingAnomalies")
     let outputShape = values[output.id].shape
-    precondition(
+    require(
       seed.map { $0.shape == outputShape } ?? (values[output.id].count == 1),
       "backward: output \(output.label) has shape \(outputShape); pass a seed of that shape")
     let start = seed ?? Tensor.ones(outputShape)
@@ -118,7 +120,8 @@ extension Graph {
     }
 
     for (id, record) in records.enumerated() {
-      guard let parameter = record.parameter, let gradient = gradients[id] else { continue }
+      guard let parameter = record.parameter, !parameter.isFrozen, let gradient = gradients[id]
+      else { continue }
       let sum = parameter.gradient + gradient
       if let offset = firstNonFinite(sum) {
         throw anomaly(
@@ -130,7 +133,7 @@ extension Graph {
       }
     }
     for (id, record) in records.enumerated() {
-      if let parameter = record.parameter, let gradient = gradients[id] {
+      if let parameter = record.parameter, !parameter.isFrozen, let gradient = gradients[id] {
         parameter.gradient += gradient
       }
     }

@@ -47,6 +47,8 @@ struct ExecutionState<Scalar: TensorScalar> {
   /// Operand lists handed to ops, emptied (keeping capacity) after every call.
   var operandValues: [Tensor<Scalar>] = []
   var operandGradients: [Tensor<Scalar>] = []
+  /// The parameter nodes and whether each was frozen when the flags above were computed.
+  var parameterFreezing: [(id: Int, isFrozen: Bool)] = []
   /// Per op node, the operand shapes its output shape was last validated for.
   var validatedShapes: [[[Int]]] = []
   var isCurrent = false
@@ -89,7 +91,7 @@ extension Graph {
       do {
         output = Tensor.zeros(try operation.outputShape(operands))
       } catch {
-        preconditionFailure(error.description)
+        requirementFailure(error.description)
       }
       execution.recordOperandShapes(id, execution.operandValues)
     }
@@ -100,13 +102,14 @@ extension Graph {
 
   /// Computes which nodes need gradients and sizes the per-node buffers, after nodes were added.
   func prepareExecution() {
+    if execution.isCurrent, freezingChanged() { execution.structureChanged() }
     guard !execution.isCurrent else { return }
     var needs = [Bool](repeating: false, count: records.count)
     var operandNeeds = [[Bool]](repeating: [], count: records.count)
     var repeats = [Bool](repeating: false, count: records.count)
     for (id, record) in records.enumerated() {
       switch record.kind {
-      case .parameter: needs[id] = true
+      case .parameter: needs[id] = !record.parameter!.isFrozen
       case .input: needs[id] = record.requiresGradient
       case .constant: needs[id] = false
       case .operation:
@@ -116,12 +119,24 @@ extension Graph {
       }
     }
     execution.needsGradient = needs
+    execution.parameterFreezing = records.indices.compactMap { id in
+      records[id].parameter.map { (id, $0.isFrozen) }
+    }
     execution.operandNeeds = operandNeeds
     execution.repeatsOperand = repeats
     execution.gradientBuffers.append(
       contentsOf: repeatElement(nil, count: records.count - execution.gradientBuffers.count))
     execution.reached = [Bool](repeating: false, count: records.count)
     execution.isCurrent = true
+  }
+
+  /// Whether a parameter was frozen or unfrozen since the gradient flags were computed.
+  private func freezingChanged() -> Bool {
+    for (id, wasFrozen) in execution.parameterFreezing
+    where records[id].parameter!.isFrozen != wasFrozen {
+      return true
+    }
+    return false
   }
 
   /// Whether backward computes the gradient of node `id`.

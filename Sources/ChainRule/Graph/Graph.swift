@@ -14,6 +14,18 @@
 /// g.backward(from: a.sum())
 /// print(w.gradient)
 /// ```
+///
+/// Threads: a graph is not thread-safe, and neither are its nodes, the `Parameter`s it reads
+/// and writes, layers or optimizers — use each from one thread at a time (a shared model
+/// trained from two threads, even on two graphs, races on its parameters' values and
+/// gradients). Independent graphs, each with its own parameters and optimizer, may run on
+/// separate threads at once and give bitwise the results they give one after another: the
+/// library keeps no other shared mutable state than the matrix product's worker threads,
+/// which take one caller at a time. `Tensor` is a `Sendable` value: pass it between threads.
+///
+/// Errors: a shape mismatch or other misuse stops the program with a message naming it (in
+/// release builds too); `throwingShapeErrors(_:)` throws shape errors instead, for notebooks
+/// and REPLs. Docs/errors.md lists which errors throw and which stop.
 public final class Graph<Scalar: TensorScalar> {
   /// What a node is.
   public enum Kind: Sendable, Equatable {
@@ -37,6 +49,9 @@ public final class Graph<Scalar: TensorScalar> {
     var parameter: Parameter<Scalar>?
     /// For inputs: whether backward computes ∂L/∂input (parameters always, constants never).
     var requiresGradient = true
+    /// An op whose operands did not fit, built inside `throwingShapeErrors`: not evaluated,
+    /// its value an empty placeholder, removed when the scope ends.
+    var isPlaceholder = false
   }
 
   // The storage below is read and written on every step of forward and backward. Each
@@ -49,6 +64,8 @@ public final class Graph<Scalar: TensorScalar> {
   /// no gradient was needed.
   @exclusivity(unchecked) var gradients: [Tensor<Scalar>?] = []
   private var scopeStack: [String] = []
+  /// Per open `throwingShapeErrors` scope, innermost last: the first shape error inside it.
+  private var shapeErrorScopes: [ShapeError?] = []
 
   /// Per-node buffers that forward and backward reuse from run to run (see `Graph+Execution`).
   @exclusivity(unchecked) var execution = ExecutionState<Scalar>()
@@ -111,18 +128,79 @@ public final class Graph<Scalar: TensorScalar> {
   /// Adds a node computing `operation` on `inputs`, evaluated at once.
   ///
   /// A shape mismatch is a programming error: it stops with the message of the `ShapeError`,
-  /// which names the op, the operands and their shapes.
+  /// which names the op, the operands and their shapes — unless the node is built inside
+  /// `throwingShapeErrors(_:)`, which throws that error instead.
   public func apply(
     _ operation: any Operation, _ inputs: [Node<Scalar>], name: String? = nil
   ) -> Node<Scalar> {
     for input in inputs {
-      precondition(input.graph === self, "\(operation.name): operand from another graph")
+      require(input.graph === self, "\(operation.name): operand from another graph")
     }
-    let record = Record(
+    var record = Record(
       kind: .operation, operation: operation, inputs: inputs.map(\.id), name: name,
       scope: scopeStack)
-    let value = evaluate(record)
-    return append(record, value: value)
+    guard !shapeErrorScopes.isEmpty else { return append(record, value: evaluate(record)) }
+    // Inside `throwingShapeErrors`: the first failure is kept for the scope to throw, and
+    // every op built on a placeholder is one too, so one mistake reports one error.
+    if !record.inputs.contains(where: { self.record($0).isPlaceholder }) {
+      do {
+        return append(record, value: try evaluateChecked(record))
+      } catch {
+        if shapeErrorScopes[shapeErrorScopes.count - 1] == nil {
+          shapeErrorScopes[shapeErrorScopes.count - 1] = error
+        }
+      }
+    }
+    record.isPlaceholder = true
+    return append(record, value: Tensor.zeros([0]))
+  }
+
+  /// Runs `body`, where an op whose operands do not fit throws its `ShapeError` instead of
+  /// stopping the program: for notebooks and REPL sessions, where a mistyped shape should be
+  /// printed and the session go on.
+  ///
+  /// ```swift
+  /// do {
+  ///   let y = try graph.throwingShapeErrors { (x.matmul(w1) + b1).tanh() }
+  /// } catch {
+  ///   print(error)  // matmul: "x" [4, 3] and "W1" [2, 5] do not align (3 ≠ 2)
+  /// }
+  /// ```
+  ///
+  /// Swift cannot throw out of `x.matmul(w)`, so inside `body` an op whose shapes fail is not
+  /// evaluated: it returns a placeholder node (shape `[0]`), every op built on a placeholder
+  /// is a placeholder too, and `body` runs to its end. Then, if an op failed, every node
+  /// `body` added is removed — the graph is as it was before the call, though a backward
+  /// pass run before the mistake has still added into its `Parameter`s' gradients — and the
+  /// first `ShapeError` is thrown; otherwise `body`'s result is returned and its nodes stay.
+  ///
+  /// Still stopping the program, inside the scope as outside: `forward()`, `backward(from:)`,
+  /// the anomaly-detecting passes and `checkGradients` on a graph that holds a placeholder;
+  /// using a node removed by a failed scope; an operand from another graph; and every check
+  /// that is not about an op's operand shapes (tensor literals and indices, seeds, labels,
+  /// optimizers). Scopes nest, each throwing its own first error; a scope covers one graph.
+  /// - Throws: `ShapeError`, the first shape mismatch of an op built inside `body`.
+  public func throwingShapeErrors<Result>(_ body: () -> Result) throws(ShapeError) -> Result {
+    let start = records.count
+    shapeErrorScopes.append(nil)
+    let result = body()
+    guard let error = shapeErrorScopes.removeLast() else { return result }
+    records.removeSubrange(start...)
+    values.stored.removeSubrange(start...)
+    values.parameters.removeSubrange(start...)
+    gradients.removeSubrange(start...)
+    execution = ExecutionState()  // rebuilt for the remaining nodes on the next run
+    throw error
+  }
+
+  /// Stops with the pending shape error when an op built inside an open `throwingShapeErrors`
+  /// scope failed: `pass` (forward, backward) cannot run over its placeholder.
+  func requireNoPlaceholders(_ pass: @autoclosure () -> String) {
+    guard !shapeErrorScopes.isEmpty, let error = shapeErrorScopes.lazy.compactMap({ $0 }).first
+    else { return }
+    requirementFailure(
+      "\(pass()): the graph holds a placeholder for an op that failed inside "
+        + "throwingShapeErrors (\(error)); the scope throws that error when it ends")
   }
 
   /// Runs `body` with `name` pushed on the scope path; nodes created inside carry it, and
@@ -140,6 +218,7 @@ public final class Graph<Scalar: TensorScalar> {
   /// every value whose shape did not change.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward() {
+    requireNoPlaceholders("forward")
     for id in records.indices where records[id].kind == .operation {
       evaluateInPlace(id)
     }
@@ -156,14 +235,15 @@ public final class Graph<Scalar: TensorScalar> {
   /// - Precondition: `output` is a one-element tensor, or `seed` has the output's shape.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {
-    precondition(output.graph === self, "backward: output node from another graph")
+    require(output.graph === self, "backward: output node from another graph")
+    requireNoPlaceholders("backward")
     let outputShape = values[output.id].shape
     if let seed {
-      precondition(
+      require(
         seed.shape == outputShape,
         "backward: seed shape \(seed.shape) differs from output \(output.label) \(outputShape)")
     } else {
-      precondition(
+      require(
         values[output.id].count == 1,
         "backward: output \(output.label) has shape \(outputShape); pass a seed gradient")
     }
@@ -179,25 +259,31 @@ public final class Graph<Scalar: TensorScalar> {
 
   // MARK: The steps, shared by forward, backward and the checking tools
 
-  /// Validates the shapes of one op node's operands and computes its value.
+  /// Validates the shapes of one op node's operands and computes its value; a mismatch stops
+  /// the program with the error's message.
   func evaluate(_ record: Record) -> Tensor<Scalar> {
+    do {
+      return try evaluateChecked(record)
+    } catch {
+      requirementFailure(error.description)
+    }
+  }
+
+  /// Validates the shapes of one op node's operands and computes its value.
+  func evaluateChecked(_ record: Record) throws(ShapeError) -> Tensor<Scalar> {
     let operation = record.operation!
     let operands = record.inputs.map {
       ShapeError.Operand(name: label(of: $0), shape: values[$0].shape)
     }
-    do {
-      let shape = try operation.outputShape(operands)
-      // The in-place forward is the specialised one for the hot ops (the generic `forward`
-      // costs a witness call per element), so a graph built afresh each step runs fast too.
-      var value = Tensor<Scalar>.zeros(shape)
-      operation.forward(record.inputs.map { values[$0] }, into: &value)
-      precondition(
-        value.shape == shape,
-        "\(operation.name): forward produced \(value.shape), expected \(shape)")
-      return value
-    } catch {
-      preconditionFailure(error.description)
-    }
+    let shape = try operation.outputShape(operands)
+    // The in-place forward is the specialised one for the hot ops (the generic `forward`
+    // costs a witness call per element), so a graph built afresh each step runs fast too.
+    var value = Tensor<Scalar>.zeros(shape)
+    operation.forward(record.inputs.map { values[$0] }, into: &value)
+    require(
+      value.shape == shape,
+      "\(operation.name): forward produced \(value.shape), expected \(shape)")
+    return value
   }
 
   /// The chain rule at one node: passes ȳ through the node's VJP and adds each ∂L/∂xᵢ,
@@ -219,7 +305,7 @@ public final class Graph<Scalar: TensorScalar> {
 
   /// A node's name, or a generated one (`tanh#4`, `input#0`) for messages.
   func label(of id: Int) -> String {
-    let record = records[id]
+    let record = self.record(id)
     if let name = record.name { return name }
     switch record.kind {
     case .input: return "input#\(id)"
@@ -237,7 +323,21 @@ public final class Graph<Scalar: TensorScalar> {
     return Node(graph: self, id: records.count - 1)
   }
 
-  func record(_ id: Int) -> Record { records[id] }
+  func record(_ id: Int) -> Record {
+    requireNode(id)
+    return records[id]
+  }
 
-  func rename(_ id: Int, to name: String?) { records[id].name = name }
+  /// Stops with a message when `id` names no node: one removed by a failed
+  /// `throwingShapeErrors` scope (ids are never reused otherwise).
+  func requireNode(_ id: Int) {
+    require(
+      id < records.count,
+      "node #\(id) no longer exists: a throwingShapeErrors scope that failed removed it")
+  }
+
+  func rename(_ id: Int, to name: String?) {
+    requireNode(id)
+    records[id].name = name
+  }
 }

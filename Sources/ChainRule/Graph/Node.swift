@@ -22,7 +22,10 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
   /// Setting it feeds an input or constant (call `graph.forward()` afterwards to
   /// re-evaluate), or sets a parameter's value; an op node's value cannot be set.
   public var value: Tensor<Scalar> {
-    get { graph.values[id] }
+    get {
+      graph.requireNode(id)
+      return graph.values[id]
+    }
     nonmutating set {
       let record = graph.record(id)
       switch record.kind {
@@ -31,7 +34,7 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
         record.parameter!.value = newValue
         graph.values[id] = newValue
       case .operation:
-        preconditionFailure("\(label): the value of an op node is computed, not set")
+        requirementFailure("\(label): the value of an op node is computed, not set")
       }
     }
   }
@@ -39,13 +42,17 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
   /// ∂L/∂node from the last `backward(from:)`; zeros where the node does not reach the output
   /// or needs no gradient (see `requiresGradient`).
   public var gradient: Tensor<Scalar> {
-    graph.gradients[id] ?? Tensor.zeros(value.shape)
+    graph.requireNode(id)
+    return graph.gradients[id] ?? Tensor.zeros(value.shape)
   }
 
-  /// Whether backward computes this node's gradient: parameters, inputs made with
-  /// `requiresGradient: true` (the default), and ops on at least one such node. Constants and
+  /// Whether backward computes this node's gradient: parameters that are not frozen, inputs
+  /// made with `requiresGradient: true` (the default), and ops on at least one such node. Constants and
   /// everything computed from constants and gradient-free inputs alone have none.
-  public var requiresGradient: Bool { graph.requiresGradient(id) }
+  public var requiresGradient: Bool {
+    graph.requireNode(id)
+    return graph.requiresGradient(id)
+  }
 
   /// The value's shape.
   public var shape: [Int] { value.shape }

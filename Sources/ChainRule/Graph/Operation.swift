@@ -71,9 +71,18 @@ public protocol UnaryElementwise: Operation {
   func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar
   /// dy/dx for one element, from the input and the already computed output.
   func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar
+  /// x̄ = ȳ · dy/dx for one element. The default multiplies `derivative(x:y:)` by ȳ; an op
+  /// whose derivative can overflow where the product does not (log: 1/x) forms x̄ directly.
+  func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
 }
 
 extension UnaryElementwise {
+  public func inputGradient<Scalar: TensorScalar>(
+    x: Scalar, y: Scalar, gradient: Scalar
+  ) -> Scalar {
+    gradient * derivative(x: x, y: y)
+  }
+
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
     operands[0].shape
   }
@@ -89,7 +98,7 @@ extension UnaryElementwise {
     let y = output.scalars
     let g = gradient.scalars
     var result = [Scalar](repeating: 0, count: x.count)
-    for i in 0..<x.count { result[i] = g[i] * derivative(x: x[i], y: y[i]) }
+    for i in 0..<x.count { result[i] = inputGradient(x: x[i], y: y[i], gradient: g[i]) }
     return [Tensor(shape: output.shape, scalars: result)]
   }
 }
@@ -101,9 +110,22 @@ public protocol BinaryElementwise: Operation {
   func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar
   /// (∂y/∂a, ∂y/∂b) for one pair of elements and their output.
   func partials<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar, y: Scalar) -> (Scalar, Scalar)
+  /// (ā, b̄) = (ȳ · ∂y/∂a, ȳ · ∂y/∂b) for one pair of elements. The default multiplies
+  /// `partials` by ȳ; an op whose partials can overflow where the products do not (divide:
+  /// 1/b, a/b²) forms them directly.
+  func inputGradients<Scalar: TensorScalar>(
+    _ a: Scalar, _ b: Scalar, y: Scalar, gradient: Scalar
+  ) -> (Scalar, Scalar)
 }
 
 extension BinaryElementwise {
+  public func inputGradients<Scalar: TensorScalar>(
+    _ a: Scalar, _ b: Scalar, y: Scalar, gradient: Scalar
+  ) -> (Scalar, Scalar) {
+    let (da, db) = partials(a, b, y: y)
+    return (gradient * da, gradient * db)
+  }
+
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
     guard let shape = Broadcast.shape(operands[0].shape, operands[1].shape) else {
       throw ShapeError.broadcast(op: name, operands[0], operands[1])
@@ -125,9 +147,7 @@ extension BinaryElementwise {
     var gradientA = [Scalar](repeating: 0, count: y.count)
     var gradientB = [Scalar](repeating: 0, count: y.count)
     for i in 0..<y.count {
-      let (da, db) = partials(a[i], b[i], y: y[i])
-      gradientA[i] = g[i] * da
-      gradientB[i] = g[i] * db
+      (gradientA[i], gradientB[i]) = inputGradients(a[i], b[i], y: y[i], gradient: g[i])
     }
     return [
       Tensor(shape: output.shape, scalars: gradientA),

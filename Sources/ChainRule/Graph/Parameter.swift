@@ -4,13 +4,29 @@
 /// that node adds its gradient into `gradient` (as `.grad` accumulates in PyTorch) until an
 /// optimizer or `zeroGradient()` clears it. The same parameter can therefore be used in a
 /// fresh graph per training step or in one graph that is re-run.
+///
+/// As in PyTorch, where `zero_grad()` sets `.grad` to `None`, a parameter that no backward pass
+/// reached since `zeroGradient()` has no gradient (`hasGradient` is false), and optimizers
+/// leave it — and their state for it — untouched. A frozen parameter (`isFrozen`) gets no
+/// gradient at all: graphs skip every product that would only serve it.
 public final class Parameter<Scalar: TensorScalar> {
   /// A readable name, e.g. `"layer0.weight"`.
   public var name: String
   /// The current value; optimizers update it in place.
   public var value: Tensor<Scalar>
   /// ∂L/∂value accumulated over the backward passes since the last `zeroGradient()`.
-  public var gradient: Tensor<Scalar>
+  /// Setting it (a backward pass adds into it) marks the parameter as having a gradient.
+  public var gradient: Tensor<Scalar> {
+    didSet { hasGradient = true }
+  }
+  /// Whether a backward pass (or an assignment to `gradient`) has given this parameter a
+  /// gradient since it was created or last cleared by `zeroGradient()`; optimizers update only
+  /// parameters that have one.
+  public private(set) var hasGradient = false
+  /// Whether the parameter is frozen: backward passes compute no gradient for it (in graphs
+  /// built before or after the change) and optimizers do not move it, like
+  /// `requires_grad = False` in PyTorch.
+  public var isFrozen = false
 
   /// Creates a parameter with the given initial value and a zero gradient.
   public init(_ value: Tensor<Scalar>, name: String) {
@@ -19,7 +35,7 @@ public final class Parameter<Scalar: TensorScalar> {
     self.gradient = Tensor.zeros(value.shape)
   }
 
-  /// Resets the accumulated gradient to zeros.
+  /// Resets the accumulated gradient to zeros, and `hasGradient` to false.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func zeroGradient() {
     if gradient.shape == value.shape {
@@ -27,5 +43,6 @@ public final class Parameter<Scalar: TensorScalar> {
     } else {
       gradient = Tensor.zeros(value.shape)
     }
+    hasGradient = false
   }
 }

@@ -28,7 +28,8 @@ extension UnaryElementwise {
     }
   }
 
-  /// x̄ += ȳ · f'(x, y), element by element, into the storage of the operand's gradient.
+  /// x̄ += ȳ · f'(x, y) (as `inputGradient` forms it), element by element, into the storage of
+  /// the operand's gradient.
   @_specialize(where Self == Tanh, Scalar == Float)
   @_specialize(where Self == Tanh, Scalar == Double)
   @_specialize(where Self == Sigmoid, Scalar == Float)
@@ -48,7 +49,9 @@ extension UnaryElementwise {
       output.scalars.withUnsafeBufferPointer { y in
         gradient.scalars.withUnsafeBufferPointer { g in
           gradients[0].withUnsafeMutableBufferPointer { dx in
-            for i in 0..<x.count { dx[i] += g[i] * derivative(x: x[i], y: y[i]) }
+            for i in 0..<x.count {
+              dx[i] += inputGradient(x: x[i], y: y[i], gradient: g[i])
+            }
           }
         }
       }
@@ -158,8 +161,9 @@ extension BinaryElementwise {
     }
   }
 
-  /// ā += ȳ · ∂y/∂a and b̄ += ȳ · ∂y/∂b (for the operands that need it), summing over
-  /// broadcast elements as it goes; uncovered layouts take the general path.
+  /// ā += ȳ · ∂y/∂a and b̄ += ȳ · ∂y/∂b (as `inputGradients` forms them, for the operands
+  /// that need it), summing over broadcast elements as it goes; uncovered layouts take the
+  /// general path.
   @_specialize(where Self == Add, Scalar == Float) @_specialize(where Self == Add, Scalar == Double)
   @_specialize(where Self == Subtract, Scalar == Float)
   @_specialize(where Self == Subtract, Scalar == Double)
@@ -185,14 +189,14 @@ extension BinaryElementwise {
             if needs[0] {
               gradients[0].withUnsafeMutableBufferPointer { da in
                 forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
-                  da[ia] += g[i] * partials(a[ia], b[ib], y: y[i]).0
+                  da[ia] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).0
                 }
               }
             }
             if needs[1] {
               gradients[1].withUnsafeMutableBufferPointer { db in
                 forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
-                  db[ib] += g[i] * partials(a[ia], b[ib], y: y[i]).1
+                  db[ib] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).1
                 }
               }
             }

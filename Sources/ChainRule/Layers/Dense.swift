@@ -36,7 +36,7 @@ public final class Dense<Scalar: TensorScalar>: Layer {
     weightInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
     name: String = "dense", using generator: inout some RandomNumberGenerator
   ) {
-    precondition(
+    require(
       inputSize > 0 && outputSize > 0,
       "Dense: sizes must be positive (inputSize \(inputSize), outputSize \(outputSize))")
     let w: Tensor<Scalar> = weightInitializer.tensor(
@@ -55,7 +55,7 @@ public final class Dense<Scalar: TensorScalar>: Layer {
     weight: Tensor<Scalar>, bias: Tensor<Scalar>, activation: Activation = .none,
     name: String = "dense"
   ) {
-    precondition(
+    require(
       weight.rank == 2 && bias.shape == [weight.shape.last ?? -1],
       "Dense: weight \(weight.shape) must be [in, out] and bias \(bias.shape) must be [out]")
     self.weight = Parameter(weight, name: "\(name).weight")

@@ -24,12 +24,19 @@ public enum Initializer: Sendable, Equatable {
 
   /// A tensor of `shape` filled by this rule, consuming draws from `generator` in row-major
   /// order (nothing for `zeros` and `constant`).
+  ///
+  /// The element count and fanIn + fanOut are computed without overflow, so an impossible
+  /// size (`[1 << 62, 8]`) stops with a message naming the shape instead of an arithmetic trap.
+  /// - Precondition: the dimensions are ≥ 0 and their product fits in `Int`.
   public func tensor<Scalar: TensorScalar>(
     _ shape: [Int], fanIn: Int, fanOut: Int,
     using generator: inout some RandomNumberGenerator
   ) -> Tensor<Scalar> {
-    let count = shape.reduce(1, *)
-    let fanSum = Double(fanIn + fanOut)
+    guard let count = Self.elementCount(shape) else {
+      requirementFailure(
+        "Initializer: shape \(shape) has a negative dimension or more elements than Int can count")
+    }
+    let fanSum = Double(fanIn) + Double(fanOut)  // in Double: Int.max + 1 must not trap
     func uniform(_ limit: Double) -> [Scalar] {
       (0..<count).map { _ in Scalar(generator.nextDouble(in: -limit...limit)) }
     }
@@ -51,5 +58,18 @@ public enum Initializer: Sendable, Equatable {
     case .heNormal: scalars = normal(0, (2 / Double(fanIn)).squareRoot())
     }
     return Tensor(shape: shape, scalars: scalars)
+  }
+
+  /// The product of `shape`'s dimensions, or nil when one is negative or the product
+  /// overflows `Int`.
+  static func elementCount(_ shape: [Int]) -> Int? {
+    var count = 1
+    for dimension in shape {
+      guard dimension >= 0 else { return nil }
+      let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+      guard !overflow else { return nil }
+      count = product
+    }
+    return count
   }
 }

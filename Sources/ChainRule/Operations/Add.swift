@@ -1,6 +1,7 @@
 /// Element-wise sum with NumPy broadcasting.
 ///
 /// y = a + b;  ∂y/∂a = 1, ∂y/∂b = 1;  ā = ȳ, b̄ = ȳ (each summed back to its operand's shape).
+/// Numerics: one rounding in the forward pass; the VJP passes ȳ on exactly.
 public struct Add: BinaryElementwise, CatalogedOperation {
   public var name: String { "add" }
   public init() {}

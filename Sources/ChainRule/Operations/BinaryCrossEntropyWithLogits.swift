@@ -5,6 +5,11 @@
 /// large |z| (no 1/n with `.sum`).
 /// ∂ℓ/∂z = σ(z) − y — the course's "a − y" for a sigmoid output with cross-entropy;
 /// ∂ℓ/∂y = −z.  VJP: z̄ = L̄ · (σ(z) − y)/n;  ȳ = −L̄ · z/n.
+///
+/// σ(z) − y is formed without cancellation (`sigmoidMinusTarget`): for z ≥ 0 and y > 1/2 as
+/// (1 − y) − σ(−z), where 1 − y is exact and σ(−z) = e^−z/(1 + e^−z) keeps its digits; the
+/// plain σ(z) − y rounded σ(z) to 1 first, so a confident right answer (z = 20, y = 1 in
+/// Float) had z̄ = 0 instead of −2.06e-9, while the loss itself, log1p(e⁻²⁰), was exact.
 public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
   /// Mean (default) or sum over the elements.
   public let reduction: LossReduction
@@ -30,11 +35,10 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
   ) -> [Tensor<Scalar>] {
     let (z, y) = (inputs[0].scalars, inputs[1].scalars)
     let scale = gradient.scalar * reduction.factor(z.count)
-    let sigmoid = Sigmoid()
     var gradientZ = [Scalar](repeating: 0, count: z.count)
     var gradientY = [Scalar](repeating: 0, count: z.count)
     for i in z.indices {
-      gradientZ[i] = scale * (sigmoid.apply(z[i]) - y[i])
+      gradientZ[i] = scale * sigmoidMinusTarget(z[i], y[i])
       gradientY[i] = -scale * z[i]
     }
     return [
@@ -65,12 +69,11 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {
     let scale = gradient.scalar * reduction.factor(inputs[0].count)
-    let sigmoid = Sigmoid()
     inputs[0].scalars.withUnsafeBufferPointer { z in
       inputs[1].scalars.withUnsafeBufferPointer { y in
         if needs[0] {
           gradients[0].withUnsafeMutableBufferPointer { dz in
-            for i in 0..<z.count { dz[i] += scale * (sigmoid.apply(z[i]) - y[i]) }
+            for i in 0..<z.count { dz[i] += scale * sigmoidMinusTarget(z[i], y[i]) }
           }
         }
         if needs[1] {
@@ -97,6 +100,18 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
       x[0].binaryCrossEntropyWithLogits(x[1].sigmoid(), reduction: .sum)
     },
   ]
+}
+
+/// σ(z) − y without cancellation. With e = e^−|z| and d = 1 + e: σ(z) = e/d for z < 0
+/// (as `Sigmoid` computes it) and 1/d for z ≥ 0, where σ(−z) = e/d. When z ≥ 0 and y > 1/2,
+/// σ(z) and y are both near 1, so the difference is taken as (1 − y) − e/d: 1 − y is exact
+/// (Sterbenz) and e/d carries every digit of the small result. Elsewhere it is σ(z) − y.
+@inline(__always)
+func sigmoidMinusTarget<Scalar: TensorScalar>(_ z: Scalar, _ y: Scalar) -> Scalar {
+  let e = Scalar.exp(-abs(z))
+  let d = 1 + e
+  if z < 0 { return e / d - y }
+  return y > 0.5 ? (1 - y) - e / d : 1 / d - y
 }
 
 extension Node {

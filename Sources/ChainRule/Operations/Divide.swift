@@ -1,6 +1,13 @@
 /// Element-wise quotient with NumPy broadcasting.
 ///
-/// y = a / b;  ∂y/∂a = 1/b, ∂y/∂b = −a/b²;  ā = ȳ / b, b̄ = −ȳ · a / b².
+/// y = a / b;  ∂y/∂a = 1/b, ∂y/∂b = −a/b² = −y/b;  ā = ȳ / b, b̄ = −ȳ · y / b.
+///
+/// Formed so that no intermediate overflows or underflows where the gradient does not:
+/// ā = ȳ/b is one division (1/b overflows for subnormal b); b̄ = −(ȳ·y)/b, or −ȳ·(y/b) when
+/// ȳ·y is not a normal number (it over- or underflowed), never −a/b², whose b² overflows
+/// for |b| > 1.8e19 in Float (1.3e154 in Double) and underflows for |b| < 1e-19 (1.5e-154):
+/// a = 1e30, b = 1e20 has b̄ = −1e-10, not −0; a = 1e-30, b = 1e-25 has b̄ = −1e20·ȳ, not −∞;
+/// and ȳ = 0 gives b̄ = 0 rather than 0 · ∞ = NaN. (PyTorch forms −ȳ·((a/b)/b).)
 public struct Divide: BinaryElementwise, CatalogedOperation {
   public var name: String { "div" }
   public init() {}
@@ -9,7 +16,15 @@ public struct Divide: BinaryElementwise, CatalogedOperation {
   public func partials<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar, y: Scalar) -> (
     Scalar, Scalar
   ) {
-    (1 / b, -a / (b * b))
+    (1 / b, -(y / b))
+  }
+  public func inputGradients<Scalar: TensorScalar>(
+    _ a: Scalar, _ b: Scalar, y: Scalar, gradient: Scalar
+  ) -> (Scalar, Scalar) {
+    let scaled = gradient * y
+    let gradientB =
+      scaled.isNormal || gradient == 0 || y == 0 ? -scaled / b : -(gradient * (y / b))
+    return (gradient / b, gradientB)
   }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "1/\(operands[1])" : "−\(operands[0])/\(operands[1])²"

@@ -2,6 +2,11 @@
 ///
 /// yᵢ = xᵢ − m − log Σⱼ e^(xⱼ − m) with m = maxⱼ xⱼ;  ∂yᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ;
 /// VJP: x̄ = ȳ − softmax(x) · Σⱼ ȳⱼ (per row), with softmax(x) = e^y.
+///
+/// Numerics: no exponent is positive, so logits of ±1000 give finite values ((xᵢ − m) is
+/// formed before log Σ is subtracted, keeping the digits of both). The VJP is PyTorch's; its
+/// difference has an absolute error of about ε·|Σⱼ ȳⱼ|, which is the whole of x̄ where it
+/// cancels (a uniform row under ȳ = 1).
 public struct LogSoftmax: CatalogedOperation {
   public var name: String { "logSoftmax" }
   public init() {}

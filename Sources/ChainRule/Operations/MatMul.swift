@@ -2,6 +2,8 @@
 ///
 /// Y = A · B with A: [m, k], B: [k, n], Y: [m, n];  Ā = Ȳ · Bᵀ, B̄ = Aᵀ · Ȳ.
 /// The transposes are read in place by the GEMM kernel, never copied.
+/// Numerics: plain sums of products in the kernel's order (error ≤ k·ε·Σ|aᵢ bᵢ| per
+/// element), no rescaling: a partial sum beyond the range overflows, as in BLAS and PyTorch.
 public struct MatMul: CatalogedOperation {
   public var name: String { "matmul" }
   public init() {}

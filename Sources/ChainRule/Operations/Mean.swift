@@ -2,6 +2,11 @@
 ///
 /// y = (1/n) Σᵢ xᵢ;  ∂y/∂xᵢ = 1/n;  x̄ = ȳ / n broadcast back to the shape of x.
 /// A primitive rather than sum·(1/n) so that the drawing shows one node for one idea.
+///
+/// The sum can overflow where the mean does not (four Floats of 3e38 sum to ∞, their mean is
+/// 3e38): an element whose Σx is ±∞ or NaN is formed again as Σ(x · (1/n)) — kept when that
+/// is finite, so a mean of finite values is finite; ∞ and NaN inputs still give ∞ or NaN.
+/// Every other element is Σx · (1/n) as before, bit for bit.
 public struct Mean: CatalogedOperation {
   /// The axis averaged over; `nil` averages everything into a rank-0 tensor.
   public let axis: Int?
@@ -15,8 +20,18 @@ public struct Mean: CatalogedOperation {
   public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
     let x = inputs[0]
     let n = axis.map { x.shape[$0] } ?? x.count
-    let total = axis.map { x.sum(alongAxis: $0) } ?? x.sum()
-    return total * (1 / Scalar(n))
+    let factor = 1 / Scalar(n)
+    var mean = (axis.map { x.sum(alongAxis: $0) } ?? x.sum()) * factor
+    if !mean.isFinite {  // Σx overflowed, or an input is ±∞ or NaN
+      let scaled = x * factor
+      let rescued = axis.map { scaled.sum(alongAxis: $0) } ?? scaled.sum()
+      mean.withUnsafeMutableBufferPointer { m in
+        for i in m.indices where !m[i].isFinite && rescued.scalars[i].isFinite {
+          m[i] = rescued.scalars[i]
+        }
+      }
+    }
+    return mean
   }
 
   public func vjp<Scalar: TensorScalar>(

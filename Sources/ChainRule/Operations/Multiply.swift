@@ -1,6 +1,8 @@
 /// Element-wise (Hadamard) product with NumPy broadcasting.
 ///
 /// y = a ⊙ b;  ∂y/∂a = b, ∂y/∂b = a;  ā = ȳ ⊙ b, b̄ = ȳ ⊙ a.
+/// Numerics: every value is one correctly rounded product, so nothing overflows unless the
+/// result does, and 0 · ∞ arises only from an operand or ȳ that is already infinite.
 public struct Multiply: BinaryElementwise, CatalogedOperation {
   public var name: String { "mul" }
   public init() {}

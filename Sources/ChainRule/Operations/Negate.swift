@@ -1,6 +1,6 @@
 /// Element-wise negation.
 ///
-/// y = −x;  dy/dx = −1;  x̄ = −ȳ.
+/// y = −x;  dy/dx = −1;  x̄ = −ȳ. Numerics: exact both ways.
 public struct Negate: UnaryElementwise, CatalogedOperation {
   public var name: String { "neg" }
   public init() {}

@@ -17,6 +17,20 @@ public struct Power: BinaryElementwise, CatalogedOperation {
     let db = a == 0 && b >= 0 ? 0 : y * Scalar.log(a)
     return (da, db)
   }
+  /// (ā, b̄) = (ȳ·b·aᵇ⁻¹, ȳ·y·ln a); where the factor aᵇ⁻¹ alone overflows but ā need not
+  /// (a = b = 10⁻⁴⁵ in Float: ā ≈ ȳ), ā is formed as (ȳ·h)·(b·h) with h = a^((b−1)/2).
+  public func inputGradients<Scalar: TensorScalar>(
+    _ a: Scalar, _ b: Scalar, y: Scalar, gradient: Scalar
+  ) -> (Scalar, Scalar) {
+    var da: Scalar = 0
+    if b != 0 {
+      let factor = Scalar.pow(a, b - 1)
+      let h = Scalar.pow(a, (b - 1) / 2)
+      da = factor.isFinite ? gradient * (b * factor) : (gradient * h) * (b * h)
+    }
+    let db = a == 0 && b >= 0 ? 0 : gradient * (y * Scalar.log(a))
+    return (da, db)
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0
       ? "\(operands[1])·\(operands[0])^(\(operands[1]) − 1)" : "\(output)·ln \(operands[0])"

@@ -2,7 +2,8 @@
 ///
 /// y = max(0, x);  dy/dx = 1 for x > 0, 0 for x < 0;  x̄ = ȳ · [x > 0].
 /// At x = 0 the derivative does not exist; ChainRule returns 0 there, as PyTorch and JAX do
-/// (the subgradient that keeps a dead unit dead).
+/// (the subgradient that keeps a dead unit dead). Numerics: exact both ways; x̄ is 0 (not
+/// NaN) for x = NaN, as in PyTorch, since NaN > 0 is false.
 public struct ReLU: UnaryElementwise, CatalogedOperation {
   public var name: String { "relu" }
   public init() {}

@@ -1,6 +1,6 @@
 /// The same elements in row-major order, viewed with another shape.
 ///
-/// Y = reshape(X, shape);  X̄ = reshape(Ȳ, shape of X).
+/// Y = reshape(X, shape);  X̄ = reshape(Ȳ, shape of X). Numerics: no arithmetic, exact.
 public struct Reshape: CatalogedOperation {
   /// The output shape.
   public let shape: [Int]

@@ -2,6 +2,11 @@
 ///
 /// y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = σ(x)(1 − σ(x)) = y(1 − y);  x̄ = ȳ · y(1 − y).
 /// Evaluated as eˣ / (1 + eˣ) for x < 0 so that no intermediate overflows.
+///
+/// For x > 2 the derivative is formed from x, as e·y² with e = e⁻ˣ (σ(−x) = e·σ(x), so
+/// σ′ = σ(x)σ(−x) = e·y²): 1 − y cancels there, losing about log₂ eˣ bits of y(1 − y), and once y
+/// rounds to 1 (x > 16.6 in Float, 36.7 in Double) it gave σ′ = 0 — σ′(20) is 2.06e-9, which
+/// Float holds. Up to x = 2, where y(1 − y) is within a few ulps, it is y(1 − y) bit for bit.
 public struct Sigmoid: UnaryElementwise, CatalogedOperation {
   public var name: String { "sigmoid" }
   public init() {}
@@ -12,6 +17,11 @@ public struct Sigmoid: UnaryElementwise, CatalogedOperation {
     return e / (1 + e)
   }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { y * (1 - y) }
+  public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
+  {
+    guard x > 2 else { return gradient * (y * (1 - y)) }
+    return gradient * ((Scalar.exp(-x) * y) * y)
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "\(output)(1 − \(output))"
   }

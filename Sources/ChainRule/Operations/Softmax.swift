@@ -3,6 +3,13 @@
 /// yᵢ = e^(xᵢ − m) / Σⱼ e^(xⱼ − m) with m = maxⱼ xⱼ (the shift changes nothing
 /// mathematically and keeps every exponent ≤ 0, so nothing overflows);
 /// ∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ);  VJP: x̄ = y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ), the sum taken per row.
+///
+/// Numerics: the VJP is PyTorch's and keeps each ȳⱼ yⱼ as one product, so the huge ȳ that
+/// `log` hands back for a tiny (even subnormal) yⱼ — ȳ/yⱼ — comes out as ≈ ȳ again: the
+/// hand-written −Σ t·log softmax(z) gives softmax(z) − t down to yⱼ = 1.5e-42 in Float.
+/// Where a probability underflows to 0 (a logit gap beyond 87 in Float, 745 in Double) its
+/// log is −∞ and the loss is already lost; `logSoftmax` and the fused cross-entropies never
+/// form that 0.
 public struct Softmax: CatalogedOperation {
   public var name: String { "softmax" }
   public init() {}

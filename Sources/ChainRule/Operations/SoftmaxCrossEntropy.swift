@@ -7,6 +7,11 @@
 /// ∂L/∂z_bc = (softmax(z)_bc · Σ_k t_bk − t_bc)/B, which is (softmax − t)/B for one-hot rows;
 /// ∂L/∂t_bc = −ℓ_bc/B. Fused rather than log-softmax → multiply → sum so that the gradient is
 /// the well-conditioned softmax − t.
+///
+/// Numerics: logits of ±1000 and probabilities that underflow are exact here (a target of 0
+/// skips its log-probability, so −∞ · 0 never happens). As in PyTorch and JAX, softmax − t
+/// for the target class of a confident row (p ≈ 1) carries an absolute error of about ε:
+/// its relative error grows like ε/(1 − p), and it is 0 once p rounds to 1.
 public struct SoftmaxCrossEntropy: CatalogedOperation {
   /// Mean (default) or sum over the batch.
   public let reduction: LossReduction

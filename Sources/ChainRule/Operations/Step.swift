@@ -4,6 +4,7 @@
 /// Its derivative is 0 wherever it exists (every x ≠ 0) and undefined at 0, where ChainRule
 /// also returns 0: **no gradient flows through a step**. The library does not invent a
 /// surrogate (a straight-through estimator would be a different op); use sigmoid to train.
+/// Numerics: exact; x̄ = 0 even where ȳ is ∞ or NaN.
 public struct Step: UnaryElementwise, CatalogedOperation {
   public var name: String { "step" }
   public init() {}

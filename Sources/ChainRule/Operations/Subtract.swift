@@ -1,6 +1,8 @@
 /// Element-wise difference with NumPy broadcasting.
 ///
 /// y = a − b;  ∂y/∂a = 1, ∂y/∂b = −1;  ā = ȳ, b̄ = −ȳ.
+/// Numerics: one rounding in the forward pass (the cancellation of a − b is the data's, not
+/// the op's); the VJP is exact.
 public struct Subtract: BinaryElementwise, CatalogedOperation {
   public var name: String { "sub" }
   public init() {}

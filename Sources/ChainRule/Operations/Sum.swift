@@ -1,6 +1,8 @@
 /// Sum of all elements, or along one axis (which is removed, as in NumPy).
 ///
 /// y = Σᵢ xᵢ;  ∂y/∂xᵢ = 1;  x̄ = ȳ broadcast back to the shape of x.
+/// Numerics: summed in order (error ≤ (n − 1)·ε·Σ|xᵢ|); a sum beyond the range is ±∞, as
+/// it is mathematically; the VJP copies ȳ exactly.
 public struct Sum: CatalogedOperation {
   /// The axis summed over; `nil` sums everything into a rank-0 tensor.
   public let axis: Int?

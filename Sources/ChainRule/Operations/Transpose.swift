@@ -1,6 +1,6 @@
 /// Transpose of a rank-2 tensor.
 ///
-/// Y = Xᵀ;  X̄ = Ȳᵀ.
+/// Y = Xᵀ;  X̄ = Ȳᵀ. Numerics: no arithmetic, exact both ways.
 public struct Transpose: CatalogedOperation {
   public var name: String { "transpose" }
   public init() {}

@@ -4,10 +4,12 @@ import Foundation
 /// Adam (Kingma and Ba 2015) with PyTorch's semantics: bias-corrected moment estimates and
 /// optional L2 weight decay added to the gradient (for decoupled decay use `AdamW`).
 ///
-/// At step t (from 1), for each parameter p with gradient g:
+/// At a parameter's step t (from 1), for a parameter p with gradient g:
 /// g ← g + λp;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
 /// m̂ = m/(1 − β₁ᵗ);  v̂ = v/(1 − β₂ᵗ);  p ← p − η · m̂/(√v̂ + ε).
-/// State: `<name>.m` and `<name>.v` per parameter, plus `stepCount` (t).
+/// As in PyTorch, t counts the updates each parameter received: a parameter without a gradient
+/// in a step (`hasGradient` false, or frozen) is skipped, its moments and t unchanged.
+/// State: `<name>.m`, `<name>.v` and `<name>.step` (t, a one-element tensor) per parameter.
 public final class Adam<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
@@ -20,9 +22,7 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
   public var epsilon: Scalar
   /// λ, the L2 penalty's coefficient added to the gradient.
   public var weightDecay: Scalar
-  /// The number of steps taken, t; saved with the state to resume the bias correction.
-  public var stepCount = 0
-  private var buffers: ParameterBuffers<Scalar>
+  private var moments: AdamMoments<Scalar>
 
   /// An optimizer for `parameters`, with PyTorch's defaults.
   /// - Precondition: parameter names are unique.
@@ -37,27 +37,30 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     self.beta2 = beta2
     self.epsilon = epsilon
     self.weightDecay = weightDecay
-    self.buffers = ParameterBuffers(count: parameters.count, bufferNames: ["m", "v"])
+    self.moments = AdamMoments(parameters: parameters, optimizer: "Adam")
   }
 
-  /// Applies one Adam update to every parameter: one fused, allocation-free pass per
-  /// parameter (the moments are updated in place), the arithmetic exactly as written above.
+  /// The number of `step()` calls. Setting it sets every parameter's t as well: for resuming
+  /// from moments saved without their `.step` entries.
+  public var stepCount: Int {
+    get { moments.calls }
+    set { moments.setAllSteps(newValue) }
+  }
+
+  /// Applies one Adam update to every parameter that has a gradient: one fused,
+  /// allocation-free pass per parameter (the moments are updated in place), the arithmetic
+  /// exactly as written above.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
-    stepCount += 1
-    let rule = AdamRule(
-      learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-      stepCount: stepCount)
-    for (index, parameter) in parameters.enumerated() {
-      rule.update(parameter, &buffers, index, l2Penalty: weightDecay, decoupledDecay: 0)
-    }
+    let rule = AdamRule(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    moments.step(parameters, rule, l2Penalty: weightDecay, decoupledDecay: 0)
   }
 
-  public var state: [String: Tensor<Scalar>] { buffers.state(parameters) }
+  public var state: [String: Tensor<Scalar>] { moments.state(parameters) }
 
-  /// Replaces the moment estimates; set `stepCount` alongside.
+  /// Replaces the moment estimates and, where the state has them, the per-parameter step counts.
   public func loadState(_ state: [String: Tensor<Scalar>]) throws(OptimizerStateError) {
-    try buffers.load(state, parameters, optimizer: "Adam")
+    try moments.load(state, parameters)
   }
 }
 
@@ -65,9 +68,10 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
 /// decoupled from the gradient — the parameter shrinks by ηλ before the Adam step, so the
 /// decay is not rescaled by the moment estimates.
 ///
-/// At step t (from 1): p ← p − ηλp;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+/// At a parameter's step t (from 1): p ← p − ηλp;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
 /// m̂ = m/(1 − β₁ᵗ);  v̂ = v/(1 − β₂ᵗ);  p ← p − η · m̂/(√v̂ + ε).
-/// State: `<name>.m` and `<name>.v` per parameter, plus `stepCount` (t).
+/// Parameters without a gradient are skipped, as in `Adam` (so they do not decay either).
+/// State: `<name>.m`, `<name>.v` and `<name>.step` per parameter.
 public final class AdamW<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
@@ -80,9 +84,7 @@ public final class AdamW<Scalar: TensorScalar>: Optimizer {
   public var epsilon: Scalar
   /// λ, the decoupled decay: each step multiplies p by 1 − ηλ.
   public var weightDecay: Scalar
-  /// The number of steps taken, t; saved with the state to resume the bias correction.
-  public var stepCount = 0
-  private var buffers: ParameterBuffers<Scalar>
+  private var moments: AdamMoments<Scalar>
 
   /// An optimizer for `parameters`, with PyTorch's defaults (λ = 0.01).
   /// - Precondition: parameter names are unique.
@@ -97,64 +99,92 @@ public final class AdamW<Scalar: TensorScalar>: Optimizer {
     self.beta2 = beta2
     self.epsilon = epsilon
     self.weightDecay = weightDecay
-    self.buffers = ParameterBuffers(count: parameters.count, bufferNames: ["m", "v"])
+    self.moments = AdamMoments(parameters: parameters, optimizer: "AdamW")
   }
 
-  /// Applies one AdamW update to every parameter, fused and allocation-free like `Adam`.
+  /// The number of `step()` calls; setting it sets every parameter's t as well.
+  public var stepCount: Int {
+    get { moments.calls }
+    set { moments.setAllSteps(newValue) }
+  }
+
+  /// Applies one AdamW update to every parameter that has a gradient, fused and
+  /// allocation-free like `Adam`.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
-    stepCount += 1
-    let rule = AdamRule(
-      learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-      stepCount: stepCount)
-    for (index, parameter) in parameters.enumerated() {
-      rule.update(parameter, &buffers, index, l2Penalty: 0, decoupledDecay: weightDecay)
-    }
+    let rule = AdamRule(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    moments.step(parameters, rule, l2Penalty: 0, decoupledDecay: weightDecay)
   }
 
-  public var state: [String: Tensor<Scalar>] { buffers.state(parameters) }
+  public var state: [String: Tensor<Scalar>] { moments.state(parameters) }
 
-  /// Replaces the moment estimates; set `stepCount` alongside.
+  /// Replaces the moment estimates and, where the state has them, the per-parameter step counts.
   public func loadState(_ state: [String: Tensor<Scalar>]) throws(OptimizerStateError) {
-    try buffers.load(state, parameters, optimizer: "AdamW")
+    try moments.load(state, parameters)
   }
 }
 
-/// The Adam update of one parameter, shared by `Adam` (L2 penalty in the gradient) and `AdamW`
-/// (decoupled decay of the parameter).
+/// The hyperparameters of one Adam step.
 struct AdamRule<Scalar: TensorScalar> {
   let learningRate: Scalar
   let beta1: Scalar
   let beta2: Scalar
   let epsilon: Scalar
-  /// 1 − β₁ᵗ and 1 − β₂ᵗ, computed in Double as PyTorch does.
-  let correction1: Scalar
-  let correction2: Scalar
+}
 
-  init(learningRate: Scalar, beta1: Scalar, beta2: Scalar, epsilon: Scalar, stepCount: Int) {
-    self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    correction1 = Scalar(1 - pow(Double(beta1), Double(stepCount)))
-    correction2 = Scalar(1 - pow(Double(beta2), Double(stepCount)))
+/// What `Adam` and `AdamW` keep per parameter: the moments m and v, and the count t of the
+/// updates the parameter received.
+struct AdamMoments<Scalar: TensorScalar> {
+  private var buffers: ParameterBuffers<Scalar>
+  private var steps: [Int]
+  private let optimizer: String
+  /// The number of `step()` calls.
+  private(set) var calls = 0
+
+  init(parameters: [Parameter<Scalar>], optimizer: String) {
+    buffers = ParameterBuffers(count: parameters.count, bufferNames: ["m", "v"])
+    steps = Array(repeating: 0, count: parameters.count)
+    self.optimizer = optimizer
+  }
+
+  mutating func setAllSteps(_ count: Int) {
+    calls = count
+    steps = Array(repeating: count, count: steps.count)
+  }
+
+  /// One update of every parameter that has a gradient and is not frozen.
+  @inline(__always)
+  mutating func step(
+    _ parameters: [Parameter<Scalar>], _ rule: AdamRule<Scalar>, l2Penalty: Scalar,
+    decoupledDecay: Scalar
+  ) {
+    calls += 1
+    for (index, parameter) in parameters.enumerated()
+    where parameter.hasGradient && !parameter.isFrozen {
+      steps[index] += 1
+      update(parameter, index, rule, l2Penalty: l2Penalty, decoupledDecay: decoupledDecay)
+    }
   }
 
   /// One pass over the elements of `parameter`, its moments `m` and `v` updated in place. The
   /// loop is C (`cr_adam_f32`/`_f64`), where it vectorises; its arithmetic is the formula in
   /// `Adam`'s and `AdamW`'s doc comments, operation for operation.
-  func update(
-    _ parameter: Parameter<Scalar>, _ buffers: inout ParameterBuffers<Scalar>, _ index: Int,
+  private mutating func update(
+    _ parameter: Parameter<Scalar>, _ index: Int, _ rule: AdamRule<Scalar>,
     l2Penalty: Scalar, decoupledDecay: Scalar
   ) {
     let shape = parameter.value.shape
     var m = buffers.take(index, "m", shape: shape)
     var v = buffers.take(index, "v", shape: shape)
+    // 1 − βᵗ in Double, as PyTorch does, then rounded to the parameter's type.
+    let t = Double(steps[index])
+    let correction1 = Scalar(1 - pow(Double(rule.beta1), t))
+    let correction2 = Scalar(1 - pow(Double(rule.beta2), t))
     let hyperparameters = cr_adam_hyperparameters(
-      learningRate: Double(learningRate), beta1: Double(beta1), beta2: Double(beta2),
-      epsilon: Double(epsilon), correction1: Double(correction1),
-      correction2: Double(correction2), l2Penalty: Double(l2Penalty),
-      decoupledDecay: Double(decoupledDecay))
+      learningRate: Double(rule.learningRate), beta1: Double(rule.beta1),
+      beta2: Double(rule.beta2), epsilon: Double(rule.epsilon),
+      correction1: Double(correction1), correction2: Double(correction2),
+      l2Penalty: Double(l2Penalty), decoupledDecay: Double(decoupledDecay))
     parameter.gradient.scalars.withUnsafeBufferPointer { g in
       parameter.value.withUnsafeMutableBufferPointer { p in
         m.withUnsafeMutableBufferPointer { m in
@@ -166,5 +196,37 @@ struct AdamRule<Scalar: TensorScalar> {
     }
     buffers.store(index, "m", m)
     buffers.store(index, "v", v)
+  }
+
+  /// The moments by `<name>.m`/`<name>.v`, and `<name>.step` for every parameter updated at
+  /// least once (a one-element tensor; exact up to 2²⁴ steps in `Float`).
+  func state(_ parameters: [Parameter<Scalar>]) -> [String: Tensor<Scalar>] {
+    var result = buffers.state(parameters)
+    for (index, parameter) in parameters.enumerated() where steps[index] > 0 {
+      result["\(parameter.name).step"] = Tensor(Scalar(steps[index]))
+    }
+    return result
+  }
+
+  /// Loads moments and step counts; nothing changes when any entry is refused.
+  mutating func load(
+    _ state: [String: Tensor<Scalar>], _ parameters: [Parameter<Scalar>]
+  ) throws(OptimizerStateError) {
+    var moments = state
+    var loadedSteps = steps
+    for (index, parameter) in parameters.enumerated() {
+      let key = "\(parameter.name).step"
+      guard let tensor = moments.removeValue(forKey: key) else { continue }
+      let value = tensor.count == 1 ? Double(tensor.scalars[0]) : .nan
+      guard tensor.shape.count <= 1, value >= 0, value < 1e15, value == value.rounded() else {
+        throw OptimizerStateError(
+          "\(optimizer) state: \"\(key)\" must hold one whole number ≥ 0, got shape "
+            + "\(tensor.shape) \(tensor.scalars.prefix(3))")
+      }
+      loadedSteps[index] = Int(value)
+    }
+    try buffers.load(moments, parameters, optimizer: optimizer)
+    steps = loadedSteps
+    if state.keys.contains(where: { $0.hasSuffix(".step") }) { calls = steps.max() ?? 0 }
   }
 }

@@ -10,7 +10,11 @@ public protocol Optimizer<Scalar>: AnyObject {
   /// The parameters updated by `step()`, in order.
   var parameters: [Parameter<Scalar>] { get }
 
-  /// Applies one update to every parameter from its current `gradient`.
+  /// η, the step size; a `LearningRateSchedule` sets it between steps.
+  var learningRate: Scalar { get set }
+
+  /// Applies one update to every parameter that has a gradient (`hasGradient`) and is not
+  /// frozen; the others, and the optimizer's state for them, are left as they are.
   func step()
 
   /// The optimizer's buffers, keyed `<parameter name>.<buffer>` (e.g. `layer0.weight.momentum`).
@@ -95,7 +99,7 @@ struct ParameterBuffers<Scalar: TensorScalar> {
 func requireUniqueNames<Scalar>(_ parameters: [Parameter<Scalar>], optimizer: String) {
   var seen = Set<String>()
   for parameter in parameters {
-    precondition(
+    require(
       seen.insert(parameter.name).inserted,
       "\(optimizer): two parameters are named \"\(parameter.name)\"; state is keyed by name")
   }

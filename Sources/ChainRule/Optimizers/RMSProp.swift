@@ -8,7 +8,8 @@ import CChainRuleKernels
 /// centred: ḡ ← αḡ + (1 − α)g and d = √(s − ḡ²) + ε, otherwise d = √s + ε;
 /// with momentum: b ← μb + g/d, p ← p − ηb; without: p ← p − η·g/d.
 /// State: `<name>.squareAverage`, plus `<name>.gradientAverage` (centred) and
-/// `<name>.momentum` (μ ≠ 0), all starting at zero.
+/// `<name>.momentum` (μ ≠ 0), all starting at zero. Parameters without a gradient in a step
+/// are skipped, their buffers unchanged.
 public final class RMSProp<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
@@ -51,7 +52,8 @@ public final class RMSProp<Scalar: TensorScalar>: Optimizer {
     let (eta, alpha, eps, lambda, mu, centered) = (
       learningRate, alpha, epsilon, weightDecay, momentum, centered
     )
-    for (index, parameter) in parameters.enumerated() {
+    for (index, parameter) in parameters.enumerated()
+    where parameter.hasGradient && !parameter.isFrozen {
       let shape = parameter.value.shape
       var squareAverage = buffers.take(index, "squareAverage", shape: shape)
       // Unused buffers stay empty tensors and are not stored.

@@ -4,7 +4,9 @@
 /// For each parameter p with gradient g, learning rate η, momentum μ, weight decay λ:
 /// g ← g + λp;  v ← μv + g (v starts at g on the first step);
 /// p ← p − η · (nesterov ? g + μv : v). With μ = 0 this is plain p ← p − η g.
-/// State: one buffer per parameter, `<name>.momentum` (only when μ ≠ 0).
+/// State: one buffer per parameter, `<name>.momentum` (only when μ ≠ 0). A parameter without a
+/// gradient in a step (`hasGradient` false, or frozen) is skipped, as PyTorch skips one whose
+/// `.grad` is `None`: no weight decay, no momentum.
 public final class SGD<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
@@ -23,7 +25,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     parameters: [Parameter<Scalar>], learningRate: Scalar, momentum: Scalar = 0,
     nesterov: Bool = false, weightDecay: Scalar = 0
   ) {
-    precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
+    require(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
     requireUniqueNames(parameters, optimizer: "SGD")
     self.parameters = parameters
     self.learningRate = learningRate
@@ -37,7 +39,8 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   /// allocates nothing. The arithmetic is the same, operation for operation, as written above.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
-    for (index, parameter) in parameters.enumerated() {
+    for (index, parameter) in parameters.enumerated()
+    where parameter.hasGradient && !parameter.isFrozen {
       let usesMomentum = momentum != 0
       var velocity = buffers.buffers[index].removeValue(forKey: "momentum")
       let isFirstStep = velocity == nil

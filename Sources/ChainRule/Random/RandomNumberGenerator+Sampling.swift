@@ -31,7 +31,7 @@ extension RandomNumberGenerator {
   /// 2⁶⁴ mod upperBound (Lemire's multiply-shift method).
   /// - Precondition: `upperBound > 0`.
   public mutating func nextInt(below upperBound: Int) -> Int {
-    precondition(upperBound > 0, "nextInt(below:): upper bound \(upperBound) is not positive")
+    require(upperBound > 0, "nextInt(below:): upper bound \(upperBound) is not positive")
     let bound = UInt64(upperBound)
     let threshold = (0 &- bound) % bound
     while true {

@@ -64,7 +64,7 @@ public final class ScalarGraph {
   /// a + b → (ḡ, ḡ); a · b → (ḡ·b, ḡ·a); aⁿ → ḡ·n·aⁿ⁻¹; eᵃ → ḡ·y; ln a → ḡ/a;
   /// tanh a → ḡ·(1 − y²); σ(a) → ḡ·y(1 − y); relu a → ḡ·[a > 0]; −a → −ḡ.
   public func backward(from output: ScalarNode) {
-    precondition(output.graph === self, "backward: output from another scalar graph")
+    require(output.graph === self, "backward: output from another scalar graph")
     let end = Int(output.index)
     rows.withUnsafeMutableBufferPointer { row in
       for i in 0...end { row[i].gradient = 0 }

@@ -39,7 +39,7 @@ extension Tensor {
       return Tensor(shape: a.shape, scalars: zip(a.scalars, b.scalars).map(combine))
     }
     guard let shape = Broadcast.shape(a.shape, b.shape) else {
-      preconditionFailure(ShapeError.broadcast(op: "zipBroadcast", a.shape, b.shape).description)
+      requirementFailure(ShapeError.broadcast(op: "zipBroadcast", a.shape, b.shape).description)
     }
     if b.count == 1 {
       let y = b.scalars[0]
@@ -79,7 +79,7 @@ extension Tensor {
   /// - Precondition: the shape broadcasts to `target`.
   public func broadcasted(to target: [Int]) -> Tensor {
     if shape == target { return self }
-    precondition(
+    require(
       Broadcast.shape(shape, target) == target,
       "broadcasted(to:): \(shape) does not broadcast to \(target)")
     return Tensor.zipBroadcast(self, Tensor.zeros(target)) { value, _ in value }
@@ -90,7 +90,7 @@ extension Tensor {
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func summed(toShape target: [Int]) -> Tensor {
     if shape == target { return self }
-    precondition(
+    require(
       Broadcast.shape(target, shape) == shape,
       "summed(toShape:): \(target) does not broadcast to \(shape)")
     var result = Tensor.zeros(target)

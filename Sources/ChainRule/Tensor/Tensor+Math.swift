@@ -23,16 +23,16 @@ extension Tensor {
     _ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false,
     into result: inout Tensor, accumulating: Bool = false
   ) {
-    precondition(
+    require(
       rank == 2 && other.rank == 2,
       "matmul: needs rank-2 operands, got \(shape) and \(other.shape)")
     let m = transposeSelf ? shape[1] : shape[0]
     let k = transposeSelf ? shape[0] : shape[1]
     let otherK = transposeOther ? other.shape[1] : other.shape[0]
     let n = transposeOther ? other.shape[0] : other.shape[1]
-    precondition(k == otherK, "matmul: inner dimensions \(k) and \(otherK) differ")
+    require(k == otherK, "matmul: inner dimensions \(k) and \(otherK) differ")
     if result.shape != [m, n] {
-      precondition(
+      require(
         !accumulating, "matmul: accumulating into \(result.shape), expected [\(m), \(n)]")
       result = Tensor.zeros([m, n])
     }
@@ -52,7 +52,7 @@ extension Tensor {
 
   /// The transpose of a rank-2 tensor.
   public func transposed() -> Tensor {
-    precondition(rank == 2, "transposed: needs a rank-2 tensor, got \(shape)")
+    require(rank == 2, "transposed: needs a rank-2 tensor, got \(shape)")
     let (rows, columns) = (shape[0], shape[1])
     var result = [Scalar](repeating: 0, count: count)
     for row in 0..<rows {
@@ -69,7 +69,7 @@ extension Tensor {
   /// The sum along one axis; the axis is removed unless `keepingDimension` is true.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
-    precondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
+    require(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
     let outer = shape[..<axis].reduce(1, *)
     let length = shape[axis]
     let inner = shape[(axis + 1)...].reduce(1, *)
@@ -103,7 +103,7 @@ extension Tensor {
   /// Adds `other` (same shape) into this tensor in place.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public static func += (a: inout Tensor, b: Tensor) {
-    precondition(a.shape == b.shape, "+=: shapes \(a.shape) and \(b.shape) differ")
+    require(a.shape == b.shape, "+=: shapes \(a.shape) and \(b.shape) differ")
     a.scalars.withUnsafeMutableBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in
         for i in x.indices { x[i] += y[i] }

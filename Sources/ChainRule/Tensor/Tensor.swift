@@ -18,9 +18,9 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
   /// Creates a tensor of the given shape from its row-major scalars.
   /// - Precondition: `scalars.count` equals the product of `shape`, and no dimension is negative.
   public init(shape: [Int], scalars: [Scalar]) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+    require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
     let count = shape.reduce(1, *)
-    precondition(
+    require(
       count == scalars.count,
       "Tensor: shape \(shape) needs \(count) scalars, got \(scalars.count)")
     self.shape = shape
@@ -45,7 +45,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
   /// A rank-2 tensor (a matrix) from its rows; every row must have the same length.
   public init(_ rows: [[Scalar]]) {
     let columns = rows.first?.count ?? 0
-    precondition(
+    require(
       rows.allSatisfy { $0.count == columns },
       "Tensor: ragged rows \(rows.map(\.count)) in a matrix literal")
     self.init(shape: [rows.count, columns], scalars: rows.flatMap { $0 })
@@ -55,7 +55,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
   public init(_ blocks: [[[Scalar]]]) {
     let matrices = blocks.map { Tensor($0) }
     let inner = matrices.first?.shape ?? [0, 0]
-    precondition(
+    require(
       matrices.allSatisfy { $0.shape == inner }, "Tensor: ragged blocks in a rank-3 literal")
     self.init(shape: [blocks.count] + inner, scalars: matrices.flatMap(\.scalars))
   }
@@ -71,17 +71,17 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
   public var count: Int { scalars.count }
   /// The only element of a tensor that has exactly one.
   public var scalar: Scalar {
-    precondition(count == 1, "Tensor.scalar: tensor of shape \(shape) has \(count) elements")
+    require(count == 1, "Tensor.scalar: tensor of shape \(shape) has \(count) elements")
     return scalars[0]
   }
 
   /// The row-major offset of a multi-index, checked against the shape.
   public func offset(of indices: [Int]) -> Int {
-    precondition(
+    require(
       indices.count == rank, "Tensor: \(indices.count) indices for a tensor of rank \(rank)")
     var offset = 0
     for (axis, index) in indices.enumerated() {
-      precondition(
+      require(
         index >= 0 && index < shape[axis],
         "Tensor: index \(index) out of range for axis \(axis) of shape \(shape)")
       offset = offset * shape[axis] + index
