@@ -26,7 +26,8 @@ func expectClose(
 }
 
 /// Central differences of the scalar `loss` with respect to every element of the leaf `node`:
-/// (L(x + ε) − L(x − ε)) / 2ε, re-running `graph.forward()` for each perturbation.
+/// (L(x + ε) − L(x − ε)) / 2ε, re-running `graph.forward()` for each perturbation — except
+/// that stop-gradient nodes keep their values, as their VJP treats them.
 func centralDifference(
   of loss: Node<Double>, withRespectTo node: Node<Double>, epsilon: Double = 1e-6
 ) -> Tensor<Double> {
@@ -36,17 +37,24 @@ func centralDifference(
     var plus = original
     plus.scalars[i] += epsilon
     node.value = plus
-    loss.graph.forward()
+    forwardHoldingStoppedValues(loss.graph)
     let lossPlus = loss.value.scalar
     var minus = original
     minus.scalars[i] -= epsilon
     node.value = minus
-    loss.graph.forward()
+    forwardHoldingStoppedValues(loss.graph)
     numeric.scalars[i] = (lossPlus - loss.value.scalar) / (2 * epsilon)
   }
   node.value = original
   loss.graph.forward()
   return numeric
+}
+
+/// `graph.forward()`, except that every `StopGradient` node keeps its current value.
+private func forwardHoldingStoppedValues(_ graph: Graph<Double>) {
+  for node in graph.nodes where node.kind == .operation && !(node.operation is StopGradient) {
+    graph.evaluateInPlace(node.id)
+  }
 }
 
 /// A tensor of the given shape with values drawn from `domain`, as the op checks draw them.

@@ -408,6 +408,11 @@ public struct RandomGraphGenerator: Sendable {
     case .positive: value.scalars.allSatisfy { $0 >= 0.1 }
     case .awayFromZero: value.scalars.allSatisfy { abs($0) >= 0.05 }
     case .probability: value.scalars.allSatisfy { $0 >= 0.02 && $0 <= 0.98 }
+    case .moderate: value.scalars.allSatisfy { abs($0) <= 100 }
+    case .avoiding(let points):
+      value.scalars.allSatisfy { x in points.allSatisfy { abs(Double(x) - $0) >= 0.05 } }
+    case .distinct:
+      zip(value.scalars.sorted(), value.scalars.sorted().dropFirst()).allSatisfy { $1 - $0 >= 1e-4 }
     }
   }
 
@@ -448,9 +453,26 @@ public struct RandomGraphGenerator: Sendable {
         let magnitude = generator.nextDouble(in: 0.2...2)
         return generator.next() % 2 == 0 ? magnitude : -magnitude
       case .probability: return generator.nextDouble(in: 0.05...0.95)
+      case .avoiding(let points):
+        var x = generator.nextDouble(in: -2...2)
+        while points.contains(where: { abs(x - $0) < 0.2 }) { x = generator.nextDouble(in: -2...2) }
+        return x
+      case .distinct, .moderate: return generator.nextDouble(in: -2...2)
       }
     }
+    if case .distinct = domain { return Tensor(shape: shape, scalars: spreadApart(scalars)) }
     return Tensor(shape: shape, scalars: scalars)
+  }
+
+  /// The values nudged apart, keeping their order, until no two are closer than 1e−3.
+  static func spreadApart(_ values: [Double]) -> [Double] {
+    var result = values
+    let order = values.indices.sorted { values[$0] < values[$1] }
+    for (previous, index) in zip(order, order.dropFirst())
+    where result[index] - result[previous] < 1e-3 {
+      result[index] = result[previous] + 1e-3
+    }
+    return result
   }
 }
 

@@ -9,6 +9,16 @@ public enum CheckDomain: Sendable {
   case awayFromZero
   /// Uniform in [0.05, 0.95]: probabilities away from the 0 and 1 where log clamps.
   case probability
+  /// Uniform in [−2, 2] but at least 0.2 from each of `points`, the kinks of the op (clamp's
+  /// bounds); the fuzz applies the op only to values at least 0.05 from them.
+  case avoiding([Double])
+  /// Uniform in [−2, 2], no two elements closer than 1e−3: no ties, where a max or min along
+  /// an axis has no derivative; the fuzz applies the op only to values without two closer
+  /// than 1e−4.
+  case distinct
+  /// Uniform in [−2, 2], like `anywhere`; the extreme-values family keeps |x| ≤ 100 here,
+  /// since sin and cos of a huge argument turn its last bit into a different value.
+  case moderate
 }
 
 /// One gradient-check case of an op: operand shapes, their domain, and how to build the node.
@@ -48,5 +58,23 @@ public enum OperationCatalog {
     Exp.self, Log.self, Square.self, Sigmoid.self, Tanh.self, ReLU.self, Step.self,
     Softmax.self, LogSoftmax.self, BinaryCrossEntropy.self, BinaryCrossEntropyWithLogits.self,
     SoftmaxCrossEntropy.self, SparseSoftmaxCrossEntropy.self,
+    // The experimenter's toolbox (issue 15), one op per line.
+    Sin.self,
+    Cos.self,
+    Sqrt.self,
+    ScalarPower.self,
+    Power.self,
+    Abs.self,
+    Maximum.self,
+    Minimum.self,
+    Clamp.self,
+    Where.self,
+    StopGradient.self,
+    LogSumExp.self,
+    Max.self,
+    Min.self,
+    Concat.self,
+    Slicing.self,
+    Gather.self,
   ]
 }

@@ -111,3 +111,41 @@ extension Tensor {
     }
   }
 }
+
+// MARK: Scalars on either side, and element-wise functions (issue 15: the experimenter's toolbox)
+// No `abs()` method: inside `extension Tensor` it would shadow the global `abs` that the
+// tolerance checks call; `t.map(Scalar.abs)` does it.
+
+extension Tensor {
+  /// Every element plus a scalar.
+  public static func + (a: Tensor, s: Scalar) -> Tensor { a.map { $0 + s } }
+  /// A scalar plus every element.
+  public static func + (s: Scalar, a: Tensor) -> Tensor { a.map { s + $0 } }
+  /// Every element minus a scalar.
+  public static func - (a: Tensor, s: Scalar) -> Tensor { a.map { $0 - s } }
+  /// A scalar minus every element: `1 - t`.
+  public static func - (s: Scalar, a: Tensor) -> Tensor { a.map { s - $0 } }
+  /// Every element divided by a scalar.
+  public static func / (a: Tensor, s: Scalar) -> Tensor { a.map { $0 / s } }
+  /// A scalar divided by every element: `1 / t`.
+  public static func / (s: Scalar, a: Tensor) -> Tensor { a.map { s / $0 } }
+
+  /// e^x for every element.
+  public func exp() -> Tensor { map(Scalar.exp) }
+  /// The natural logarithm of every element (−∞ at 0, NaN below).
+  public func log() -> Tensor { map(Scalar.log) }
+  /// tanh x for every element.
+  public func tanh() -> Tensor { map(Scalar.tanh) }
+  /// The logistic sigmoid 1 / (1 + e^(−x)) of every element.
+  public func sigmoid() -> Tensor { map { 1 / (1 + Scalar.exp(-$0)) } }
+  /// sin x for every element (radians).
+  public func sin() -> Tensor { map(Scalar.sin) }
+  /// cos x for every element (radians).
+  public func cos() -> Tensor { map(Scalar.cos) }
+  /// √x for every element (NaN below 0).
+  public func sqrt() -> Tensor { map(Scalar.sqrt) }
+  /// x² for every element.
+  public func squared() -> Tensor { map { $0 * $0 } }
+  /// x^p for every element, as the C library's `pow` defines it.
+  public func pow(_ exponent: Scalar) -> Tensor { map { Scalar.pow($0, exponent) } }
+}

@@ -15,6 +15,26 @@ where Self.RawSignificand: FixedWidthInteger {
   static func log1p(_ x: Self) -> Self
   /// Hyperbolic tangent.
   static func tanh(_ x: Self) -> Self
+
+  // MARK: More elementary functions (issue 15: the experimenter's toolbox)
+
+  /// Sine (radians).
+  static func sin(_ x: Self) -> Self
+  /// Cosine (radians).
+  static func cos(_ x: Self) -> Self
+  /// Tangent (radians).
+  static func tan(_ x: Self) -> Self
+  /// Square root: NaN below 0, as in IEEE arithmetic.
+  static func sqrt(_ x: Self) -> Self
+  /// xʸ, as the C library's `pow` defines it: a negative x with a non-integer y is NaN,
+  /// 0⁰ = 1, 0 to a negative power is +∞.
+  static func pow(_ x: Self, _ y: Self) -> Self
+  /// e^x − 1, accurate for small x.
+  static func expm1(_ x: Self) -> Self
+  /// |x|.
+  static func abs(_ x: Self) -> Self
+  // MARK: End of the toolbox block
+
   /// Name used in model files and messages: `"F32"` or `"F64"`.
   static var dtypeName: String { get }
   /// Row-major C = op(A) · op(B) (+ C when `accumulate`), on the fast kernels for this type.
@@ -57,3 +77,40 @@ extension Double: TensorScalar {
       a: a, lda: lda, b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
   }
 }
+
+// MARK: More elementary functions (issue 15: the experimenter's toolbox)
+
+extension Float {
+  /// Sine (radians).
+  @inlinable public static func sin(_ x: Float) -> Float { Foundation.sin(x) }
+  /// Cosine (radians).
+  @inlinable public static func cos(_ x: Float) -> Float { Foundation.cos(x) }
+  /// Tangent (radians).
+  @inlinable public static func tan(_ x: Float) -> Float { Foundation.tan(x) }
+  /// Square root.
+  @inlinable public static func sqrt(_ x: Float) -> Float { Foundation.sqrt(x) }
+  /// xʸ (the C library's `powf`).
+  @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+  /// e^x − 1, accurate for small x.
+  @inlinable public static func expm1(_ x: Float) -> Float { Foundation.expm1(x) }
+  /// |x|.
+  @inlinable public static func abs(_ x: Float) -> Float { x.magnitude }
+}
+
+extension Double {
+  /// Sine (radians).
+  @inlinable public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
+  /// Cosine (radians).
+  @inlinable public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
+  /// Tangent (radians).
+  @inlinable public static func tan(_ x: Double) -> Double { Foundation.tan(x) }
+  /// Square root.
+  @inlinable public static func sqrt(_ x: Double) -> Double { Foundation.sqrt(x) }
+  /// xʸ (the C library's `pow`).
+  @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+  /// e^x − 1, accurate for small x.
+  @inlinable public static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
+  /// |x|.
+  @inlinable public static func abs(_ x: Double) -> Double { x.magnitude }
+}
+// MARK: End of the toolbox block

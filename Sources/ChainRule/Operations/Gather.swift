@@ -1,0 +1,82 @@
+/// Rows of a table picked by integer indices: an embedding lookup (PyTorch's `embedding`,
+/// `index_select` along axis 0, JAX's `take`).
+///
+/// Table T: [V, …]; indices k of any shape, each a whole number in 0..<V stored as a scalar (so
+/// a graph input can be fed new indices every step). Y = T[k]: shape k.shape + T.shape[1...],
+/// Y[p] = T[k_p]. ∂Y[p]/∂T[r] = [k_p = r], so T̄[r] = Σ_{p: k_p = r} Ȳ[p] — an index that
+/// appears twice receives both gradients. The indices are positions, not differentiable:
+/// their gradient is 0.
+/// - Precondition: every index is a whole number in 0..<V (checked in `forward`, with the
+///   position of the first bad one).
+public struct Gather: CatalogedOperation {
+  public var name: String { "gather" }
+  public init() {}
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    let table = operands[0]
+    guard let rows = table.shape.first, rows > 0 else {
+      throw ShapeError.invalid(op: name, table, "must be a non-empty table [rows, …]")
+    }
+    return operands[1].shape + table.shape.dropFirst()
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    let (table, indices) = (inputs[0], inputs[1])
+    let width = table.shape.dropFirst().reduce(1, *)
+    var result = [Scalar]()
+    result.reserveCapacity(indices.count * width)
+    for row in rows(indices, count: table.shape[0]) {
+      result.append(contentsOf: table.scalars[(row * width)..<((row + 1) * width)])
+    }
+    return Tensor(shape: indices.shape + table.shape.dropFirst(), scalars: result)
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let (table, indices) = (inputs[0], inputs[1])
+    let width = table.shape.dropFirst().reduce(1, *)
+    var result = Tensor<Scalar>.zeros(table.shape)
+    for (p, row) in rows(indices, count: table.shape[0]).enumerated() {
+      for j in 0..<width { result.scalars[row * width + j] += gradient.scalars[p * width + j] }
+    }
+    return [result, Tensor.zeros(indices.shape)]
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    input == 0 ? "[\(operands[1]) = r]" : "0"
+  }
+
+  public static let checks = [
+    OperationCheck("rows [2, 0, 2] of [3, 4]", [[3, 4]]) { graph, x in
+      x[0].gather(graph.constant(Tensor([2, 0, 2])))
+    },
+    OperationCheck("indices [2, 2] into a vector [5]", [[5]]) { graph, x in
+      x[0].gather(graph.constant(Tensor([[4, 0], [1, 4]])))
+    },
+    OperationCheck("one index [] into [3, 2, 2]", [[3, 2, 2]]) { graph, x in
+      x[0].gather(graph.constant(Tensor(1)))
+    },
+  ]
+
+  /// The indices as rows. - Precondition: whole numbers in 0..<count.
+  private func rows<Scalar: TensorScalar>(_ indices: Tensor<Scalar>, count: Int) -> [Int] {
+    indices.scalars.enumerated().map { position, index in
+      precondition(
+        index >= 0 && index < Scalar(count) && index.rounded() == index,
+        "\(name): index \(index) at position \(DotText.multiIndex(position, shape: indices.shape))"
+          + " is not a row of the table (0..<\(count))")
+      return Int(index)
+    }
+  }
+}
+
+extension Node {
+  /// The rows of this table ([V, …]) at `indices` (whole numbers in 0..<V, any shape): an
+  /// embedding lookup; the result has shape indices.shape + self.shape[1...].
+  public func gather(_ indices: Node) -> Node { graph.apply(Gather(), [self, indices]) }
+  /// The rows of this table at fixed `indices`.
+  public func gather(_ indices: [Int]) -> Node {
+    gather(graph.constant(Tensor(indices.map { Scalar($0) })))
+  }
+}

@@ -1,0 +1,54 @@
+/// The minimum along one axis (PyTorch's `min(dim:)` values).
+///
+/// yⱼ = minᵢ xᵢⱼ;  x̄ᵢⱼ = ȳⱼ · [i = kⱼ] with kⱼ = argminᵢ xᵢⱼ. At a tie the gradient goes to
+/// the first minimal index, as `torch.min(x, dim)`'s does; a NaN in a row is its minimum (the
+/// first NaN). The axis is removed unless `keepingDimension` is true. See `Max`.
+public struct Min: CatalogedOperation {
+  /// The axis reduced (non-negative).
+  public let axis: Int
+  /// Whether the reduced axis is kept with length 1.
+  public let keepingDimension: Bool
+  public var name: String { "min(axis: \(axis))" }
+  public init(axis: Int, keepingDimension: Bool = false) {
+    self.axis = axis
+    self.keepingDimension = keepingDimension
+  }
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    try shapeAlongAxis(operands[0], op: name, axis: axis, keepingDimension: keepingDimension)
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    selectAlongAxis(inputs[0], axis: axis, keepingDimension: keepingDimension) { $0 < $1 }.value
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let positions = selectAlongAxis(inputs[0], axis: axis, keepingDimension: true) { $0 < $1 }
+    return [scatter(gradient, to: positions.offsets, shape: inputs[0].shape)]
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    "[i = argmin]"
+  }
+
+  public static let checks = [
+    OperationCheck("axis 1 of [3, 4]", [[3, 4]], domain: .distinct) { _, x in
+      x[0].min(alongAxis: 1)
+    },
+    OperationCheck("axis 0 of [4, 2, 3], kept", [[4, 2, 3]], domain: .distinct) { _, x in
+      x[0].min(alongAxis: 0, keepingDimension: true)
+    },
+  ]
+}
+
+extension Node {
+  /// The minimum along `axis` (negative counts from the end); its gradient goes to the first
+  /// minimal element, as `torch.min(x, dim)`'s does.
+  public func min(alongAxis axis: Int, keepingDimension: Bool = false) -> Node {
+    graph.apply(
+      Min(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
+      [self])
+  }
+}
