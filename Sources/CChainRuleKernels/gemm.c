@@ -29,7 +29,7 @@
 
 // A second core pays off once each thread gets this many multiply-adds (Float; Double, at half
 // the rate, needs half as many). With the workers spinning (below), a hand-off costs ~1 us, and
-// a 64^3 product takes ~7 us on one Zen 3 core. Measured crossover: see minimum_work_per_thread.
+// a 64^3 product takes ~6 us on one core.
 #ifndef MIN_WORK_PER_THREAD_F32
 #define MIN_WORK_PER_THREAD_F32 (96 * 96 * 96 / 2)
 #endif
@@ -553,7 +553,7 @@ int cr_gemm_default_isa(void) {
 #define RUN(P)                                                                                  \
   do {                                                                                          \
     if (!blocked ||                                                                             \
-        !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, wait))       \
+        !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, wait)) \
       P##_small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                 \
   } while (0)
 
@@ -569,9 +569,9 @@ int cr_gemm_default_isa(void) {
 #endif
 
 #define DEFINE_GEMM(NAME, T, S, MIN_WORK)                                                         \
-  int NAME##_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, \
-                 const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,             \
-                 ptrdiff_t ldc) {                                                                \
+  int NAME##_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,       \
+                 ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,      \
+                 T beta, T *c, ptrdiff_t ldc) {                                                  \
     if (isa == CR_GEMM_AUTO) isa = cr_gemm_default_isa();                                       \
     if (!cr_gemm_isa_supported(isa)) return CR_GEMM_AUTO;                                       \
     if (m <= 0 || n <= 0) return isa;                                                            \
@@ -583,6 +583,7 @@ int cr_gemm_default_isa(void) {
       threads = cr_gemm_max_threads();                                                           \
       if (work < (double)threads * MIN_WORK) threads = (int)(work / MIN_WORK);                  \
     }                                                                                            \
+    if (threads > cr_gemm_max_threads()) threads = cr_gemm_max_threads();                       \
     if (threads < 1) threads = 1;                                                                \
     DISPATCH(S);                                                                                 \
     return isa;                                                                                  \

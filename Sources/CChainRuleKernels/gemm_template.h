@@ -90,8 +90,10 @@ TARGET static void FN(pack_b)(int trans, ptrdiff_t kc, ptrdiff_t nc, const T *b,
 // The MR x NV accumulators live in registers for the whole k loop (AVX2: 12 of the 16 ymm
 // registers, plus NV for the row of B and one broadcast); beta == 0 never reads C. Not inlined:
 // inlined into its callers, clang spilled accumulators inside the k loop (2.5x slower).
-TARGET __attribute__((noinline)) static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c,
-                              ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta) {
+TARGET __attribute__((noinline)) static void FN(kernel)(ptrdiff_t kc, const T *restrict ap,
+                                                        const T *restrict bp, T *c, ptrdiff_t ldc,
+                                                        ptrdiff_t mr, ptrdiff_t nr, T alpha,
+                                                        T beta) {
   // Fetch the tile of C now so that its cache misses overlap the k loop.
   UNROLL for (int i = 0; i < MR; i++) {
     if (i < mr) {
