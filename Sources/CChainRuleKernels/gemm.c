@@ -38,6 +38,8 @@
 // Chunks each thread's share of a product is cut into (see cr_gemm_job): more balance the load
 // better when a thread is late, fewer reuse each packed micro-panel of the shared operand more.
 #define CHUNKS_PER_THREAD 4
+// Groups the shared operand of a step is packed in, so that all participants can pack it.
+#define SHARED_GROUPS 8
 
 // How long an idle worker spins before it sleeps: waking a sleeping thread costs tens of
 // microseconds on a VM, a spinning one a fraction of one, and the products of one training step
@@ -232,11 +234,11 @@ static void cr_run_parallel(cr_task task, void *arg, int participants, int wait)
 // The work is a sequence of steps (one KC-deep slice, and in row mode one NC-wide panel, each);
 // a step packs one shared operand, then is cut into chunks that the participants claim one at a
 // time, so that a participant that is late or slow (a shared machine) simply does fewer.
-//   Row mode: the caller packs the step's B panel; a chunk is a band of rows of C, whose
+//   Row mode: the shared operand is the step's B panel; a chunk is a band of rows of C, whose
 //     claimer packs that band of A into its private buffer.
-//   Column mode (m <= MC): the caller packs the step's A block; a chunk is a band of columns,
-//     whose claimer packs that band of B.
-// The shared buffer is doubled so that the caller can pack step s + 1 while others finish s.
+//   Column mode (m <= MC): the shared operand is the step's A block; a chunk is a band of
+//     columns, whose claimer packs that band of B.
+// The shared buffer is doubled so that step s + 1 can be packed while others finish s.
 typedef struct {
   int transA, transB;
   ptrdiff_t m, n, k;
@@ -254,7 +256,7 @@ typedef struct {
   ptrdiff_t sharedStride, ownStride;    // elements per shared half / per participant
   void *shared, *own;                   // the two shared halves; the private buffers
   atomic_ullong claim;                  // (step << 32) | next unclaimed chunk of that step
-  atomic_int ready;                     // last step whose shared operand is packed
+  atomic_int packNext[2], packDone[2];  // groups of the shared operand claimed / packed, by parity
   atomic_int done[2];                   // chunks finished, of the steps of each parity
   atomic_int *progress;                 // per chunk: the last step of it that is finished
 } cr_gemm_job;

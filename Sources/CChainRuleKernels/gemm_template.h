@@ -152,32 +152,51 @@ TARGET static void FN(macro)(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, T alpha, 
   }
 }
 
-// Packs the shared operand of `step` (row mode: a B panel; column mode: the A block) into its
-// half of the shared buffer.
-TARGET static void FN(pack_shared)(const cr_gemm_job *job, int step) {
+// Packs group `g` (of SHARED_GROUPS) of the micro-panels of the shared operand of `step` (row
+// mode: a B panel; column mode: the A block) into the step's half of the shared buffer.
+TARGET static void FN(pack_shared)(const cr_gemm_job *job, int step, int g) {
   const T *a = job->a, *b = job->b;
   ptrdiff_t lda = job->lda, ldb = job->ldb;
   ptrdiff_t pc = (step % job->kSteps) * KC, kc = job->k - pc < KC ? job->k - pc : KC;
   T *dst = (T *)job->shared + (step % 2) * job->sharedStride;
   if (job->rowMode) {
     ptrdiff_t jc = (step / job->kSteps) * NC, nc = job->n - jc < NC ? job->n - jc : NC;
-    FN(pack_b)(job->transB, kc, nc, job->transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, dst);
+    ptrdiff_t panels = (nc + NR - 1) / NR, per = (panels + SHARED_GROUPS - 1) / SHARED_GROUPS;
+    ptrdiff_t j0 = g * per * NR, j1 = (g + 1) * per * NR < nc ? (g + 1) * per * NR : nc;
+    if (j1 <= j0) return;
+    const T *src = job->transB ? b + (jc + j0) * ldb + pc : b + pc * ldb + jc + j0;
+    FN(pack_b)(job->transB, kc, j1 - j0, src, ldb, dst + j0 * kc);
   } else {
-    FN(pack_a)(job->transA, job->m, kc, job->transA ? a + pc * lda : a + pc, lda, dst);
+    ptrdiff_t panels = (job->m + MR - 1) / MR, per = (panels + SHARED_GROUPS - 1) / SHARED_GROUPS;
+    ptrdiff_t i0 = g * per * MR, i1 = (g + 1) * per * MR < job->m ? (g + 1) * per * MR : job->m;
+    if (i1 <= i0) return;
+    const T *src = job->transA ? a + pc * lda + i0 : a + i0 * lda + pc;
+    FN(pack_a)(job->transA, i1 - i0, kc, src, lda, dst + i0 * kc);
+  }
+}
+
+// Claims and packs groups of the shared operand of `step` until none is left unclaimed.
+TARGET static void FN(help_pack)(cr_gemm_job *job, int step) {
+  for (;;) {
+    int g = atomic_fetch_add_explicit(&job->packNext[step % 2], 1, memory_order_relaxed);
+    if (g >= SHARED_GROUPS) return;
+    FN(pack_shared)(job, step, g);
+    atomic_fetch_add_explicit(&job->packDone[step % 2], 1, memory_order_release);
   }
 }
 
 // Waits until the shared operand of `step` is packed and `chunk` of the step before is done.
 static void FN(wait_ready)(cr_gemm_job *job, int step, ptrdiff_t chunk) {
   unsigned spins = 0;
-  while (atomic_load_explicit(&job->ready, memory_order_acquire) < step ||
+  while (atomic_load_explicit(&job->packDone[step % 2], memory_order_acquire) < SHARED_GROUPS ||
          atomic_load_explicit(&job->progress[chunk], memory_order_acquire) < step - 1)
     cr_backoff(&spins);
 }
 
-// Computes chunk `chunk` of `step` (see cr_gemm_job), packing its own operand into participant
-// p's private buffer, then waiting for the step's shared operand if the caller is still on it,
-// and for the same chunk of the previous step (same block of C) if another participant is.
+// Computes chunk `chunk` of `step` (see cr_gemm_job): helps pack the step's shared operand if
+// groups of it are left, packs its own operand into participant p's private buffer, then waits
+// for the shared operand to be complete and for the same chunk of the previous step (same block
+// of C) if another participant is still on either.
 TARGET static void FN(run_chunk)(cr_gemm_job *job, int step, ptrdiff_t chunk, int p) {
   const T *a = job->a, *b = job->b;
   T *c = job->c;
@@ -187,6 +206,7 @@ TARGET static void FN(run_chunk)(cr_gemm_job *job, int step, ptrdiff_t chunk, in
   T *own = (T *)job->own + p * job->ownStride;
   const T *shared = (const T *)job->shared + (step % 2) * job->sharedStride;
   ptrdiff_t lo = chunk * job->band;
+  FN(help_pack)(job, step);
   if (job->rowMode) {
     ptrdiff_t jc = (step / job->kSteps) * NC, nc = n - jc < NC ? n - jc : NC;
     ptrdiff_t mc = m - lo < job->band ? m - lo : job->band;
@@ -239,18 +259,19 @@ TARGET static void FN(task)(void *arg, int p) {
     FN(claim_chunks)(job, p);
     return;
   }
-  // Step 0 is open from the start, so others pack their parts while the caller packs its own.
-  FN(pack_shared)(job, 0);
-  atomic_store_explicit(&job->ready, 0, memory_order_release);
+  // Step 0 is open from the start; the caller opens each next one.
   for (int s = 0; s < job->steps; s++) {
+    if (s == 0) FN(help_pack)(job, 0);
     FN(claim_chunks)(job, 0);
     if (s + 1 < job->steps) {
-      // Step s + 1 reuses the half (and done counter) of step s - 1: wait until it is finished.
+      // Step s + 1 reuses the half (and counters) of step s - 1: wait until it is finished. Then
+      // pack the next shared operand (with anyone who claims a chunk of it) while others finish s.
       if (s >= 1) FN(wait_done)(job, (s + 1) % 2);
       atomic_store_explicit(&job->done[(s + 1) % 2], 0, memory_order_relaxed);
+      atomic_store_explicit(&job->packNext[(s + 1) % 2], 0, memory_order_relaxed);
+      atomic_store_explicit(&job->packDone[(s + 1) % 2], 0, memory_order_relaxed);
       atomic_store_explicit(&job->claim, (unsigned long long)(s + 1) << 32, memory_order_release);
-      FN(pack_shared)(job, s + 1);
-      atomic_store_explicit(&job->ready, s + 1, memory_order_release);
+      FN(help_pack)(job, s + 1);
     }
   }
   atomic_store_explicit(&job->claim, (unsigned long long)job->steps << 32, memory_order_release);
@@ -318,7 +339,10 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
   job.progress = (atomic_int *)(buffer + elements);
   for (int chunk = 0; chunk < job.chunks; chunk++) atomic_init(&job.progress[chunk], -1);
   atomic_init(&job.claim, 0);
-  atomic_init(&job.ready, -1);
+  for (int parity = 0; parity < 2; parity++) {
+    atomic_init(&job.packNext[parity], 0);
+    atomic_init(&job.packDone[parity], 0);
+  }
   atomic_init(&job.done[0], 0);
   atomic_init(&job.done[1], 0);
   cr_run_parallel(FN(task), &job, threads, wait);
