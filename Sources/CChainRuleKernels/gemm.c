@@ -29,11 +29,17 @@
 
 // A second core pays off once each thread gets this many multiply-adds (Float; Double, at half
 // the rate, needs half as many). With the workers spinning (below), a hand-off costs ~1 us, and
-// a 64^3 product takes ~7 us on one Zen 3 core. Measured crossover: see minimum_work_per_thread.
+// a 64^3 product takes ~6 us on one core.
 #ifndef MIN_WORK_PER_THREAD_F32
 #define MIN_WORK_PER_THREAD_F32 (96 * 96 * 96 / 2)
 #endif
 #define MIN_WORK_PER_THREAD_F64 (MIN_WORK_PER_THREAD_F32 / 2)
+
+// Chunks each thread's share of a product is cut into (see cr_gemm_job): more balance the load
+// better when a thread is late, fewer reuse each packed micro-panel of the shared operand more.
+#define CHUNKS_PER_THREAD 4
+// Groups the shared operand of a step is packed in, so that all participants can pack it.
+#define SHARED_GROUPS 8
 
 // How long an idle worker spins before it sleeps: waking a sleeping thread costs tens of
 // microseconds on a VM, a spinning one a fraction of one, and the products of one training step
@@ -124,19 +130,28 @@ int cr_gemm_max_threads(void) {
   return max_threads;
 }
 
-typedef void (*cr_task)(void *arg, int thread, int threads);
+// A product's work for one participant: the caller is participant 0, worker w is w.
+typedef void (*cr_task)(void *arg, int participant);
+
+// The pool's state word: the product's generation in the high 32 bits, then a "closed" bit, then
+// the number of workers that joined. A worker joins by incrementing it while the product is open;
+// the caller closes it when its own work is done and waits only for workers that joined. A worker
+// that wakes late (descheduled on a busy machine) finds the product closed and stays out, so the
+// caller never waits for a thread that has not started: it does that thread's work itself.
+#define POOL_CLOSED (1ull << 31)
+#define POOL_JOINED_MASK (POOL_CLOSED - 1)
 
 static struct {
   pthread_mutex_t busy;  // held by the caller whose product is running
   pthread_mutex_t sleep_lock;
   pthread_cond_t wake;
-  atomic_uint generation;  // bumped once per product to start the workers
-  atomic_int sleepers;     // workers waiting on `wake`
-  atomic_int pending;      // workers not yet done with the current product
+  atomic_ullong state;  // see POOL_CLOSED
+  atomic_int sleepers;  // workers waiting on `wake`
+  atomic_int left;      // joined workers done with the current product
   cr_task task;
   void *arg;
-  int threads;  // of the current product, caller included
-  int workers;  // started
+  int participants;  // of the current product, caller included: workers 1..<participants join
+  int workers;       // started
 } pool = {
     .busy = PTHREAD_MUTEX_INITIALIZER,
     .sleep_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -146,27 +161,33 @@ static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
 static void *pool_worker(void *index) {
   int me = (int)(ptrdiff_t)index;
-  unsigned seen = 0;
+  unsigned long long seen = 0;  // generation of the last product this worker saw
   for (;;) {
-    unsigned now, spins = 0;
+    unsigned long long state;
+    unsigned spins = 0;
     long long deadline = cr_now_ns() + SPIN_NANOSECONDS;
-    while ((now = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
+    while (((state = atomic_load_explicit(&pool.state, memory_order_acquire)) >> 32) == seen) {
       cr_backoff(&spins);
       if ((spins & 255) == 0 && cr_now_ns() > deadline) {
-        // Announce the sleep before re-checking: a caller bumping the generation either is
-        // seen here or sees `sleepers` and signals under the lock (both sides are seq_cst).
+        // Announce the sleep before re-checking: a caller publishing a product either is seen
+        // here or sees `sleepers` and signals under the lock (both sides are seq_cst).
         pthread_mutex_lock(&pool.sleep_lock);
         atomic_fetch_add(&pool.sleepers, 1);
-        while ((now = atomic_load(&pool.generation)) == seen)
+        while (((state = atomic_load(&pool.state)) >> 32) == seen)
           pthread_cond_wait(&pool.wake, &pool.sleep_lock);
         atomic_fetch_sub(&pool.sleepers, 1);
         pthread_mutex_unlock(&pool.sleep_lock);
         break;
       }
     }
-    seen = now;
-    if (me < pool.threads) pool.task(pool.arg, me, pool.threads);
-    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+    seen = state >> 32;
+    while (!(state & POOL_CLOSED) && (state >> 32) == seen) {
+      if (atomic_compare_exchange_weak(&pool.state, &state, state + 1)) {
+        if (me < pool.participants) pool.task(pool.arg, me);
+        atomic_fetch_add_explicit(&pool.left, 1, memory_order_release);
+        break;
+      }
+    }
   }
   return NULL;
 }
@@ -181,62 +202,43 @@ static void start_pool(void) {
   }
 }
 
-// Runs task(arg, t, threads) for t in 0..<threads, t = 0 on the calling thread, and returns when
-// all are done. `threads` may come out smaller than asked: at most the workers plus one, and 1
-// when the pool is busy, unless `wait` (then the caller waits for its turn).
-static void cr_run_parallel(cr_task task, void *arg, int threads, int wait) {
-  if (threads > 1) {
-    pthread_once(&pool_once, start_pool);
-    if (threads > pool.workers + 1) threads = pool.workers + 1;
-  }
-  if (threads <= 1 || (wait ? pthread_mutex_lock(&pool.busy) : pthread_mutex_trylock(&pool.busy))) {
-    task(arg, 0, 1);
+// Runs task(arg, 0) on the calling thread and task(arg, w) on the workers w < participants that
+// join in time; returns when all that joined are done. Alone when participants <= 1 or the pool
+// is busy (another thread's product), unless `wait` (then the caller waits for its turn).
+static void cr_run_parallel(cr_task task, void *arg, int participants, int wait) {
+  if (participants > 1) pthread_once(&pool_once, start_pool);
+  if (participants <= 1 || pool.workers == 0 ||
+      (wait ? pthread_mutex_lock(&pool.busy) : pthread_mutex_trylock(&pool.busy)) != 0) {
+    task(arg, 0);
     return;
   }
   pool.task = task;
   pool.arg = arg;
-  pool.threads = threads;
-  atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
-  atomic_fetch_add(&pool.generation, 1);  // seq_cst: publishes the fields above
+  pool.participants = participants;
+  atomic_store_explicit(&pool.left, 0, memory_order_relaxed);
+  unsigned long long generation = (atomic_load(&pool.state) >> 32) + 1;
+  atomic_store(&pool.state, generation << 32);  // seq_cst: publishes the fields above
   if (atomic_load(&pool.sleepers) > 0) {
     pthread_mutex_lock(&pool.sleep_lock);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.sleep_lock);
   }
-  task(arg, 0, threads);
+  task(arg, 0);
+  int joined = (int)(atomic_fetch_or(&pool.state, POOL_CLOSED) & POOL_JOINED_MASK);
   unsigned spins = 0;
-  while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) cr_backoff(&spins);
+  while (atomic_load_explicit(&pool.left, memory_order_acquire) < joined) cr_backoff(&spins);
   pthread_mutex_unlock(&pool.busy);
 }
 
-// Sense-reversing barrier for the threads of one product.
-typedef struct {
-  atomic_int arrived;
-  atomic_int phase;
-} cr_barrier;
-
-static void cr_barrier_wait(cr_barrier *b, int threads) {
-  if (threads <= 1) return;
-  int phase = atomic_load_explicit(&b->phase, memory_order_relaxed);
-  if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == threads - 1) {
-    atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-    atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
-  } else {
-    unsigned spins = 0;
-    while (atomic_load_explicit(&b->phase, memory_order_acquire) == phase) cr_backoff(&spins);
-  }
-}
-
-// Thread t's share [lo, hi) of 0..<total, cut at multiples of `granule` as evenly as possible.
-static void cr_share(ptrdiff_t total, ptrdiff_t granule, int t, int threads, ptrdiff_t *lo,
-                     ptrdiff_t *hi) {
-  ptrdiff_t tiles = (total + granule - 1) / granule;
-  ptrdiff_t t0 = tiles * t / threads * granule, t1 = tiles * (t + 1) / threads * granule;
-  *lo = t0 < total ? t0 : total;
-  *hi = t1 < total ? t1 : total;
-}
-
-// One product as plain data, shared by its threads (the template's task functions read it).
+// One product as plain data, shared by its participants (the template's functions read it).
+// The work is a sequence of steps (one KC-deep slice, and in row mode one NC-wide panel, each);
+// a step packs one shared operand, then is cut into chunks that the participants claim one at a
+// time, so that a participant that is late or slow (a shared machine) simply does fewer.
+//   Row mode: the shared operand is the step's B panel; a chunk is a band of rows of C, whose
+//     claimer packs that band of A into its private buffer.
+//   Column mode (m <= MC): the shared operand is the step's A block; a chunk is a band of
+//     columns, whose claimer packs that band of B.
+// The shared buffer is doubled so that step s + 1 can be packed while others finish s.
 typedef struct {
   int transA, transB;
   ptrdiff_t m, n, k;
@@ -248,10 +250,15 @@ typedef struct {
   double beta;
   void *c;
   ptrdiff_t ldc;
-  int splitRows;              // cut C along its rows (sharing B panels), else its columns
-  ptrdiff_t aStride, bStride;  // elements between threads' A blocks / B panels
-  void *abuf, *bbuf;
-  cr_barrier barrier;
+  int rowMode;
+  ptrdiff_t band;                       // rows (row mode) or columns of C per chunk
+  int chunks, steps, kSteps;            // chunks per step, steps, KC slices per panel
+  ptrdiff_t sharedStride, ownStride;    // elements per shared half / per participant
+  void *shared, *own;                   // the two shared halves; the private buffers
+  atomic_ullong claim;                  // (step << 32) | next unclaimed chunk of that step
+  atomic_int packNext[2], packDone[2];  // groups of the shared operand claimed / packed, by parity
+  atomic_int done[2];                   // chunks finished, of the steps of each parity
+  atomic_int *progress;                 // per chunk: the last step of it that is finished
 } cr_gemm_job;
 
 // ---------------------------------------------------------------------------------------------
@@ -548,7 +555,7 @@ int cr_gemm_default_isa(void) {
 #define RUN(P)                                                                                  \
   do {                                                                                          \
     if (!blocked ||                                                                             \
-        !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, wait))       \
+        !P##_gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, wait)) \
       P##_small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                 \
   } while (0)
 
@@ -564,9 +571,9 @@ int cr_gemm_default_isa(void) {
 #endif
 
 #define DEFINE_GEMM(NAME, T, S, MIN_WORK)                                                         \
-  int NAME##_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, \
-                 const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,             \
-                 ptrdiff_t ldc) {                                                                \
+  int NAME##_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,       \
+                 ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,      \
+                 T beta, T *c, ptrdiff_t ldc) {                                                  \
     if (isa == CR_GEMM_AUTO) isa = cr_gemm_default_isa();                                       \
     if (!cr_gemm_isa_supported(isa)) return CR_GEMM_AUTO;                                       \
     if (m <= 0 || n <= 0) return isa;                                                            \
@@ -578,6 +585,7 @@ int cr_gemm_default_isa(void) {
       threads = cr_gemm_max_threads();                                                           \
       if (work < (double)threads * MIN_WORK) threads = (int)(work / MIN_WORK);                  \
     }                                                                                            \
+    if (threads > cr_gemm_max_threads()) threads = cr_gemm_max_threads();                       \
     if (threads < 1) threads = 1;                                                                \
     DISPATCH(S);                                                                                 \
     return isa;                                                                                  \

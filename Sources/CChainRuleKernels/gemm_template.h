@@ -88,9 +88,12 @@ TARGET static void FN(pack_b)(int trans, ptrdiff_t kc, ptrdiff_t nc, const T *b,
 
 // Register-blocked micro-kernel: C[0..<mr][0..<nr] = alpha * Ap * Bp + beta * C over kc steps.
 // The MR x NV accumulators live in registers for the whole k loop (AVX2: 12 of the 16 ymm
-// registers, plus NV for the row of B and one broadcast); beta == 0 never reads C.
-TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c,
-                              ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta) {
+// registers, plus NV for the row of B and one broadcast); beta == 0 never reads C. Not inlined:
+// inlined into its callers, clang spilled accumulators inside the k loop (2.5x slower).
+TARGET __attribute__((noinline)) static void FN(kernel)(ptrdiff_t kc, const T *restrict ap,
+                                                        const T *restrict bp, T *c, ptrdiff_t ldc,
+                                                        ptrdiff_t mr, ptrdiff_t nr, T alpha,
+                                                        T beta) {
   // Fetch the tile of C now so that its cache misses overlap the k loop.
   UNROLL for (int i = 0; i < MR; i++) {
     if (i < mr) {
@@ -101,8 +104,7 @@ TARGET static void FN(kernel)(ptrdiff_t kc, const T *restrict ap, const T *restr
   V acc[MR][NV];
   UNROLL for (int i = 0; i < MR; i++)
     UNROLL for (int v = 0; v < NV; v++) acc[i][v] = (V){0};
-  // Unrolled by 4: the loop bookkeeping then costs a fraction of an FMA slot per step.
-  _Pragma("clang loop unroll_count(4)") for (ptrdiff_t p = 0; p < kc; p++, ap += MR, bp += NR) {
+  for (ptrdiff_t p = 0; p < kc; p++, ap += MR, bp += NR) {
     V bv[NV];
     UNROLL for (int v = 0; v < NV; v++) bv[v] = *(const V *)(bp + v * VL);  // packed: aligned
     // Scalar * vector splats ap[i] (a broadcast load feeding NV FMAs).
@@ -150,56 +152,131 @@ TARGET static void FN(macro)(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, T alpha, 
   }
 }
 
-// One thread's share of a product (see cr_gemm_job in gemm.c). Splitting the rows of C, the
-// threads pack disjoint micro-panels of each B panel into a shared, double-buffered panel, meet
-// at a barrier, and each multiplies its own rows (packing its own A blocks). Splitting the
-// columns, each thread computes an independent product on its columns with private buffers.
-TARGET static void FN(task)(void *arg, int t, int threads) {
-  cr_gemm_job *job = arg;
-  int transA = job->transA, transB = job->transB;
-  ptrdiff_t m = job->m, n = job->n, k = job->k, lda = job->lda, ldb = job->ldb, ldc = job->ldc;
-  T alpha = (T)job->alpha, beta = (T)job->beta;
+// Packs group `g` (of SHARED_GROUPS) of the micro-panels of the shared operand of `step` (row
+// mode: a B panel; column mode: the A block) into the step's half of the shared buffer.
+TARGET static void FN(pack_shared)(const cr_gemm_job *job, int step, int g) {
+  const T *a = job->a, *b = job->b;
+  ptrdiff_t lda = job->lda, ldb = job->ldb;
+  ptrdiff_t pc = (step % job->kSteps) * KC, kc = job->k - pc < KC ? job->k - pc : KC;
+  T *dst = (T *)job->shared + (step % 2) * job->sharedStride;
+  if (job->rowMode) {
+    ptrdiff_t jc = (step / job->kSteps) * NC, nc = job->n - jc < NC ? job->n - jc : NC;
+    ptrdiff_t panels = (nc + NR - 1) / NR, per = (panels + SHARED_GROUPS - 1) / SHARED_GROUPS;
+    ptrdiff_t j0 = g * per * NR, j1 = (g + 1) * per * NR < nc ? (g + 1) * per * NR : nc;
+    if (j1 <= j0) return;
+    const T *src = job->transB ? b + (jc + j0) * ldb + pc : b + pc * ldb + jc + j0;
+    FN(pack_b)(job->transB, kc, j1 - j0, src, ldb, dst + j0 * kc);
+  } else {
+    ptrdiff_t panels = (job->m + MR - 1) / MR, per = (panels + SHARED_GROUPS - 1) / SHARED_GROUPS;
+    ptrdiff_t i0 = g * per * MR, i1 = (g + 1) * per * MR < job->m ? (g + 1) * per * MR : job->m;
+    if (i1 <= i0) return;
+    const T *src = job->transA ? a + pc * lda + i0 : a + i0 * lda + pc;
+    FN(pack_a)(job->transA, i1 - i0, kc, src, lda, dst + i0 * kc);
+  }
+}
+
+// Claims and packs groups of the shared operand of `step` until none is left unclaimed.
+TARGET static void FN(help_pack)(cr_gemm_job *job, int step) {
+  for (;;) {
+    int g = atomic_fetch_add_explicit(&job->packNext[step % 2], 1, memory_order_relaxed);
+    if (g >= SHARED_GROUPS) return;
+    FN(pack_shared)(job, step, g);
+    atomic_fetch_add_explicit(&job->packDone[step % 2], 1, memory_order_release);
+  }
+}
+
+// Waits until the shared operand of `step` is packed and `chunk` of the step before is done.
+static void FN(wait_ready)(cr_gemm_job *job, int step, ptrdiff_t chunk) {
+  unsigned spins = 0;
+  while (atomic_load_explicit(&job->packDone[step % 2], memory_order_acquire) < SHARED_GROUPS ||
+         atomic_load_explicit(&job->progress[chunk], memory_order_acquire) < step - 1)
+    cr_backoff(&spins);
+}
+
+// Computes chunk `chunk` of `step` (see cr_gemm_job): helps pack the step's shared operand if
+// groups of it are left, packs its own operand into participant p's private buffer, then waits
+// for the shared operand to be complete and for the same chunk of the previous step (same block
+// of C) if another participant is still on either.
+TARGET static void FN(run_chunk)(cr_gemm_job *job, int step, ptrdiff_t chunk, int p) {
   const T *a = job->a, *b = job->b;
   T *c = job->c;
-  T *abuf = (T *)job->abuf + t * job->aStride;
-  int sharedB = job->splitRows && threads > 1;
-  // This thread's rows [m0, m1) and columns [n0, n1) of C, in whole register tiles.
-  ptrdiff_t m0 = 0, m1 = m, n0 = 0, n1 = n;
-  if (job->splitRows) {
-    cr_share(m, MR, t, threads, &m0, &m1);
+  ptrdiff_t m = job->m, n = job->n, lda = job->lda, ldb = job->ldb, ldc = job->ldc;
+  ptrdiff_t pc = (step % job->kSteps) * KC, kc = job->k - pc < KC ? job->k - pc : KC;
+  T alpha = (T)job->alpha, beta = pc == 0 ? (T)job->beta : 1;  // later slices accumulate
+  T *own = (T *)job->own + p * job->ownStride;
+  const T *shared = (const T *)job->shared + (step % 2) * job->sharedStride;
+  ptrdiff_t lo = chunk * job->band;
+  FN(help_pack)(job, step);
+  if (job->rowMode) {
+    ptrdiff_t jc = (step / job->kSteps) * NC, nc = n - jc < NC ? n - jc : NC;
+    ptrdiff_t mc = m - lo < job->band ? m - lo : job->band;
+    FN(pack_a)(job->transA, mc, kc, job->transA ? a + pc * lda + lo : a + lo * lda + pc, lda, own);
+    FN(wait_ready)(job, step, chunk);
+    FN(macro)(mc, nc, kc, alpha, own, shared, beta, c + lo * ldc + jc, ldc);
   } else {
-    cr_share(n, NR, t, threads, &n0, &n1);
+    ptrdiff_t nc = n - lo < job->band ? n - lo : job->band;
+    FN(pack_b)(job->transB, kc, nc, job->transB ? b + lo * ldb + pc : b + pc * ldb + lo, ldb, own);
+    FN(wait_ready)(job, step, chunk);
+    FN(macro)(m, nc, kc, alpha, shared, own, beta, c + lo, ldc);
   }
-  int step = 0;  // (jc, pc) panels done: selects the half of the double-buffered B panel
-  for (ptrdiff_t jc = n0; jc < n1; jc += NC) {
-    ptrdiff_t nc = n1 - jc < NC ? n1 - jc : NC;
-    for (ptrdiff_t pc = 0; pc < k; pc += KC, step++) {
-      ptrdiff_t kc = k - pc < KC ? k - pc : KC;
-      T betaBlock = pc == 0 ? beta : 1;  // later k slices accumulate onto the first
-      const T *bsrc = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-      T *bp;
-      if (sharedB) {
-        // Pack this thread's micro-panels of the shared panel, then wait for the others'.
-        // Writing half step % 2 is safe: every thread passed the previous barrier, so none
-        // still reads the panel of step - 2.
-        bp = (T *)job->bbuf + (step % 2) * job->bStride;
-        ptrdiff_t p0, p1;
-        cr_share(nc, NR, t, threads, &p0, &p1);
-        if (p1 > p0)
-          FN(pack_b)(transB, kc, p1 - p0, transB ? bsrc + p0 * ldb : bsrc + p0, ldb,
-                     bp + p0 * kc);
-        cr_barrier_wait(&job->barrier, threads);
-      } else {
-        bp = (T *)job->bbuf + t * job->bStride;
-        FN(pack_b)(transB, kc, nc, bsrc, ldb, bp);
-      }
-      for (ptrdiff_t ic = m0; ic < m1; ic += MC) {
-        ptrdiff_t mc = m1 - ic < MC ? m1 - ic : MC;
-        FN(pack_a)(transA, mc, kc, transA ? a + pc * lda + ic : a + ic * lda + pc, lda, abuf);
-        FN(macro)(mc, nc, kc, alpha, abuf, bp, betaBlock, c + ic * ldc + jc, ldc);
-      }
+  atomic_store_explicit(&job->progress[chunk], step, memory_order_release);
+  atomic_fetch_add_explicit(&job->done[step % 2], 1, memory_order_release);
+}
+
+// Claims and runs chunks. A worker (p > 0) keeps going until the product has no more steps; the
+// caller returns as soon as the current step has no unclaimed chunk left (it then packs the next).
+TARGET static void FN(claim_chunks)(cr_gemm_job *job, int p) {
+  unsigned spins = 0;
+  for (;;) {
+    unsigned long long word = atomic_load_explicit(&job->claim, memory_order_acquire);
+    int step = (int)(word >> 32);
+    ptrdiff_t chunk = (ptrdiff_t)(word & 0xffffffff);
+    if (step >= job->steps) return;
+    if (chunk >= job->chunks) {
+      if (p == 0) return;
+      cr_backoff(&spins);  // wait for the caller to open the next step
+      continue;
+    }
+    if (atomic_compare_exchange_weak_explicit(&job->claim, &word, word + 1, memory_order_acq_rel,
+                                              memory_order_acquire)) {
+      FN(run_chunk)(job, step, chunk, p);
+      spins = 0;
     }
   }
+}
+
+// Waits until all chunks of the steps of `parity` are done.
+static void FN(wait_done)(cr_gemm_job *job, int parity) {
+  unsigned spins = 0;
+  while (atomic_load_explicit(&job->done[parity], memory_order_acquire) < job->chunks)
+    cr_backoff(&spins);
+}
+
+// A participant's part of a product; the caller (p == 0) also drives the steps.
+TARGET static void FN(task)(void *arg, int p) {
+  cr_gemm_job *job = arg;
+  if (p != 0) {
+    FN(claim_chunks)(job, p);
+    return;
+  }
+  // Step 0 is open from the start; the caller opens each next one.
+  for (int s = 0; s < job->steps; s++) {
+    if (s == 0) FN(help_pack)(job, 0);
+    FN(claim_chunks)(job, 0);
+    if (s + 1 < job->steps) {
+      // Step s + 1 reuses the half (and counters) of step s - 1: wait until it is finished. Then
+      // pack the next shared operand (with anyone who claims a chunk of it) while others finish s.
+      if (s >= 1) FN(wait_done)(job, (s + 1) % 2);
+      atomic_store_explicit(&job->done[(s + 1) % 2], 0, memory_order_relaxed);
+      atomic_store_explicit(&job->packNext[(s + 1) % 2], 0, memory_order_relaxed);
+      atomic_store_explicit(&job->packDone[(s + 1) % 2], 0, memory_order_relaxed);
+      atomic_store_explicit(&job->claim, (unsigned long long)(s + 1) << 32, memory_order_release);
+      FN(help_pack)(job, s + 1);
+    }
+  }
+  atomic_store_explicit(&job->claim, (unsigned long long)job->steps << 32, memory_order_release);
+  FN(wait_done)(job, (job->steps - 1) % 2);
+  if (job->steps >= 2) FN(wait_done)(job, job->steps % 2);
 }
 
 // Unpacked path for tiny products (2x2, 4x2, ...), where packing costs more than it saves:
@@ -221,36 +298,53 @@ TARGET static void FN(small)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, p
   }
 }
 
-// Runs the product on up to `threads` threads (see cr_run_parallel for `wait`), cutting C
-// along whichever side shares out more evenly in whole tiles. Returns 0 when the packing buffers
-// cannot be allocated.
+// Runs the product on up to `threads` threads (see cr_run_parallel for `wait`). Returns 0 when
+// the packing buffers cannot be allocated.
 static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
                     const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
                     ptrdiff_t ldc, int threads, int wait) {
   cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
                      .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc};
   ptrdiff_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;
-  if (threads > (tilesM > tilesN ? tilesM : tilesN)) threads = tilesM > tilesN ? tilesM : tilesN;
-  // Fraction of the threads' time spent on useful tiles, for each way of cutting C. Rows win
-  // ties: their threads share one packed B panel instead of each packing its own.
-  double rowsUse = (double)tilesM / (threads * ((tilesM + threads - 1) / threads));
-  double colsUse = (double)tilesN / (threads * ((tilesN + threads - 1) / threads));
-  job.splitRows = rowsUse >= colsUse;
-  // Buffers sized for the whole product, so that they also serve a call that ends up on one
-  // thread; rounded to 64 bytes so every block and panel starts aligned.
-  ptrdiff_t mcMax = m < MC ? (m + MR - 1) / MR * MR : MC;
-  ptrdiff_t ncMax = n < NC ? (n + NR - 1) / NR * NR : NC;
   ptrdiff_t kcMax = k < KC ? k : KC;
+  job.kSteps = (int)((k + KC - 1) / KC);
+  // Column mode when A is a single block and C has more tile columns than tile rows; each mode
+  // cuts its side into CHUNKS_PER_THREAD bands per thread, so that a late thread costs little.
+  job.rowMode = threads <= 1 || m > MC || tilesM >= tilesN;
+  ptrdiff_t bands = threads <= 1 ? 1 : (ptrdiff_t)threads * CHUNKS_PER_THREAD;
   ptrdiff_t align = 64 / sizeof(T);
-  job.aStride = (mcMax * kcMax + align - 1) / align * align;
-  job.bStride = (kcMax * ncMax + align - 1) / align * align;
-  // A: one block per thread; B: the double-buffered shared panel, or one panel per thread.
-  ptrdiff_t bPanels = threads > 2 ? threads : 2;
-  size_t elements = (size_t)(threads * job.aStride + bPanels * job.bStride);
-  T *buffer = cr_thread_workspace(sizeof(T) * elements);
+  if (job.rowMode) {
+    ptrdiff_t tiles = (tilesM + bands - 1) / bands;
+    job.band = tiles * MR < MC ? tiles * MR : MC;
+    ptrdiff_t ncMax = n < NC ? tilesN * NR : NC;
+    job.steps = job.kSteps * (int)((n + NC - 1) / NC);
+    job.sharedStride = kcMax * ncMax;
+    job.ownStride = job.band * kcMax;
+  } else {
+    ptrdiff_t tiles = (tilesN + bands - 1) / bands;
+    job.band = tiles * NR < NC ? tiles * NR : NC;
+    job.steps = job.kSteps;
+    job.sharedStride = tilesM * MR * kcMax;
+    job.ownStride = kcMax * job.band;
+  }
+  job.chunks = (int)(((job.rowMode ? m : n) + job.band - 1) / job.band);
+  // Rounded to 64 bytes so that every block and panel starts aligned.
+  job.sharedStride = (job.sharedStride + align - 1) / align * align;
+  job.ownStride = (job.ownStride + align - 1) / align * align;
+  size_t elements = (size_t)(2 * job.sharedStride + threads * job.ownStride);
+  T *buffer = cr_thread_workspace(sizeof(T) * elements + sizeof(atomic_int) * job.chunks);
   if (!buffer) return 0;
-  job.abuf = buffer;
-  job.bbuf = buffer + threads * job.aStride;
+  job.shared = buffer;
+  job.own = buffer + 2 * job.sharedStride;
+  job.progress = (atomic_int *)(buffer + elements);
+  for (int chunk = 0; chunk < job.chunks; chunk++) atomic_init(&job.progress[chunk], -1);
+  atomic_init(&job.claim, 0);
+  for (int parity = 0; parity < 2; parity++) {
+    atomic_init(&job.packNext[parity], 0);
+    atomic_init(&job.packDone[parity], 0);
+  }
+  atomic_init(&job.done[0], 0);
+  atomic_init(&job.done[1], 0);
   cr_run_parallel(FN(task), &job, threads, wait);
   return 1;
 }

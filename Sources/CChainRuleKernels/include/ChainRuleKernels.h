@@ -39,15 +39,15 @@ int cr_gemm_max_threads(void);
 
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
-/// the pool; capped by the cores and by the register tiles of C). Returns the instruction set
+/// the pool; capped by cr_gemm_max_threads). Returns the instruction set
 /// that ran, or CR_GEMM_AUTO (computing nothing) if this CPU does not support `isa`.
 int cr_sgemm_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,
-                 ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
-                 float beta, float *c, ptrdiff_t ldc);
+                 ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda, const float *b,
+                 ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
 /// Double-precision twin of `cr_sgemm_isa`.
 int cr_dgemm_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,
-                 ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb,
-                 double beta, double *c, ptrdiff_t ldc);
+                 ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda, const double *b,
+                 ptrdiff_t ldb, double beta, double *c, ptrdiff_t ldc);
 
 #ifdef __cplusplus
 }

@@ -38,10 +38,10 @@ public enum GemmInstructionSet: String, CaseIterable, Sendable {
 /// `ldc` are the row strides of the matrices as stored; `beta == 0` never reads C. The kernels
 /// decide from the product's size how many cores to use (`CChainRuleKernels/gemm.c`).
 enum Gemm {
-  /// Computes the product on the kernels of `instructionSet` (default: ``GemmInstructionSet/current``)
-  /// and returns the set that ran. `threads` forces the number of threads (capped by the cores
-  /// and by C's register tiles) and then waits for the worker pool if another product holds it;
-  /// by default the size decides, and a busy pool means one thread.
+  /// Computes the product on the kernels of `instructionSet` (default:
+  /// ``GemmInstructionSet/current``) and returns the set that ran. `threads` (at most
+  /// ``maxThreads`` count) plans the product for that many threads and waits for the worker pool
+  /// if another product holds it; by default the size decides, and a busy pool means one thread.
   @discardableResult
   static func multiply(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
