@@ -126,7 +126,7 @@ extension Graph {
   ) -> String {
     var verdicts: [Int: GradientVerdict] = [:]
     for (node, tensor) in expected {
-      precondition(node.graph === self, "dot(expected:): node \(node.label) from another graph")
+      require(node.graph === self, "dot(expected:): node \(node.label) from another graph")
       let gradient = node.gradient
       verdicts[node.id] = GradientVerdict(
         gradient: Tensor(shape: gradient.shape, scalars: gradient.scalars.map { Double($0) }),
@@ -140,7 +140,7 @@ extension Graph {
     reaching output: Node<Scalar>?, options: DotOptions, verdicts: [Int: GradientVerdict],
     reference: String
   ) -> String {
-    if let output { precondition(output.graph === self, "dot: output node from another graph") }
+    if let output { require(output.graph === self, "dot: output node from another graph") }
     let loss = output?.id ?? nodeCount - 1
     var drawing = DotDrawing(
       graph: self, nodes: output == nil ? Array(records.indices) : ancestors(of: loss),

@@ -15,8 +15,8 @@ public struct Clamp: UnaryElementwise, CatalogedOperation {
   }
   /// - Precondition: at least one bound, and neither is NaN.
   public init(lower: Double?, upper: Double?) {
-    precondition(lower != nil || upper != nil, "clamp: give at least one bound (min: or max:)")
-    precondition(
+    require(lower != nil || upper != nil, "clamp: give at least one bound (min: or max:)")
+    require(
       !(lower?.isNaN ?? false) && !(upper?.isNaN ?? false),
       "clamp: a bound is NaN (min: \(String(describing: lower)), max: \(String(describing: upper)))"
     )

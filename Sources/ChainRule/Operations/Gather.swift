@@ -62,7 +62,7 @@ public struct Gather: CatalogedOperation {
   /// The indices as rows. - Precondition: whole numbers in 0..<count.
   private func rows<Scalar: TensorScalar>(_ indices: Tensor<Scalar>, count: Int) -> [Int] {
     indices.scalars.enumerated().map { position, index in
-      precondition(
+      require(
         index >= 0 && index < Scalar(count) && index.rounded() == index,
         "\(name): index \(index) at position \(DotText.multiIndex(position, shape: indices.shape))"
           + " is not a row of the table (0..<\(count))")

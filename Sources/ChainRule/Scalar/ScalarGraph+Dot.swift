@@ -15,7 +15,7 @@ extension ScalarGraph {
   ///   - options: what to show.
   /// - Returns: the DOT text, ending in a newline; the same for the same graph and values.
   public func dot(reaching output: ScalarNode, options: DotOptions = DotOptions()) -> String {
-    precondition(output.graph === self, "dot: output from another scalar graph")
+    require(output.graph === self, "dot: output from another scalar graph")
     let end = Int(output.index)
     // The nodes `output` is computed from: one reverse pass, exponents left out.
     var reaches = [Bool](repeating: false, count: end + 1)
