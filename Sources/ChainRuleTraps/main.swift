@@ -10,7 +10,7 @@ import Foundation
 import NotebookSupport
 
 /// An op whose forward pass disagrees with its declared output shape: an op author's mistake.
-struct WrongShapeOperation: ChainRule.Operation {
+struct WrongShapeOperation: DifferentiableOperation {
   var name: String { "wrongShape" }
   func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] { [1] }
   func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {

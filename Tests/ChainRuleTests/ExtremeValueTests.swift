@@ -310,7 +310,7 @@ struct ExtremeValueTests {
     let values: [Double] = [
       1000, -1000, 1e-300, subnormal("4e-309"), 1e300, -1e-300, 0.5, 0, 20, -9,
     ]
-    let unaryOps: [any ChainRule.Operation] = [
+    let unaryOps: [any DifferentiableOperation] = [
       Exp(), Log(), Square(), Sigmoid(), Tanh(), ReLU(), Negate(),
     ]
     for op in unaryOps {
@@ -318,7 +318,7 @@ struct ExtremeValueTests {
         op, [Tensor(values)], gradient: Tensor([1, 0, 1e-3, 2, 1e-300, 1, 0, 1, 1, -2]))
     }
     let b: [Double] = [1e200, 1e-160, subnormal("4e-309"), 7, -1e-10, 1000, 1e-300, 2, 1e-25, 3]
-    let binaryOps: [any ChainRule.Operation] = [Add(), Subtract(), Multiply(), Divide()]
+    let binaryOps: [any DifferentiableOperation] = [Add(), Subtract(), Multiply(), Divide()]
     for op in binaryOps {
       compareFastAndReference(
         op, [Tensor(values), Tensor(b)],
@@ -445,7 +445,7 @@ private func crossEntropy<Scalar: TensorScalar>(
 /// `accumulateVJP` (the training path) against `accumulateThroughVJP` (the reference), in
 /// Float and Double, from zero buffers: equal to within one ulp, NaN where the other is NaN.
 private func compareFastAndReference(
-  _ op: any ChainRule.Operation, _ inputs: [Tensor<Double>], gradient: Tensor<Double>,
+  _ op: any DifferentiableOperation, _ inputs: [Tensor<Double>], gradient: Tensor<Double>,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
   func run<Scalar: TensorScalar>(_: Scalar.Type) {

@@ -27,7 +27,7 @@ struct FuzzCoverage: Sendable {
 
   var vacuousElements: Int { elements - liveElements }
 
-  static func typeName(_ operation: any ChainRule.Operation) -> String {
+  static func typeName(_ operation: any DifferentiableOperation) -> String {
     String(describing: type(of: operation))
   }
 

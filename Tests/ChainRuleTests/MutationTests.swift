@@ -4,9 +4,9 @@ import Testing
 @testable import ChainRule
 
 /// An op that computes exactly what `base` computes but passes back a deliberately wrong
-/// VJP: a planted bug, written through the public `Operation` protocol from outside the
+/// VJP: a planted bug, written through the public `DifferentiableOperation` protocol from outside the
 /// library (the library has no switch for it).
-struct Mutant: ChainRule.Operation {
+struct Mutant: DifferentiableOperation {
   /// The planted error.
   enum Fault: Sendable, CustomStringConvertible {
     /// Every share of the VJP times (1 + δ): x̄ᵢ = (1 + δ)·ȳ·∂y/∂xᵢ.
@@ -30,7 +30,7 @@ struct Mutant: ChainRule.Operation {
     }
   }
 
-  let base: any ChainRule.Operation
+  let base: any DifferentiableOperation
   let fault: Fault
 
   var name: String { base.name }
@@ -130,7 +130,7 @@ struct MutationTests {
 
   /// The op instance and operand values of `op`'s first check.
   static func probeNode(_ op: any CatalogedOperation.Type) -> (
-    any ChainRule.Operation, [Tensor<Double>]
+    any DifferentiableOperation, [Tensor<Double>]
   ) {
     let check = op.checks[0]
     let graph = Graph<Double>()
@@ -144,7 +144,7 @@ struct MutationTests {
 
   /// Whether the op's VJP is zero at `operands` for a random ȳ.
   static func passesNoGradient(
-    _ operation: any ChainRule.Operation, _ operands: [Tensor<Double>]
+    _ operation: any DifferentiableOperation, _ operands: [Tensor<Double>]
   ) -> Bool {
     var generator = SplitMix64(seed: 2)
     let output = operation.forward(operands)
@@ -172,13 +172,13 @@ struct MutationTests {
     }
   }
 
-  static func isOp(_ operation: any ChainRule.Operation, _ op: any CatalogedOperation.Type)
+  static func isOp(_ operation: any DifferentiableOperation, _ op: any CatalogedOperation.Type)
     -> Bool
   {
     ObjectIdentifier(type(of: operation)) == ObjectIdentifier(op)
   }
 
-  static func isMutant(_ operation: any ChainRule.Operation, of op: any CatalogedOperation.Type)
+  static func isMutant(_ operation: any DifferentiableOperation, of op: any CatalogedOperation.Type)
     -> Bool
   {
     (operation as? Mutant).map { isOp($0.base, op) } ?? false

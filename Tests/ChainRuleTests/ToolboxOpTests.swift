@@ -340,7 +340,7 @@ struct ToolboxOpValueTests {
   }
 
   @Test func badShapesAndIndicesAreNamed() {
-    func message(_ operation: any ChainRule.Operation, _ shapes: [[Int]]) -> String {
+    func message(_ operation: any DifferentiableOperation, _ shapes: [[Int]]) -> String {
       let operands = shapes.enumerated().map { ShapeError.Operand(name: "x\($0)", shape: $1) }
       do {
         _ = try operation.outputShape(operands)

@@ -65,3 +65,49 @@ struct CustomOpTests {
     #expect(block == code)
   }
 }
+
+/// A custom op written against the op protocol itself, in a file that imports Foundation (whose
+/// own `Operation` once made this name ambiguous): y = x³ scaled, row by row, by a weight.
+struct ScaledCube: DifferentiableOperation {
+  var name: String { "scaledCube" }
+
+  func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    operands[0].shape
+  }
+
+  // y = s·x³, for a fixed s.
+  let scale: Double
+
+  func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    inputs[0].map { Scalar(scale) * $0 * $0 * $0 }
+  }
+
+  // x̄ = ȳ · 3s·x².
+  func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    let x = inputs[0].scalars
+    let scalars = zip(x, gradient.scalars).map { Scalar(3 * scale) * $0 * $0 * $1 }
+    return [Tensor(shape: gradient.shape, scalars: scalars)]
+  }
+
+  func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    "3·\(scale)·\(operands[0])²"
+  }
+}
+
+@Suite("A custom op on the op protocol, next to Foundation")
+struct FullProtocolCustomOpTests {
+  @Test func scaledCubeMatchesItsFormulaAndItsGradientCheck() {
+    let graph = Graph<Double>()
+    let x = graph.parameter(Tensor([[-1.5, 0.5, 2.0]]), name: "x")
+    let loss = graph.apply(ScaledCube(scale: 0.25), [x]).sum()
+    graph.backward(from: loss)
+    // ∂/∂x Σ 0.25·x³ = 0.75·x², exactly representable here.
+    let expected: [Double] = [0.75 * 2.25, 0.75 * 0.25, 0.75 * 4]
+    #expect(x.gradient.scalars == expected)
+    #expect(graph.checkGradients(of: loss).passed)
+    // Foundation's own `Operation` is still there, and names no ChainRule type.
+    #expect(String(describing: Operation.self) == "Operation")
+  }
+}

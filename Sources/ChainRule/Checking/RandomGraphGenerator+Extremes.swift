@@ -39,7 +39,7 @@ private struct ExtremeRecipe {
   enum LeafKind { case input, constant, parameter }
   enum Step {
     case leaf(Tensor<Float>, LeafKind)
-    case operation(any Operation, [Int])
+    case operation(any DifferentiableOperation, [Int])
   }
 
   var steps: [Step] = []
@@ -173,7 +173,7 @@ private struct ExtremeRecipe {
     return append(.leaf(value, kinds[Int(generator.next() % 3)]), value: value)
   }
 
-  private mutating func apply(_ operation: any Operation, _ operands: [Int]) -> Int {
+  private mutating func apply(_ operation: any DifferentiableOperation, _ operands: [Int]) -> Int {
     append(.operation(operation, operands), value: operation.forward(operands.map { values[$0] }))
   }
 

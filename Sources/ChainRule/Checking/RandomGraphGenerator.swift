@@ -39,10 +39,10 @@ public struct RandomGraphGenerator: Sendable {
   struct Template: Sendable {
     enum Kind: Sendable { case unaryElementwise, binaryElementwise, other }
     /// The op the graphs apply: the catalog's, or what `substituting(_:)` put in its place.
-    var operation: any Operation
+    var operation: any DifferentiableOperation
     /// The catalog's own op, which decides every draw (kinds, domains, previews), so that a
     /// substituted op changes no choice of the generator.
-    var original: any Operation
+    var original: any DifferentiableOperation
     var inputShapes: [[Int]]
     var domain: CheckDomain
     var kind: Kind
@@ -116,7 +116,9 @@ public struct RandomGraphGenerator: Sendable {
   /// same operands and compute the same forward values; what it may change is the backward
   /// pass. That is what mutation tests need: wrap an op in one whose VJP is slightly wrong
   /// and count the graphs whose gradient check fails.
-  public func substituting(_ replace: (any Operation) -> (any Operation)?) -> Self {
+  public func substituting(
+    _ replace: (any DifferentiableOperation) -> (any DifferentiableOperation)?
+  ) -> Self {
     var copy = self
     copy.templates = templates.map { template in
       var template = template

@@ -32,7 +32,7 @@ enum ChainText {
   /// An op applied to operand names, written the way the course writes it: `a + b`,
   /// `a − b`, `a·b`, `a/b`, `−a`, `a²`, `log(a)`, `σ(a)`, `tanh(a)`; other ops as
   /// `name(a, b)`.
-  static func expression(operation: any Operation, operands: [String]) -> String {
+  static func expression(operation: any DifferentiableOperation, operands: [String]) -> String {
     let a = operands.first ?? ""
     let b = operands.count > 1 ? operands[1] : ""
     switch operation {

@@ -298,13 +298,13 @@ struct BinaryCrossEntropyPattern<Scalar: TensorScalar> {
     return u
   }
 
-  private func unary<Op: Operation>(_ id: Int, _ type: Op.Type) -> Int? {
+  private func unary<Op: DifferentiableOperation>(_ id: Int, _ type: Op.Type) -> Int? {
     let record = graph.records[id]
     guard record.operation is Op, record.inputs.count == 1 else { return nil }
     return record.inputs[0]
   }
 
-  private func binary<Op: Operation>(_ id: Int, _ type: Op.Type) -> (Int, Int)? {
+  private func binary<Op: DifferentiableOperation>(_ id: Int, _ type: Op.Type) -> (Int, Int)? {
     let record = graph.records[id]
     guard record.operation is Op, record.inputs.count == 2 else { return nil }
     return (record.inputs[0], record.inputs[1])

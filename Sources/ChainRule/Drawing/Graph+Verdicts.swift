@@ -116,6 +116,8 @@ extension Graph {
   /// helper of Karpathy's backprop notebook: green ok, red FAIL, pale yellow vacuous, the worst
   /// element in the label.
   /// - Parameters:
+  ///   - output: the node whose ancestors are drawn; `nil` draws the whole graph.
+  ///   - options: how the graph is drawn, as for `dot(reaching:options:)`.
   ///   - expected: hand-derived gradients by node; a shape that differs is a failure.
   ///   - absoluteTolerance: atol in |a − e| ≤ atol + rtol·|e|.
   ///   - relativeTolerance: rtol in the same test.

@@ -35,14 +35,14 @@ public final class Graph<Scalar: TensorScalar> {
     case constant
     /// A leaf backed by a trainable `Parameter`.
     case parameter
-    /// The output of an `Operation` on earlier nodes.
+    /// The output of an `DifferentiableOperation` on earlier nodes.
     case operation
   }
 
   /// Everything the graph knows about one node except its value and gradient.
   struct Record {
     var kind: Kind
-    var operation: (any Operation)?
+    var operation: (any DifferentiableOperation)?
     var inputs: [Int]
     var name: String?
     var scope: [String]
@@ -131,7 +131,7 @@ public final class Graph<Scalar: TensorScalar> {
   /// which names the op, the operands and their shapes — unless the node is built inside
   /// `throwingShapeErrors(_:)`, which throws that error instead.
   public func apply(
-    _ operation: any Operation, _ inputs: [Node<Scalar>], name: String? = nil
+    _ operation: any DifferentiableOperation, _ inputs: [Node<Scalar>], name: String? = nil
   ) -> Node<Scalar> {
     for input in inputs {
       require(input.graph === self, "\(operation.name): operand from another graph")

@@ -67,7 +67,7 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
   public var kind: Graph<Scalar>.Kind { graph.record(id).kind }
 
   /// The op that computes the node; `nil` for leaves.
-  public var operation: (any Operation)? { graph.record(id).operation }
+  public var operation: (any DifferentiableOperation)? { graph.record(id).operation }
 
   /// The nodes this one is computed from, in operand order.
   public var inputs: [Node<Scalar>] { graph.record(id).inputs.map { Node(graph: graph, id: $0) } }

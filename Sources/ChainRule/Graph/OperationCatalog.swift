@@ -44,7 +44,7 @@ public struct OperationCheck: Sendable {
 }
 
 /// An op that lists its own gradient-check cases, next to its forward and VJP.
-public protocol CatalogedOperation: Operation {
+public protocol CatalogedOperation: DifferentiableOperation {
   /// The cases a finite-difference check runs for this op.
   static var checks: [OperationCheck] { get }
 }

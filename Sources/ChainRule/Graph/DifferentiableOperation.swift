@@ -5,7 +5,7 @@
 /// `x̄ᵢ = ∂L/∂xᵢ = ȳ · ∂y/∂xᵢ` for every operand: the chain rule applied at one node.
 /// Element-wise ops may return an operand's gradient in the broadcast output shape; the graph
 /// sums it back to the operand's shape in one place (`Tensor.summed(toShape:)`).
-public protocol Operation: Sendable {
+public protocol DifferentiableOperation: Sendable {
   /// Short lowercase name used in messages and drawings: `"matmul"`, `"tanh"`.
   var name: String { get }
 
@@ -37,7 +37,7 @@ public protocol Operation: Sendable {
     into gradients: inout [Tensor<Scalar>], needs: [Bool])
 }
 
-extension Operation {
+extension DifferentiableOperation {
   public func forward<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
   ) {
@@ -66,7 +66,7 @@ extension Operation {
 
 /// An element-wise function of one tensor whose derivative is a function of `x` and `y`:
 /// `x̄ = ȳ · f'(x, y)`. Conforming types write only the two scalar rules.
-public protocol UnaryElementwise: Operation {
+public protocol UnaryElementwise: DifferentiableOperation {
   /// y = f(x) for one element.
   func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar
   /// dy/dx for one element, from the input and the already computed output.
@@ -105,7 +105,7 @@ extension UnaryElementwise {
 
 /// An element-wise function of two tensors that broadcast like NumPy; `partials` gives
 /// (∂y/∂a, ∂y/∂b) for one element. The graph sums each gradient back to its operand's shape.
-public protocol BinaryElementwise: Operation {
+public protocol BinaryElementwise: DifferentiableOperation {
   /// y = f(a, b) for one pair of elements.
   func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar
   /// (∂y/∂a, ∂y/∂b) for one pair of elements and their output.
