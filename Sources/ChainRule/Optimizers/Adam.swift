@@ -10,7 +10,7 @@ import Foundation
 /// As in PyTorch, t counts the updates each parameter received: a parameter without a gradient
 /// in a step (`hasGradient` false, or frozen) is skipped, its moments and t unchanged.
 /// State: `<name>.m`, `<name>.v` and `<name>.step` (t, a one-element tensor) per parameter.
-public final class Adam<Scalar: TensorScalar>: Optimizer {
+public class Adam<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
   public var learningRate: Scalar
@@ -20,24 +20,36 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
   public var beta2: Scalar
   /// ε, added to √v̂ to avoid dividing by 0.
   public var epsilon: Scalar
-  /// λ, the L2 penalty's coefficient added to the gradient.
+  /// λ: Adam's L2 penalty added to the gradient, or AdamW's decoupled decay of the parameter.
   public var weightDecay: Scalar
+  /// Whether λ shrinks the parameter before the step (AdamW) instead of joining the gradient.
+  public let decouplesWeightDecay: Bool
   private var moments: AdamMoments<Scalar>
 
   /// An optimizer for `parameters`, with PyTorch's defaults.
   /// - Precondition: parameter names are unique.
-  public init(
+  public convenience init(
     parameters: [Parameter<Scalar>], learningRate: Scalar = 0.001, beta1: Scalar = 0.9,
     beta2: Scalar = 0.999, epsilon: Scalar = 1e-8, weightDecay: Scalar = 0
   ) {
-    requireUniqueNames(parameters, optimizer: "Adam")
+    self.init(
+      parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2,
+      epsilon: epsilon, weightDecay: weightDecay, decoupled: false, optimizer: "Adam")
+  }
+
+  init(
+    parameters: [Parameter<Scalar>], learningRate: Scalar, beta1: Scalar, beta2: Scalar,
+    epsilon: Scalar, weightDecay: Scalar, decoupled: Bool, optimizer: String
+  ) {
+    requireUniqueNames(parameters, optimizer: optimizer)
     self.parameters = parameters
     self.learningRate = learningRate
     self.beta1 = beta1
     self.beta2 = beta2
     self.epsilon = epsilon
     self.weightDecay = weightDecay
-    self.moments = AdamMoments(parameters: parameters, optimizer: "Adam")
+    self.decouplesWeightDecay = decoupled
+    self.moments = AdamMoments(parameters: parameters, optimizer: optimizer)
   }
 
   /// The number of `step()` calls. Setting it sets every parameter's t as well: for resuming
@@ -47,13 +59,15 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     set { moments.setAllSteps(newValue) }
   }
 
-  /// Applies one Adam update to every parameter that has a gradient: one fused,
-  /// allocation-free pass per parameter (the moments are updated in place), the arithmetic
-  /// exactly as written above.
+  /// Applies one update to every parameter that has a gradient: one fused, allocation-free
+  /// pass per parameter (the moments are updated in place), the arithmetic exactly as written
+  /// above (and in `AdamW`'s doc comment for the decoupled decay).
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
     let rule = AdamRule(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
-    moments.step(parameters, rule, l2Penalty: weightDecay, decoupledDecay: 0)
+    moments.step(
+      parameters, rule, l2Penalty: decouplesWeightDecay ? 0 : weightDecay,
+      decoupledDecay: decouplesWeightDecay ? weightDecay : 0)
   }
 
   public var state: [String: Tensor<Scalar>] { moments.state(parameters) }
@@ -72,55 +86,16 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
 /// m̂ = m/(1 − β₁ᵗ);  v̂ = v/(1 − β₂ᵗ);  p ← p − η · m̂/(√v̂ + ε).
 /// Parameters without a gradient are skipped, as in `Adam` (so they do not decay either).
 /// State: `<name>.m`, `<name>.v` and `<name>.step` per parameter.
-public final class AdamW<Scalar: TensorScalar>: Optimizer {
-  public let parameters: [Parameter<Scalar>]
-  /// η.
-  public var learningRate: Scalar
-  /// β₁, the decay of the first-moment (mean) estimate.
-  public var beta1: Scalar
-  /// β₂, the decay of the second-moment (uncentred variance) estimate.
-  public var beta2: Scalar
-  /// ε, added to √v̂ to avoid dividing by 0.
-  public var epsilon: Scalar
-  /// λ, the decoupled decay: each step multiplies p by 1 − ηλ.
-  public var weightDecay: Scalar
-  private var moments: AdamMoments<Scalar>
-
+public final class AdamW<Scalar: TensorScalar>: Adam<Scalar> {
   /// An optimizer for `parameters`, with PyTorch's defaults (λ = 0.01).
   /// - Precondition: parameter names are unique.
   public init(
     parameters: [Parameter<Scalar>], learningRate: Scalar = 0.001, beta1: Scalar = 0.9,
     beta2: Scalar = 0.999, epsilon: Scalar = 1e-8, weightDecay: Scalar = 0.01
   ) {
-    requireUniqueNames(parameters, optimizer: "AdamW")
-    self.parameters = parameters
-    self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    self.weightDecay = weightDecay
-    self.moments = AdamMoments(parameters: parameters, optimizer: "AdamW")
-  }
-
-  /// The number of `step()` calls; setting it sets every parameter's t as well.
-  public var stepCount: Int {
-    get { moments.calls }
-    set { moments.setAllSteps(newValue) }
-  }
-
-  /// Applies one AdamW update to every parameter that has a gradient, fused and
-  /// allocation-free like `Adam`.
-  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
-  public func step() {
-    let rule = AdamRule(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
-    moments.step(parameters, rule, l2Penalty: 0, decoupledDecay: weightDecay)
-  }
-
-  public var state: [String: Tensor<Scalar>] { moments.state(parameters) }
-
-  /// Replaces the moment estimates and, where the state has them, the per-parameter step counts.
-  public func loadState(_ state: [String: Tensor<Scalar>]) throws(OptimizerStateError) {
-    try moments.load(state, parameters)
+    super.init(
+      parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2,
+      epsilon: epsilon, weightDecay: weightDecay, decoupled: true, optimizer: "AdamW")
   }
 }
 
