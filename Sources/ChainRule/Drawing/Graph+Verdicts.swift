@@ -63,6 +63,21 @@ public struct GradientVerdict: Sendable, Equatable {
     }
   }
 
+  /// The verdict `checkGradients` gave one node: its status and worst element, as the report
+  /// states them (the report is the one place that decides pass, fail and vacuous).
+  init(_ entry: GradientCheckReport.Entry) {
+    switch entry.status {
+    case .passed: outcome = .passed
+    case .failed: outcome = .failed
+    case .vacuous: outcome = .vacuous
+    }
+    worstIndex = entry.worstIndex
+    worstGradient = entry.worstAnalytic
+    worstReference = entry.worstNumeric
+    gradientShape = entry.shape
+    referenceShape = entry.shape
+  }
+
   /// The fill colour a drawing gives the node: green, red, or pale yellow for vacuous.
   var color: String {
     switch outcome {
@@ -96,17 +111,14 @@ extension Graph {
   /// gradient and its finite difference both within the absolute tolerance of zero) — with
   /// the worst element in its label.
   ///
-  /// Vacuity is computed here from the report's numbers (`analytic`, `numeric` and the
-  /// absolute tolerance); pass and fail agree with the report's.
+  /// Each node shows the report's own status and worst element.
   public func dot(
     reaching output: Node<Scalar>? = nil, options: DotOptions = DotOptions(),
     checked report: GradientCheckReport
   ) -> String {
     var verdicts: [Int: GradientVerdict] = [:]
     for entry in report.entries where entry.node < nodeCount {
-      verdicts[entry.node] = GradientVerdict(
-        gradient: entry.analytic, reference: entry.numeric,
-        absoluteTolerance: report.absoluteTolerance, relativeTolerance: report.relativeTolerance)
+      verdicts[entry.node] = GradientVerdict(entry)
     }
     return dot(reaching: output, options: options, verdicts: verdicts, reference: "numeric")
   }
