@@ -44,31 +44,8 @@ struct CLITests {
   /// Runs `chainrule arguments…` in `folder`, output captured through files (no pipe limits).
   @discardableResult
   static func run(_ arguments: [String], in folder: URL) throws -> Result {
-    let out = folder.appendingPathComponent(".stdout-\(UUID().uuidString)")
-    let err = folder.appendingPathComponent(".stderr-\(UUID().uuidString)")
-    try Data().write(to: out)
-    try Data().write(to: err)
-    defer {
-      try? FileManager.default.removeItem(at: out)
-      try? FileManager.default.removeItem(at: err)
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = folder
-    let outHandle = try FileHandle(forWritingTo: out)
-    let errHandle = try FileHandle(forWritingTo: err)
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    try outHandle.close()
-    try errHandle.close()
-    return Result(
-      status: process.terminationStatus,
-      output: try String(contentsOf: out, encoding: .utf8),
-      error: try String(contentsOf: err, encoding: .utf8))
+    let child = try runChildProcess(executable, arguments, in: folder)
+    return Result(status: child.status, output: child.output, error: child.error)
   }
 
   /// 90 rows of three features around three class centres, integer labels 0, 1, 2.

@@ -134,29 +134,11 @@ struct TrapMessageTests {
       .appendingPathComponent("chainrule-traps-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    let out = folder.appendingPathComponent("stdout")
-    let err = folder.appendingPathComponent("stderr")
-    try Data().write(to: out)
-    try Data().write(to: err)
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["SWIFT_BACKTRACE"] = "enable=no"
-    process.environment = environment
-    let outHandle = try FileHandle(forWritingTo: out)
-    let errHandle = try FileHandle(forWritingTo: err)
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    try outHandle.close()
-    try errHandle.close()
-    let run = Run(
-      signalled: process.terminationReason == .uncaughtSignal, status: process.terminationStatus,
-      error: String(decoding: try Data(contentsOf: err), as: UTF8.self))
-    return (run, String(decoding: try Data(contentsOf: out), as: UTF8.self))
+    let child = try runChildProcess(binary, arguments, in: folder, environment: environment)
+    let run = Run(signalled: child.signalled, status: child.status, error: child.error)
+    return (run, child.output)
   }
 
   /// Runs one trap and checks that it died by a trap signal, its message on a line of its own
