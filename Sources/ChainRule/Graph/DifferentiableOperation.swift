@@ -21,6 +21,23 @@ public protocol DifferentiableOperation: Sendable {
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
   ) -> [Tensor<Scalar>]
 
+  /// x̄ᵢ = ȳ · ∂y/∂xᵢ built from graph ops, for every operand i with `needs[i]`: the same rule
+  /// as `vjp`, but as new nodes of the graph that holds `inputs`, `output` and `gradient`, so
+  /// a gradient can be drawn, computed on and differentiated again. `nil` where `needs[i]` is
+  /// false or the operand takes no gradient (labels, indices). A share may have the broadcast
+  /// output shape, as in `vjp`; the caller sums it back to the operand's shape. The default
+  /// stops with a message naming the op.
+  func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?]
+
+  /// ẏ = Σᵢ ∂y/∂xᵢ · ẋᵢ, the Jacobian-vector product of forward mode, given the forward
+  /// values and one tangent per operand in the operand's shape (`nil`: zero). Returns the
+  /// output's tangent in the output's shape. The default stops with a message naming the op.
+  func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar>
+
   /// The local derivative ∂y/∂xᵢ written with the operands' and the output's names, for
   /// drawings and explanations: `"1 − a²"` for `a = tanh(z)`.
   func derivativeFormula(input: Int, operands: [String], output: String) -> String
@@ -38,6 +55,20 @@ public protocol DifferentiableOperation: Sendable {
 }
 
 extension DifferentiableOperation {
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    requirementFailure(
+      "\(name): this op has no node-built VJP (gradientNodes), so its gradient cannot be "
+        + "built as graph nodes or differentiated again")
+  }
+
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    requirementFailure("\(name): this op has no JVP rule, so forward mode cannot pass it")
+  }
+
   public func forward<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
   ) {

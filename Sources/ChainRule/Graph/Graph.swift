@@ -52,6 +52,9 @@ public final class Graph<Scalar: TensorScalar> {
     /// An op whose operands did not fit, built inside `throwingShapeErrors`: not evaluated,
     /// its value an empty placeholder, removed when the scope ends.
     var isPlaceholder = false
+    /// 0 for the forward pass; n + 1 for a node built as part of a gradient of nodes whose
+    /// order is at most n (see `Node.derivativeOrder`).
+    var derivativeOrder = 0
   }
 
   // The storage below is read and written on every step of forward and backward. Each

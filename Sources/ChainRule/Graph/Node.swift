@@ -75,6 +75,11 @@ public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
   /// The `Parameter` behind a parameter node.
   public var parameter: Parameter<Scalar>? { graph.record(id).parameter }
 
+  /// 0 for a node of the forward pass; 1 for a node built as part of a gradient (the
+  /// backward pass as a graph), 2 for one built as part of the gradient of a gradient, and so
+  /// on. Drawings tell the orders apart.
+  public var derivativeOrder: Int { graph.record(id).derivativeOrder }
+
   /// The scope path the node was created in (outermost first), e.g. `["layer0"]`.
   public var scope: [String] { graph.record(id).scope }
 
