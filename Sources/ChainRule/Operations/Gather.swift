@@ -43,6 +43,17 @@ public struct Gather: CatalogedOperation {
     return [result, Tensor.zeros(indices.shape)]
   }
 
+  /// T̄ = Ȳ's rows added at their indices (`RowScatter`); the indices: none.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0]
+        ? gradient.graph.apply(RowScatter(rows: inputs[0].shape[0]), [gradient, inputs[1]]) : nil,
+      nil,
+    ]
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "[\(operands[1]) = r]" : "0"
   }

@@ -41,6 +41,15 @@ public struct LogSoftmax: CatalogedOperation {
     return [Tensor(shape: output.shape, scalars: result)]
   }
 
+  /// x̄ = ȳ − e^y · Σⱼ ȳⱼ, the sum per row, with y the output node.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    let total = gradient.sum(alongAxis: -1).reshaped(keptLastAxis(output.shape))
+    return [gradient - output.exp() * total]
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "δᵢⱼ − softmax(\(operands[0]))ⱼ"
   }

@@ -25,6 +25,13 @@ public struct Reshape: CatalogedOperation {
     [gradient.reshaped(inputs[0].shape)]
   }
 
+  /// X̄ = reshape(Ȳ, shape of X).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient.reshaped(inputs[0].shape) : nil]
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "reshape(ȳ)"
   }

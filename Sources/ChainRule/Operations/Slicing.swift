@@ -83,6 +83,17 @@ public struct Slicing: CatalogedOperation {
     [scatter(gradient, to: offsets(inputs[0].shape), shape: inputs[0].shape)]
   }
 
+  /// X̄ = Ȳ scattered back to the selected positions (`SliceScatter`).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0]
+        ? gradient.graph.apply(SliceScatter(slicing: self, shape: inputs[0].shape), [gradient])
+        : nil
+    ]
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1"
   }

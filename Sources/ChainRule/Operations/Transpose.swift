@@ -23,6 +23,13 @@ public struct Transpose: CatalogedOperation {
     [gradient.transposed()]
   }
 
+  /// X̄ = Ȳᵀ.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient.transposed() : nil]
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "ȳᵀ" }
 
   public static let checks = [
