@@ -25,6 +25,13 @@ public struct Reshape: CatalogedOperation {
     [gradient.reshaped(inputs[0].shape)]
   }
 
+  /// Ẏ = reshape(Ẋ, shape): the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0]?.reshaped(shape) ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "reshape(ȳ)"
   }
