@@ -278,10 +278,12 @@ struct ForwardModeTests {
 /// as a pass when nothing was checked.
 @Suite("Forward-mode check")
 struct ForwardModeCheckTests {
-  /// `base` with its JVP scaled by (1 + jvpError) and its VJP by (1 + vjpError).
+  /// `base` with its JVP scaled by (1 + jvpError) plus jvpLeak·ẋ₀ (for a shape-keeping
+  /// op), and its VJP scaled by (1 + vjpError).
   struct Skewed: DifferentiableOperation {
     let base: any DifferentiableOperation
     var jvpError = 0.0
+    var jvpLeak = 0.0
     var vjpError = 0.0
     var name: String { base.name }
     func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
@@ -298,7 +300,9 @@ struct ForwardModeCheckTests {
     func jvp<Scalar: TensorScalar>(
       _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
     ) -> Tensor<Scalar> {
-      base.jvp(inputs, output: output, tangents: tangents) * Scalar(1 + jvpError)
+      var tangent = base.jvp(inputs, output: output, tangents: tangents) * Scalar(1 + jvpError)
+      if jvpLeak != 0, let first = tangents[0] { tangent += first * Scalar(jvpLeak) }
+      return tangent
     }
     func derivativeFormula(input: Int, operands: [String], output: String) -> String { "" }
   }
