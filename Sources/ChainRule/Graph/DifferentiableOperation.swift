@@ -186,7 +186,7 @@ extension BinaryElementwise {
   }
 
   public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
-    Tensor.zipBroadcast(inputs[0], inputs[1]) { apply($0, $1) }
+    Tensor.zipBroadcast(inputs[0], inputs[1], operation: name) { apply($0, $1) }
   }
 
   public func vjp<Scalar: TensorScalar>(

@@ -66,6 +66,23 @@ public struct BinaryCrossEntropy: CatalogedOperation {
     ]
   }
 
+  /// L̇ = Σᵢ [ṗᵢ · (pᵢ − yᵢ)/max(pᵢ(1 − pᵢ), 10⁻¹²) + ẏᵢ · (log(1 − pᵢ) − log pᵢ)] / n: the
+  /// VJP's two factors, with the same floor and clamped logs, dotted with the tangents.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let (p, y) = (inputs[0].scalars, inputs[1].scalars)
+    let (tangentP, tangentY) = (tangents[0]?.scalars, tangents[1]?.scalars)
+    var total: Scalar = 0
+    for i in p.indices {
+      if let tangentP {
+        total += tangentP[i] * (p[i] - y[i]) / max(p[i] * (1 - p[i]), Scalar(1e-12))
+      }
+      if let tangentY { total += tangentY[i] * (clampedLogOfComplement(p[i]) - clampedLog(p[i])) }
+    }
+    return Tensor(total * reduction.factor(p.count))
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let (p, y) = (operands[0], operands[1])
     let n = reduction.formulaSuffix

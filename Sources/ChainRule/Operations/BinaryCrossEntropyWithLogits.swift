@@ -95,6 +95,21 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     }
   }
 
+  /// L̇ = Σᵢ [żᵢ · (σ(zᵢ) − yᵢ) − ẏᵢ · zᵢ] / n, with σ(z) − y formed without cancellation as
+  /// in the VJP (`sigmoidMinusTarget`).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let (z, y) = (inputs[0].scalars, inputs[1].scalars)
+    let (tangentZ, tangentY) = (tangents[0]?.scalars, tangents[1]?.scalars)
+    var total: Scalar = 0
+    for i in z.indices {
+      if let tangentZ { total += tangentZ[i] * sigmoidMinusTarget(z[i], y[i]) }
+      if let tangentY { total -= tangentY[i] * z[i] }
+    }
+    return Tensor(total * reduction.factor(z.count))
+  }
+
   /// ∂L/∂z = (σ(z) − y)/n, i.e. "a − y" with a = σ(z); ∂L/∂y = −z/n.
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let n = reduction.formulaSuffix

@@ -85,6 +85,14 @@ public struct Concat: CatalogedOperation {
     }
   }
 
+  /// Ẏ = [Ẋ₁ Ẋ₂ … Ẋₙ] along the axis: the op is linear, so its JVP is the op applied to the
+  /// tangents (a `nil` one as zeros).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    forward(filledTangents(tangents, like: inputs))
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1"
   }

@@ -54,6 +54,14 @@ public struct Gather: CatalogedOperation {
     ]
   }
 
+  /// Ẏ = Ṫ[k]: linear in the table, so its JVP gathers the table's tangent at the same indices;
+  /// the indices' tangent is ignored (they are positions, not differentiable).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0, inputs[1]]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "[\(operands[1]) = r]" : "0"
   }

@@ -70,6 +70,28 @@ public struct LogSumExp: CatalogedOperation {
     return [g * (inputs[0] - y).exp()]
   }
 
+  /// ẏⱼ = Σᵢ e^(xᵢⱼ − yⱼ) ẋᵢⱼ: the softmax-weighted mean of the tangent along the axis.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let x = inputs[0]
+    let (outer, length, inner) = layoutAroundAxis(x.shape, axis: axis)
+    var result = [Scalar](repeating: 0, count: outer * inner)
+    for o in 0..<outer {
+      for j in 0..<inner {
+        let y = output.scalars[o * inner + j]
+        var sum: Scalar = 0
+        for i in 0..<length {
+          let offset = (o * length + i) * inner + j
+          sum += Scalar.exp(x.scalars[offset] - y) * tangent.scalars[offset]
+        }
+        result[o * inner + j] = sum
+      }
+    }
+    return Tensor(shape: output.shape, scalars: result)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "e^(\(operands[0]) − \(output))"
   }

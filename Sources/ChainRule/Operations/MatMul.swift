@@ -63,6 +63,16 @@ public struct MatMul: CatalogedOperation {
     }
   }
 
+  /// Ẏ = Ȧ · B + A · Ḃ (the product rule), each term one GEMM accumulated into Ẏ.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    var result = Tensor<Scalar>.zeros(output.shape)
+    if let tangentA = tangents[0] { tangentA.matmul(inputs[1], into: &result, accumulating: true) }
+    if let tangentB = tangents[1] { inputs[0].matmul(tangentB, into: &result, accumulating: true) }
+    return result
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "ȳ·\(operands[1])ᵀ" : "\(operands[0])ᵀ·ȳ"
   }

@@ -45,6 +45,16 @@ public struct Max: CatalogedOperation {
     ]
   }
 
+  /// ẏⱼ = ẋ at kⱼ = argmaxᵢ xᵢⱼ: the tangent of the chosen element, with the VJP's choice on
+  /// a tie (the first maximal index) and for a NaN.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let positions = selectAlongAxis(inputs[0], axis: axis, keepingDimension: true) { $0 > $1 }
+    return Tensor(shape: output.shape, scalars: positions.offsets.map { tangent.scalars[$0] })
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "[i = argmax]"
   }

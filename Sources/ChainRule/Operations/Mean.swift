@@ -51,6 +51,14 @@ public struct Mean: CatalogedOperation {
     return [expandedReduction(gradient, to: inputs[0].shape, axis: axis) * (1 / Scalar(n))]
   }
 
+  /// ẏ = (1/n) Σᵢ ẋᵢ (along the axis): the op is linear, so its JVP is the op applied to the
+  /// tangent (with the forward pass's guard against an overflowing sum).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1/n"
   }

@@ -32,6 +32,13 @@ public struct Reshape: CatalogedOperation {
     [needs[0] ? gradient.reshaped(inputs[0].shape) : nil]
   }
 
+  /// Ẏ = reshape(Ẋ, shape): the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0]?.reshaped(shape) ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "reshape(ȳ)"
   }

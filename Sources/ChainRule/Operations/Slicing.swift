@@ -94,6 +94,14 @@ public struct Slicing: CatalogedOperation {
     ]
   }
 
+  /// Ẏ = Ẋ at the same positions: the op is linear, so its JVP is the op applied to the
+  /// tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1"
   }

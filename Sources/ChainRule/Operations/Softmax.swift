@@ -53,6 +53,23 @@ public struct Softmax: CatalogedOperation {
     return [output * (gradient - dot)]
   }
 
+  /// ẏ = y ⊙ (ẋ − Σⱼ yⱼ ẋⱼ) per row: Jẋ with J = diag(y) − y yᵀ, the transpose of the VJP's
+  /// y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ) (J is symmetric), formed the same way.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let (y, t) = (output.scalars, tangent.scalars)
+    let width = output.shape.last!
+    var result = [Scalar](repeating: 0, count: y.count)
+    for start in stride(from: 0, to: y.count, by: width) {
+      var dot: Scalar = 0
+      for i in start..<start + width { dot += t[i] * y[i] }
+      for i in start..<start + width { result[i] = y[i] * (t[i] - dot) }
+    }
+    return Tensor(shape: output.shape, scalars: result)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "\(output)ᵢ(δᵢⱼ − \(output)ⱼ)"
   }

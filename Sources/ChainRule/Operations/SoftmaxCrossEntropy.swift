@@ -71,6 +71,29 @@ public struct SoftmaxCrossEntropy: CatalogedOperation {
     ]
   }
 
+  /// L̇ = Σ_b Σ_c [ż_bc · (softmax(z)_bc · Σ_k t_bk − t_bc) − ṫ_bc · ℓ_bc] / B: the VJP's two
+  /// factors dotted with the tangents.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let logProbabilities = LogSoftmax().forward([inputs[0]]).scalars
+    let t = inputs[1].scalars
+    let (tangentZ, tangentT) = (tangents[0]?.scalars, tangents[1]?.scalars)
+    let width = inputs[0].shape[1]
+    var total: Scalar = 0
+    for start in stride(from: 0, to: t.count, by: width) {
+      var targetSum: Scalar = 0
+      for i in start..<start + width { targetSum += t[i] }
+      for i in start..<start + width {
+        if let tangentZ {
+          total += tangentZ[i] * (Scalar.exp(logProbabilities[i]) * targetSum - t[i])
+        }
+        if let tangentT { total -= tangentT[i] * logProbabilities[i] }
+      }
+    }
+    return Tensor(total * reduction.factor(inputs[0].shape[0]))
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let n = reduction.formulaSuffix
     return input == 0

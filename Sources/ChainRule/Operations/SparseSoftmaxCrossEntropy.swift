@@ -102,6 +102,25 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
     }
   }
 
+  /// L̇ = Σ_b Σ_c ż_bc · (softmax(z)_bc − [c = k_b]) / B; the labels' tangent is ignored
+  /// (they are indices, not differentiable).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let probabilities = Softmax().forward([inputs[0]]).scalars
+    let classes = classIndices(inputs[1], classCount: inputs[0].shape[1])
+    let width = inputs[0].shape[1]
+    var total: Scalar = 0
+    for (row, label) in classes.enumerated() {
+      for c in 0..<width {
+        let i = row * width + c
+        total += tangent.scalars[i] * (probabilities[i] - (c == label ? 1 : 0))
+      }
+    }
+    return Tensor(total * reduction.factor(classes.count))
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let n = reduction.formulaSuffix
     return input == 0 ? "(softmax(\(operands[0])) − onehot(\(operands[1])))\(n)" : "0"

@@ -47,6 +47,14 @@ public struct StopGradient: CatalogedOperation {
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {}  // adds 0
 
+  /// ẏ = 0: the value is used as a constant, in forward mode as in reverse (JAX's
+  /// `stop_gradient` has a zero tangent too).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "0" }
 
   public static let checks = [

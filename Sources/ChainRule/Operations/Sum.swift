@@ -30,6 +30,13 @@ public struct Sum: CatalogedOperation {
     [needs[0] ? expandedReduction(gradient, to: inputs[0].shape, axis: axis) : nil]
   }
 
+  /// ẏ = Σᵢ ẋᵢ (along the axis): the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "1" }
 
   public static let checks = [

@@ -30,6 +30,13 @@ public struct Transpose: CatalogedOperation {
     [needs[0] ? gradient.transposed() : nil]
   }
 
+  /// Ẏ = Ẋᵀ: the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0]?.transposed() ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "ȳᵀ" }
 
   public static let checks = [

@@ -58,6 +58,18 @@ public struct Where: CatalogedOperation {
     ]
   }
 
+  /// ẏ = c ? ȧ : ḃ, the tangents broadcast to the output shape; the condition's tangent is
+  /// ignored (it only selects), as its gradient is 0.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let c = inputs[0].broadcasted(to: output.shape).scalars
+    let a = tangents[1]?.broadcasted(to: output.shape).scalars
+    let b = tangents[2]?.broadcasted(to: output.shape).scalars
+    return Tensor(
+      shape: output.shape, scalars: c.indices.map { c[$0] != 0 ? (a?[$0] ?? 0) : (b?[$0] ?? 0) })
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     ["0", "[\(operands[0])]", "[¬\(operands[0])]"][input]
   }
