@@ -27,7 +27,7 @@ struct TrapMessageTests {
     "tensor-sum-axis": "sum: axis 1 out of range for shape [2]",
     "tensor-add-assign": "+=: shapes [2] and [3] differ",
     "tensor-broadcast":
-      #"zipBroadcast: "lhs" [2] and "rhs" [3] do not broadcast (axis -1: 2 vs 3)"#,
+      #"+: "lhs" [2] and "rhs" [3] do not broadcast (axis -1: 2 vs 3)"#,
     "tensor-broadcasted-to": "broadcasted(to:): [2] does not broadcast to [3]",
     "tensor-summed-to-shape": "summed(toShape:): [3] does not broadcast to [2]",
     "graph-matmul-shapes": #"matmul: "x" [4, 3] and "W1" [2, 5] do not align (3 ≠ 2)"#,

@@ -52,6 +52,20 @@ public struct BinaryCrossEntropy: CatalogedOperation {
     ]
   }
 
+  /// p̄ = s·(p − y)/max(p(1 − p), 10⁻¹²), ȳ = s·(log(1 − p) − log p), each log clamped at
+  /// −100, with s = L̄/n. log(1 − p) is the plain log of 1 − p here (no log1p among the ops), so
+  /// the target's share loses the digits of a tiny p that the training path keeps.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (p, y) = (inputs[0], inputs[1])
+    let s = gradient * reduction.factor(p.shape.reduce(1, *))
+    return [
+      needs[0] ? (s * (p - y)) / (p * (1 - p)).maximum(1e-12) : nil,
+      needs[1] ? s * ((1 - p).log().clamp(min: -100) - p.log().clamp(min: -100)) : nil,
+    ]
+  }
+
   /// L̇ = Σᵢ [ṗᵢ · (pᵢ − yᵢ)/max(pᵢ(1 − pᵢ), 10⁻¹²) + ẏᵢ · (log(1 − pᵢ) − log pᵢ)] / n: the
   /// VJP's two factors, with the same floor and clamped logs, dotted with the tangents.
   public func jvp<Scalar: TensorScalar>(

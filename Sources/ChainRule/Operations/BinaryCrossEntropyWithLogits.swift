@@ -47,6 +47,16 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     ]
   }
 
+  /// z̄ = s·(σ(z) − y), ȳ = −s·z with s = L̄/n; σ(z) − y is the plain difference here, not
+  /// `sigmoidMinusTarget`'s cancellation-free form (the same to an ulp of σ(z)).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (z, y) = (inputs[0], inputs[1])
+    let s = gradient * reduction.factor(z.shape.reduce(1, *))
+    return [needs[0] ? s * (z.sigmoid() - y) : nil, needs[1] ? -s * z : nil]
+  }
+
   // The training path: one pass over the buffers, specialised for Float and Double.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward<Scalar: TensorScalar>(

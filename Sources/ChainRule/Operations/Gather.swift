@@ -43,6 +43,17 @@ public struct Gather: CatalogedOperation {
     return [result, Tensor.zeros(indices.shape)]
   }
 
+  /// T̄ = Ȳ's rows added at their indices (`RowScatter`); the indices: none.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0]
+        ? gradient.graph.apply(RowScatter(rows: inputs[0].shape[0]), [gradient, inputs[1]]) : nil,
+      nil,
+    ]
+  }
+
   /// Ẏ = Ṫ[k]: linear in the table, so its JVP gathers the table's tangent at the same indices;
   /// the indices' tangent is ignored (they are positions, not differentiable).
   public func jvp<Scalar: TensorScalar>(

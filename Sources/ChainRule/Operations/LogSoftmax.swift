@@ -41,6 +41,15 @@ public struct LogSoftmax: CatalogedOperation {
     return [Tensor(shape: output.shape, scalars: result)]
   }
 
+  /// x̄ = ȳ − e^y · Σⱼ ȳⱼ, the sum per row, with y the output node.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    let total = gradient.sum(alongAxis: -1).reshaped(keptLastAxis(output.shape))
+    return [gradient - output.exp() * total]
+  }
+
   /// ẏ = ẋ − Σⱼ softmax(x)ⱼ ẋⱼ per row, with softmax(x) = e^y: J = I − 1·softmaxᵀ applied
   /// to ẋ (the VJP applies Jᵀ = I − softmax·1ᵀ).
   public func jvp<Scalar: TensorScalar>(

@@ -58,6 +58,18 @@ public struct LogSumExp: CatalogedOperation {
     return [Tensor(shape: x.shape, scalars: result)]
   }
 
+  /// x̄ = ȳ · e^(x − y), ȳ and the output y broadcast back over the reduced axis.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    var kept = inputs[0].shape
+    kept[axis] = 1
+    let (y, g) =
+      keepingDimension ? (output, gradient) : (output.reshaped(kept), gradient.reshaped(kept))
+    return [g * (inputs[0] - y).exp()]
+  }
+
   /// ẏⱼ = Σᵢ e^(xᵢⱼ − yⱼ) ẋᵢⱼ: the softmax-weighted mean of the tangent along the axis.
   public func jvp<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]

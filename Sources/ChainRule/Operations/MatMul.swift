@@ -31,6 +31,16 @@ public struct MatMul: CatalogedOperation {
     ]
   }
 
+  /// Ā = Ȳ · Bᵀ, B̄ = Aᵀ · Ȳ, with transpose nodes.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0] ? gradient.matmul(inputs[1].transposed()) : nil,
+      needs[1] ? inputs[0].transposed().matmul(gradient) : nil,
+    ]
+  }
+
   // The training path: products written into reused storage, gradients accumulated by GEMM
   // (β = 1) directly into the operands' buffers.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)

@@ -29,6 +29,17 @@ public struct Min: CatalogedOperation {
     return [scatter(gradient, to: positions.offsets, shape: inputs[0].shape)]
   }
 
+  /// x̄ = M ⊙ ȳ, M the 0/1 mask of the first minima (see `Max`).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    return [
+      extremumGradient(
+        inputs[0], gradient, axis: axis, keepingDimension: keepingDimension, ofMaximum: false)
+    ]
+  }
+
   /// ẏⱼ = ẋ at kⱼ = argminᵢ xᵢⱼ: the tangent of the chosen element, with the VJP's choice on
   /// a tie (the first minimal index) and for a NaN.
   public func jvp<Scalar: TensorScalar>(

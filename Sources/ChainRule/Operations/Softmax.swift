@@ -44,6 +44,15 @@ public struct Softmax: CatalogedOperation {
     return [Tensor(shape: output.shape, scalars: result)]
   }
 
+  /// x̄ = y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ), the sum per row, with y the output node.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    let dot = (gradient * output).sum(alongAxis: -1).reshaped(keptLastAxis(output.shape))
+    return [output * (gradient - dot)]
+  }
+
   /// ẏ = y ⊙ (ẋ − Σⱼ yⱼ ẋⱼ) per row: Jẋ with J = diag(y) − y yᵀ, the transpose of the VJP's
   /// y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ) (J is symmetric), formed the same way.
   public func jvp<Scalar: TensorScalar>(
@@ -84,6 +93,9 @@ func shiftedLogSumExp<Scalar: TensorScalar>(
   for i in start..<start + width { sum += Scalar.exp(x[i] - m) }
   return (m, Scalar.log(sum))
 }
+
+/// `shape` with its last axis of length 1: a per-row sum reshaped to broadcast against its rows.
+func keptLastAxis(_ shape: [Int]) -> [Int] { shape.dropLast() + [1] }
 
 /// Checks that an op working along the last axis has one, of non-zero length.
 func requireLastAxis(_ operand: ShapeError.Operand, op: String) throws(ShapeError) {

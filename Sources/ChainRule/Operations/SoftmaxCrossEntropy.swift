@@ -58,6 +58,19 @@ public struct SoftmaxCrossEntropy: CatalogedOperation {
     ]
   }
 
+  /// z̄ = s·(softmax(z)·Σ_k t_k − t) per row, t̄ = −s·logSoftmax(z), with s = L̄/B.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (z, t) = (inputs[0], inputs[1])
+    let s = gradient * reduction.factor(z.shape[0])
+    let targetSums = t.sum(alongAxis: 1).reshaped([z.shape[0], 1])
+    return [
+      needs[0] ? s * (z.softmax() * targetSums - t) : nil,
+      needs[1] ? -s * z.logSoftmax() : nil,
+    ]
+  }
+
   /// L̇ = Σ_b Σ_c [ż_bc · (softmax(z)_bc · Σ_k t_bk − t_bc) − ṫ_bc · ℓ_bc] / B: the VJP's two
   /// factors dotted with the tangents.
   public func jvp<Scalar: TensorScalar>(

@@ -35,6 +35,13 @@ public struct StopGradient: CatalogedOperation {
     [Tensor.zeros(inputs[0].shape)]
   }
 
+  /// None: by definition no gradient passes (x̄ = 0).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [nil]
+  }
+
   public func accumulateVJP<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
     into gradients: inout [Tensor<Scalar>], needs: [Bool]

@@ -45,6 +45,19 @@ public struct Where: CatalogedOperation {
     ]
   }
 
+  /// ā = where(c, ȳ, 0), b̄ = where(c, 0, ȳ), c̄: none.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (condition, graph) = (inputs[0], gradient.graph)
+    let zero = graph.constant(Tensor(0))
+    return [
+      nil,
+      needs[1] ? graph.where(condition, gradient, zero) : nil,
+      needs[2] ? graph.where(condition, zero, gradient) : nil,
+    ]
+  }
+
   /// ẏ = c ? ȧ : ḃ, the tangents broadcast to the output shape; the condition's tangent is
   /// ignored (it only selects), as its gradient is 0.
   public func jvp<Scalar: TensorScalar>(
