@@ -84,6 +84,9 @@ def main():
         options.add_argument(argument)
     service = Service(executable_path="/usr/bin/chromedriver")
     driver = webdriver.Chrome(service=service, options=options)
+    # The window's inner size exactly 1280 x 800 CSS pixels, whatever the headless frame.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
     records = []
     try:
         for action in actions:

@@ -127,8 +127,9 @@ import Testing
         ["do": "load", "fragment": "#step=5&node=a2&path=w1[1,0]"],
         ["do": "clickNode", "name": "w1"],
         ["do": "slider", "keys": 7],
+        ["do": "clickNode", "name": "x·w1"],
       ])
-    try #require(o.count == 12)
+    try #require(o.count == 13)
     // Loaded without a fragment: the overview, no node chosen, the fragment written.
     #expect(o[0].stepLabel == "after backward" && o[0].visibleFrames == [0])
     #expect(!o[0].detailsShown && o[0].fragment == "#step=0" && !o[0].pathShown)
@@ -197,6 +198,18 @@ import Testing
     // A column of two rows, right-aligned.
     let column = o[11].grad.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
     #expect(o[11].stepLabel == "Step 12 of 12" && column == [n(x0 * dz1), n(x1 * dz1)])
+    // x·w1: a matmul's VJP, x̄ = ȳ·w1ᵀ, with ȳ, w1ᵀ and the product in numbers.
+    let product = o[12]
+    #expect(product.name == "x·w1" && product.fragment.hasPrefix("#step=12&node=x%C2%B7w1"))
+    try #require(product.edges.count == 2)
+    #expect(product.edges[0].from == "from x" && product.edges[0].label == "x̄ = ȳ·w1ᵀ")
+    let (w10, w11) = (network.w1.value.scalars[0], network.w1.value.scalars[1])
+    let words = product.edges[0].numbers.split(whereSeparator: \.isWhitespace).joined(
+      separator: " ")
+    #expect(
+      words
+        == "ȳ = ∂L/∂(x·w1) = \(n(dz1)) w1ᵀ = \(n(w10)) \(n(w11)) x̄ = ȳ·w1ᵀ = "
+        + "\(n(dz1 * w10)) \(n(dz1 * w11))")
   }
 
   // Hand-derived gradients attached: the page colours the nodes and says why in the details.
@@ -234,7 +247,7 @@ import Testing
     var actions: [[String: Any]] = []
     for (fragment, file) in [
       ("#step=0&path=w1[0,0]", "page-step0.png"), ("#step=3&node=z2", "page-step3.png"),
-      ("#step=12&node=w1", "page-step12.png"),
+      ("#step=12&node=x%C2%B7w1", "page-step12.png"),
     ] {
       actions.append(["do": "load", "fragment": fragment])
       actions.append(["do": "screenshot", "path": DotTests.docs.appendingPathComponent(file).path])

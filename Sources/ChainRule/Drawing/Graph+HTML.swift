@@ -136,7 +136,7 @@ extension Graph {
     #step-title { white-space: pre-line; font-weight: bold; min-height: 3.6em; display: none; }
     #layout { display: flex; gap: 16px; align-items: flex-start; }
     #frames { flex: 1 1 auto; min-width: 0; }
-    #frames svg { max-width: 100%; max-height: calc(100vh - 150px); width: auto; height: auto; }
+    #frames svg { width: auto; height: auto; max-width: 100%; max-height: calc(100vh - 90px); }
     #side { flex: 0 0 330px; display: flex; flex-direction: column; gap: 8px; }
     #details, #path-text { border: 1px solid #d1d5db; border-radius: 6px; padding: 8px;
       font-size: 13px; }
@@ -193,7 +193,7 @@ extension Graph {
       verdict.className = node.verdict ? node.verdict.outcome : '';
       verdict.textContent = node.verdict ? node.verdict.line : '';
       set('detail-value', node.value);
-      set('detail-grad-heading', 'gradient ∂L/∂' + node.name);
+      set('detail-grad-heading', 'gradient ' + node.gradientName);
       let status = '', grad = '';
       if (node.gradient === null) {
         status = 'none: no gradient flows into ' + node.name;
@@ -223,7 +223,7 @@ extension Graph {
           const numbers = document.createElement('div');
           numbers.className = 'numbers';
           numbers.textContent = grad === '…' ? '(numbers once step ' + node.completedAt +
-            ' completes ∂L/∂' + node.name + ')' : edge.numbers;
+            ' completes ' + node.gradientName + ')' : edge.numbers;
           item.append(numbers);
         }
         edges.append(item);

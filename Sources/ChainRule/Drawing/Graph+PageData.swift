@@ -36,6 +36,8 @@ extension Graph {
       var fields = [
         "\"name\": " + Self.json(drawing.names[id]), "\"kind\": " + Self.json(kind),
         "\"shape\": " + Self.json(DotText.shape(values[id].shape)),
+        "\"gradientName\": "
+          + Self.json("∂\(Self.atom(drawing.names[drawing.loss]))/∂\(Self.atom(drawing.names[id]))"),
         "\"operands\": "
           + Self.json(
             operands.map { drawing.names[$0] + " " + DotText.shape(values[$0].shape) }),
@@ -131,9 +133,18 @@ extension Graph {
           + "\(Self.parenthesized(local, digits)) = \(n(Double(share.scalars[0])))"
         return object(from: operand, label: label, numbers: numbers)
       }
+      // A product's VJP multiplies ȳ by the other operand, transposed: show its numbers too.
+      var partner = ""
+      var formula = ""
+      if operation is MatMul {
+        let other = record.inputs[1 - slot]
+        let name = ChainText.grouped(names[other]) + "ᵀ"
+        partner = "\(name) =\n\(Self.grid(values[other].transposed(), options))\n"
+        formula = slot == 0 ? " = ȳ·\(name)" : " = \(name)·ȳ"
+      }
       let numbers =
-        "ȳ = \(upstreamName) =\n\(Self.grid(upstream, options))\n"
-        + "\(Self.bar(names[operand])) =\n\(Self.grid(share, options))"
+        "ȳ = \(upstreamName) =\n\(Self.grid(upstream, options))\n" + partner
+        + "\(Self.bar(names[operand]))\(formula) =\n\(Self.grid(share, options))"
       return object(from: operand, label: label, numbers: numbers)
     }
   }
