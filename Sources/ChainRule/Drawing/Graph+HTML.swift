@@ -82,7 +82,7 @@ extension Graph {
       <div id="controls"><button id="previous" title="previous step">◀</button>
       <input id="slider" type="range" min="0" max="\(steps.count)" value="0" aria-label="step">
       <button id="next" title="next step">▶</button> <span id="step-label"></span>
-      <label for="path">explain ∂L/∂</label><select id="path"><option value="">(choose a parameter element)</option>
+      <label for="path">explain ∂L/∂</label><select id="path"><option value="">\(pathKeys.isEmpty ? "(graph too large to explain element by element)" : "(choose a parameter element)")</option>
 
       """
     for key in pathKeys {

@@ -8,8 +8,11 @@
 extension Graph {
   /// The parameter elements the page offers for `explain`: at most this many in all…
   static var pageMaximumPathChoices: Int { 256 }
-  /// …and only parameters with at most this many elements.
+  /// …and only parameters with at most this many elements…
   static var pageMaximumElementsPerParameter: Int { 64 }
+  /// …and only in drawings of at most this many elements in all: `explain` walks the graph
+  /// element by element, which for the digits model (about 6,000) takes a second per choice.
+  static var pageMaximumExplainedElements: Int { 4096 }
 
   /// Per drawn node, keyed by its DOT id (`n3`), as a JSON object.
   func pageNodeData(
@@ -157,10 +160,13 @@ extension Graph {
 
   /// Per parameter element offered by the page, keyed as the URL writes it (`w1[0,1]`, or
   /// `w2` for a one-element parameter): its label, its `explain` text, and the drawn nodes
-  /// and edges (`n3->n5`) its paths run along, as a JSON object; and the keys in order.
+  /// and edges (`n3->n5`) its paths run along, as a JSON object; and the keys in order. None
+  /// for a drawing over `pageMaximumExplainedElements`.
   func pagePathData(output: Node<Scalar>, drawing: DotDrawing<Scalar>) -> (String, [String]) {
     var entries: [String] = []
     var keys: [String] = []
+    let elements = drawing.nodes.map { values[$0].count }.reduce(0, +)
+    guard elements <= Self.pageMaximumExplainedElements else { return ("{}", []) }
     for id in drawing.nodes where records[id].kind == .parameter && requiresGradient(id) {
       let value = values[id]
       guard value.count <= Self.pageMaximumElementsPerParameter else { continue }
