@@ -128,8 +128,9 @@ import Testing
         ["do": "clickNode", "name": "w1"],
         ["do": "slider", "keys": 7],
         ["do": "clickNode", "name": "x·w1"],
+        ["do": "load", "fragment": "#step=1&node=L"],
       ])
-    try #require(o.count == 13)
+    try #require(o.count == 14)
     // Loaded without a fragment: the overview, no node chosen, the fragment written.
     #expect(o[0].stepLabel == "after backward" && o[0].visibleFrames == [0])
     #expect(!o[0].detailsShown && o[0].fragment == "#step=0" && !o[0].pathShown)
@@ -210,6 +211,16 @@ import Testing
       words
         == "ȳ = ∂L/∂(x·w1) = \(n(dz1)) w1ᵀ = \(n(w10)) \(n(w11)) x̄ = ȳ·w1ᵀ = "
         + "\(n(dz1 * w10)) \(n(dz1 * w11))")
+    // The collapsed loss: one node, its edges the derivatives through the whole scope, here
+    // ∂L/∂a2 = −(y/a2 − (1 − y)/(1 − a2)) = −1/a2 for y = 1.
+    let loss = o[13]
+    #expect(loss.name == "L" && loss.op.hasPrefix("scope loss: 11 nodes, ending in "))
+    #expect(loss.grad == "1" && loss.gradStatus == "complete since step 1")
+    let fromA2 = loss.edges.first { $0.from == "from a2" }
+    #expect(fromA2?.label == "∂L/∂a2 = \(n(-1 / a2)) (through loss)")
+    #expect(fromA2?.numbers == "share = ∂L/∂L · ∂L/∂a2 = 1 · (\(n(-1 / a2))) = \(n(-1 / a2))")
+    // y is inside the loss scope, so a2 is the one operand from outside.
+    #expect(loss.edges.count == 1, "\(loss.edges.map(\.label))")
   }
 
   // Hand-derived gradients attached: the page colours the nodes and says why in the details.
@@ -234,6 +245,23 @@ import Testing
     #expect(o[1].verdict.hasPrefix("✗ FAIL · worst [0]:\n\(Self.n(db1)) vs"))
     #expect(o[2].name == "w1" && o[2].verdictClass == "passed")
     #expect(o[2].verdict.hasPrefix("✓ ok · worst"))
+  }
+
+  // A gradient check attached: every checked node carries the report's verdict, drawn green
+  // in every step's SVG, and the legend explains the colours.
+  @Test(.enabled(if: Graphviz.isInstalled, needsGraphviz))
+  func checkedPageCarriesTheReportsVerdicts() throws {
+    let network = seed000AfterBackward()
+    let report = network.graph.checkGradients(of: network.loss)
+    let page = try network.graph.html(from: network.loss, checked: report)
+    #expect(page.contains("<div id=\"verdict-legend\">"))
+    for entry in report.entries {
+      #expect(page.contains("\"n\(entry.node)\": {\"name\": \"\(entry.label)\""))
+    }
+    #expect(page.components(separatedBy: "\"verdict\": {\"outcome\": \"passed\"").count - 1 == 4)
+    let frames = page.components(separatedBy: "<div class=\"frame\"").count - 1
+    // Each checked node is filled green in the overview and in every frame.
+    #expect(page.components(separatedBy: "fill=\"#bbf7d0\"").count - 1 >= 4 * frames)
   }
 
   // Screenshots of the seed 000 page at three steps for the README, re-recorded with
