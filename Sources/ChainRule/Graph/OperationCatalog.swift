@@ -81,5 +81,7 @@ public enum OperationCatalog {
     Conv2DWeightGradient.self,
     MaxPool2D.self,
     MaxPool2DRoute.self,
+    Flattening.self,
+    LayerNormalization.self,
   ]
 }
