@@ -46,8 +46,7 @@ struct CNNDigitsTests {
   /// Conv 1→8 (3×3, padding 1, ReLU) → max pool 2 → conv 8→16 (3×3, padding 1, ReLU) → max
   /// pool 2 → flatten (16·2·2 = 64) → dense 64→10: 80 + 1,168 + 650 = 1,898 parameters,
   /// against the MLP's 2,410.
-  static func convolutionalNetwork(using generator: inout Xoshiro256StarStar) -> Sequential<Float>
-  {
+  static func convolutionalNetwork(using generator: inout Xoshiro256StarStar) -> Sequential<Float> {
     Sequential<Float>([
       Conv2d(
         inputChannels: 1, outputChannels: 8, kernelSize: 3, padding: 1, activation: .relu,

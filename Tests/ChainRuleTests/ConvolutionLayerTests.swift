@@ -39,7 +39,8 @@ struct ConvolutionLayerTests {
     #expect(a.shape == [2, 3, 3, 3])
     for i in 0..<a.value.count {
       let channel = (i / 9) % 3
-      expectClose(a.value.scalars[i], max(convolved.scalars[i] + layer.bias.value[channel, 0, 0], 0))
+      expectClose(
+        a.value.scalars[i], max(convolved.scalars[i] + layer.bias.value[channel, 0, 0], 0))
     }
     let r = graph.constant(randomTensor(a.shape, using: &values))
     let weight = graph.nodes.first { $0.name == "conv.weight" }!
@@ -50,7 +51,8 @@ struct ConvolutionLayerTests {
   @Test func aSmallCNNInSequentialChecksEndToEnd() {
     var generator = Xoshiro256StarStar(seed: 5)
     let model = Sequential<Double>([
-      Conv2d(inputChannels: 1, outputChannels: 2, kernelSize: 3, padding: 1, activation: .tanh,
+      Conv2d(
+        inputChannels: 1, outputChannels: 2, kernelSize: 3, padding: 1, activation: .tanh,
         using: &generator),
       MaxPool2d(kernelSize: 2),
       LayerNorm(size: 3),

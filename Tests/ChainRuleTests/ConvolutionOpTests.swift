@@ -43,8 +43,10 @@ struct ConvolutionOpTests {
   static let convolutionCases: [(String, [Int], [Int], Size2D, Size2D, Size2D)] = [
     ("plain", [2, 3, 6, 5], [4, 3, 3, 3], 1, 0, 1),
     ("stride 2, padding 1", [1, 2, 7, 7], [3, 2, 3, 3], 2, 1, 1),
-    ("stride 1×3, padding 2×0, dilation 2×1", [2, 1, 8, 9], [2, 1, 3, 2],
-     Size2D(height: 1, width: 3), Size2D(height: 2, width: 0), Size2D(height: 2, width: 1)),
+    (
+      "stride 1×3, padding 2×0, dilation 2×1", [2, 1, 8, 9], [2, 1, 3, 2],
+      Size2D(height: 1, width: 3), Size2D(height: 2, width: 0), Size2D(height: 2, width: 1)
+    ),
     ("1×1 kernel", [3, 4, 2, 3], [5, 4, 1, 1], 1, 0, 1),
   ]
 
@@ -141,7 +143,9 @@ struct ConvolutionOpTests {
       #expect(error.description.contains("smaller than the kernel"))
     }
     do {
-      _ = try graph.throwingShapeErrors { graph.input(Tensor.zeros([4, 4])).maxPool2d(kernelSize: 2) }
+      _ = try graph.throwingShapeErrors {
+        graph.input(Tensor.zeros([4, 4])).maxPool2d(kernelSize: 2)
+      }
       Issue.record("pooling a matrix must fail")
     } catch {
       #expect(error.description.contains("NCHW"))
@@ -178,7 +182,8 @@ struct ConvolutionOpTests {
     let gradient = graph.input(randomTensor(output.shape, using: &generator), name: "ȳ")
     let nodes = operation.gradientNodes(
       operands, output: output, gradient: gradient, needs: operands.map { _ in true })
-    let shares = operation.vjp(operands.map(\.value), output: output.value, gradient: gradient.value)
+    let shares = operation.vjp(
+      operands.map(\.value), output: output.value, gradient: gradient.value)
     #expect(nodes.count == operands.count)
     for (slot, share) in shares.enumerated() {
       if let node = nodes[slot] {
