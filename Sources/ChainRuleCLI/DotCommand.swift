@@ -4,8 +4,9 @@ import Foundation
 /// `chainrule dot`: a saved model's computational graph as Graphviz DOT (or SVG).
 enum DotCommand: Command {
   static let name = "dot"
-  static let summary = "draw a saved model's computational graph (DOT, or SVG via Graphviz)"
+  static let summary = "draw a saved model's computational graph (DOT; SVG, PNG, PDF via Graphviz)"
   static let options = ["--model", "--data", "--out", "--collapse", "--frames", "--html"]
+  static let flags = ["--no-header"]
   static let help = """
     usage: chainrule dot --model MODEL.safetensors [--data FILE.csv] [--out graph.dot]
                          [--collapse SCOPES] [--frames DIR] [--html PAGE.html]
@@ -19,8 +20,8 @@ enum DotCommand: Command {
     options:
       --model FILE   a model file written by `chainrule train` (required)
       --data FILE    CSV file whose first row is fed to the network
-      --out FILE     output file (default: graph.dot); a name ending in .svg is rendered
-                     with Graphviz `dot`, which must be installed
+      --out FILE     output file (default: graph.dot); the extension names the format:
+                     .dot (text), or .svg, .png, .pdf rendered by Graphviz `dot`
       --collapse S   comma-separated scopes drawn as one node each, e.g. loss or layer0
       --frames DIR   also write the backward pass as SVG frames step-01.svg, … into DIR
                      (needs --data and Graphviz `dot`)
@@ -30,20 +31,21 @@ enum DotCommand: Command {
     """
 
   static func run(_ arguments: Arguments) throws(CLIError) {
-    let loaded = try ModelBundle.load(try arguments.required("--model"), as: Double.self)
-    let spec = loaded.spec
+    let modelPath = try arguments.required("--model")
     let out = arguments.string("--out") ?? "graph.dot"
+    let format = try OutputFormat.drawing(out, option: "--out")
     try requireFolder(of: out, option: "--out")
+    let loaded = try ModelBundle.load(modelPath, as: Double.self)
+    let spec = loaded.spec
     let graph = Graph<Double>()
     let end: Node<Double>
     if let path = arguments.string("--data") {
-      let table = try CSVTable.load(path)
+      let table = try CSVTable.load(path, hasHeader: !arguments.has("--no-header"))
       let labelIndex = try Setup.column(spec.labelColumn, in: table)
       let features = try spec.features(table, as: Double.self)
       let width = features.shape[1]
       let x = Tensor(shape: [1, width], scalars: Array(features.scalars[0..<width]))
-      let y = try spec.targets(
-        [table.rows[0][labelIndex]], source: table.source, labelLine: { $0 + 2 }, as: Double.self)
+      let y = try spec.targets(table, labelIndex: labelIndex, rows: [0], as: Double.self)
       end = spec.loss(loaded.model(graph.input(x, name: "x")), graph.input(y, name: "y"))
       graph.backward(from: end)
     } else {
@@ -77,10 +79,11 @@ enum DotCommand: Command {
           try graph.html(from: end, options: options), to: URL(fileURLWithPath: page))
         print("wrote \(page) (interactive page)")
       }
-      if out.hasSuffix(".svg") {
-        try DotFile.write(try Graphviz.render(dot, format: .svg), to: URL(fileURLWithPath: out))
-      } else {
-        try DotFile.write(dot, to: URL(fileURLWithPath: out))
+      switch format {
+      case .dot: try DotFile.write(dot, to: URL(fileURLWithPath: out))
+      case .svg, .png, .pdf:
+        let rendered = try Graphviz.render(dot, format: Graphviz.Format(rawValue: format.rawValue)!)
+        try DotFile.write(rendered, to: URL(fileURLWithPath: out))
       }
     } catch {
       throw CLIError(message: error.description)
