@@ -82,6 +82,7 @@ extension Graph {
     of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>]
   ) -> Tensor<Scalar> {
     require(output.graph === self, "hessian: the output \(output.label) is from another graph")
+    requireNoPlaceholders("hessian")
     for node in nodes {
       require(node.graph === self, "hessian: the node \(node.label) is from another graph")
     }
