@@ -5,10 +5,10 @@ import Foundation
 enum DotCommand: Command {
   static let name = "dot"
   static let summary = "draw a saved model's computational graph (DOT, or SVG via Graphviz)"
-  static let options = ["--model", "--data", "--out", "--collapse", "--frames"]
+  static let options = ["--model", "--data", "--out", "--collapse", "--frames", "--html"]
   static let help = """
     usage: chainrule dot --model MODEL.safetensors [--data FILE.csv] [--out graph.dot]
-                         [--collapse SCOPES] [--frames DIR]
+                         [--collapse SCOPES] [--frames DIR] [--html PAGE.html]
 
     Builds the model's graph and writes it as a Graphviz DOT document: one cluster per layer,
     parameters, ops with their shapes, edges labelled with local derivatives. Without --data
@@ -24,6 +24,8 @@ enum DotCommand: Command {
       --collapse S   comma-separated scopes drawn as one node each, e.g. loss or layer0
       --frames DIR   also write the backward pass as SVG frames step-01.svg, … into DIR
                      (needs --data and Graphviz `dot`)
+      --html FILE    also write the interactive page: one self-contained HTML file that
+                     steps through the backward pass (needs --data and Graphviz `dot`)
       -h, --help     this text
     """
 
@@ -57,11 +59,23 @@ enum DotCommand: Command {
     if frames != nil && arguments.string("--data") == nil {
       throw CLIError(message: "--frames needs --data: the backward pass starts from the loss")
     }
+    let page = arguments.string("--html")
+    if let page {
+      guard arguments.string("--data") != nil else {
+        throw CLIError(message: "--html needs --data: the backward pass starts from the loss")
+      }
+      try requireFolder(of: page, option: "--html")
+    }
     do {
       if let frames {
         let urls = try graph.renderFrames(
           from: end, options: options, to: URL(fileURLWithPath: frames))
         print("wrote \(urls.count) frames into \(frames)")
+      }
+      if let page {
+        try DotFile.write(
+          try graph.html(from: end, options: options), to: URL(fileURLWithPath: page))
+        print("wrote \(page) (interactive page)")
       }
       if out.hasSuffix(".svg") {
         try DotFile.write(try Graphviz.render(dot, format: .svg), to: URL(fileURLWithPath: out))
