@@ -25,6 +25,7 @@ enum DotCommand: Command {
       --collapse S   comma-separated scopes drawn as one node each, e.g. loss or layer0
       --frames DIR   also write the backward pass as SVG frames step-01.svg, … into DIR
                      (needs --data and Graphviz `dot`)
+      --no-header    the --data file's first line is data; columns are numbered 1, 2, …
       -h, --help     this text
     """
 
