@@ -61,8 +61,12 @@ for step in 0...300 {
   graph.backward(from: mse)
   optimizer.step()
 }
+// The MSE falls by orders of magnitude in the first steps and then creeps towards the noise
+// floor: on a linear axis the curve is flat after step 10, on a logarithmic one every decade
+// shows.
 var lossPlot = LinePlot(
-  title: "Gradient descent on the mean squared error", xLabel: "step", yLabel: "MSE")
+  title: "Gradient descent on the mean squared error", xLabel: "step", yLabel: "MSE (log scale)")
+lossPlot.yScale = .logarithmic
 lossPlot.add("MSE (α = 0.1)", x: losses.indices.map(Double.init), y: losses)
 try notebook.figure(svg: lossPlot.svg, at: "figures/loss.svg", caption: "The loss falling")
 
@@ -118,7 +122,21 @@ let curves: [(String, Node<Double>)] = [
 ]
 var activationPlot = LinePlot(title: "Activation functions", xLabel: "z", yLabel: "f(z)")
 activationPlot.legendPlacement = .topLeft
-for (name, node) in curves { activationPlot.add(name, x: grid, y: node.value.scalars) }
+for (name, node) in curves {
+  // Joining samples with straight lines would draw the step's jump between z = 0 and z = 0.1
+  // as a ramp; where a curve jumps, a vertical segment at the jump is drawn instead.
+  var x: [Double] = []
+  var y: [Double] = []
+  for (index, value) in node.value.scalars.enumerated() {
+    if index > 0, abs(value - y.last!) > 0.5 {
+      x.append(grid[index - 1])
+      y.append(value)
+    }
+    x.append(grid[index])
+    y.append(value)
+  }
+  activationPlot.add(name, x: x, y: y)
+}
 try notebook.figure(
   svg: activationPlot.svg, at: "figures/activations.svg", caption: "Step, sigmoid, tanh, ReLU")
 print("z           ", [-2.0, -0.5, 0, 0.5, 2].map { pad(fixed($0, 1), 7) }.joined())

@@ -133,7 +133,7 @@ struct RealDataCLITests {
     #expect(refused.status == 1)
     #expect(
       refused.error.contains(
-        #"holes.csv, line 4, column 2 ("f2"): the cell is empty; fill it in, or pass --drop-missing"#
+        #"holes.csv, line 4, column 2 ("f2"): the cell is empty; fill it in (train --drop-missing leaves such rows out)"#
       ), "\(refused.error)")
     let dropped = try Self.run(
       ["train", "--data", "holes.csv", "--label", "label", "--epochs", "1", "--drop-missing"],
