@@ -5,11 +5,11 @@ import Foundation
 enum DotCommand: Command {
   static let name = "dot"
   static let summary = "draw a saved model's computational graph (DOT; SVG, PNG, PDF via Graphviz)"
-  static let options = ["--model", "--data", "--out", "--collapse", "--frames"]
+  static let options = ["--model", "--data", "--out", "--collapse", "--frames", "--html"]
   static let flags = ["--no-header"]
   static let help = """
     usage: chainrule dot --model MODEL.safetensors [--data FILE.csv] [--out graph.dot]
-                         [--collapse SCOPES] [--frames DIR]
+                         [--collapse SCOPES] [--frames DIR] [--html PAGE.html]
 
     Builds the model's graph and writes it as a Graphviz DOT document: one cluster per layer,
     parameters, ops with their shapes, edges labelled with local derivatives. Without --data
@@ -25,6 +25,8 @@ enum DotCommand: Command {
       --collapse S   comma-separated scopes drawn as one node each, e.g. loss or layer0
       --frames DIR   also write the backward pass as SVG frames step-01.svg, … into DIR
                      (needs --data and Graphviz `dot`)
+      --html FILE    also write the interactive page: one self-contained HTML file that
+                     steps through the backward pass (needs --data and Graphviz `dot`)
       --no-header    the --data file's first line is data; columns are numbered 1, 2, …
       -h, --help     this text
     """
@@ -60,11 +62,23 @@ enum DotCommand: Command {
     if frames != nil && arguments.string("--data") == nil {
       throw CLIError(message: "--frames needs --data: the backward pass starts from the loss")
     }
+    let page = arguments.string("--html")
+    if let page {
+      guard arguments.string("--data") != nil else {
+        throw CLIError(message: "--html needs --data: the backward pass starts from the loss")
+      }
+      try requireFolder(of: page, option: "--html")
+    }
     do {
       if let frames {
         let urls = try graph.renderFrames(
           from: end, options: options, to: URL(fileURLWithPath: frames))
         print("wrote \(urls.count) frames into \(frames)")
+      }
+      if let page {
+        try DotFile.write(
+          try graph.html(from: end, options: options), to: URL(fileURLWithPath: page))
+        print("wrote \(page) (interactive page)")
       }
       switch format {
       case .dot: try DotFile.write(dot, to: URL(fileURLWithPath: out))
