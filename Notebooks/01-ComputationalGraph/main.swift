@@ -74,8 +74,9 @@ for (name, formula, hand, graph) in rows {
 }
 
 cell("One gradient, path by path")
-// The same chain rule, spelled out for dw1[1] (the element w1[0, 0]): one path from the
-// weight to the loss, and its factors in the course's order.
+// The same chain rule, spelled out for dw1[1] (the element w1[0, 0]): two paths from the
+// weight to the loss, because the loss reads a2 twice (in y·log(a2), and through 1 − a2 in
+// (1 − y)·log(1 − a2)); each path's factors in the course's order, and their products add up.
 print(try net.graph.explain(net.loss, withRespectTo: net.w1, at: [0, 0]))
 
 cell("The graph, drawn")

@@ -61,10 +61,6 @@ for step in 0...300 {
   graph.backward(from: mse)
   optimizer.step()
 }
-var lossPlot = LinePlot(
-  title: "Gradient descent on the mean squared error", xLabel: "step", yLabel: "MSE")
-lossPlot.add("MSE (α = 0.1)", x: losses.indices.map(Double.init), y: losses)
-try notebook.figure(svg: lossPlot.svg, at: "figures/loss.svg", caption: "The loss falling")
 
 cell("The closed form")
 // Least squares has an exact answer: w* = Σ (xᵢ − x̄)(yᵢ − ȳ) / Σ (xᵢ − x̄)² and
@@ -78,6 +74,23 @@ let bestB = meanY - bestW * meanX
 print("closed form:       w* =", fixed(bestW, 6), "  b* =", fixed(bestB, 6))
 print("gradient descent:  w  =", fixed(w.value.scalar, 6), "  b  =", fixed(b.value.scalar, 6))
 print("differences:", fmt(abs(w.value.scalar - bestW), 2), fmt(abs(b.value.scalar - bestB), 2))
+// How fast did it get there? The MSE itself levels off at the noise floor MSE* (the closed
+// form's MSE), so on a linear axis its curve is flat after step 10 of 300. The excess
+// MSE − MSE* on a logarithmic axis shows the whole walk: gradient descent on a quadratic
+// shrinks it by a constant factor per step, a straight line, until it reaches rounding.
+let bestMSE =
+  zip(xs, ys).map { (x, y) in (y - bestW * x - bestB) * (y - bestW * x - bestB) }
+  .reduce(0, +) / n
+print(
+  "MSE* =", fixed(bestMSE, 6), "  excess after 10, 100, 300 steps:",
+  [10, 100, 300].map { fmt(losses[$0] - bestMSE, 2) }.joined(separator: ", "))
+var lossPlot = LinePlot(
+  title: "Gradient descent: the MSE above its minimum", xLabel: "step",
+  yLabel: "MSE − MSE* (log scale)")
+lossPlot.yScale = .logarithmic
+lossPlot.add("α = 0.1", x: losses.indices.map(Double.init), y: losses.map { $0 - bestMSE })
+try notebook.figure(
+  svg: lossPlot.svg, at: "figures/loss.svg", caption: "The excess loss falling, step by step")
 var fitPlot = LinePlot(title: "The fitted line", xLabel: "x", yLabel: "y")
 fitPlot.legendPlacement = .topLeft
 fitPlot.add("data", x: xs, y: ys, style: .points)
@@ -118,7 +131,21 @@ let curves: [(String, Node<Double>)] = [
 ]
 var activationPlot = LinePlot(title: "Activation functions", xLabel: "z", yLabel: "f(z)")
 activationPlot.legendPlacement = .topLeft
-for (name, node) in curves { activationPlot.add(name, x: grid, y: node.value.scalars) }
+for (name, node) in curves {
+  // Joining samples with straight lines would draw the step's jump between z = 0 and z = 0.1
+  // as a ramp; where a curve jumps, a vertical segment at the jump is drawn instead.
+  var x: [Double] = []
+  var y: [Double] = []
+  for (index, value) in node.value.scalars.enumerated() {
+    if index > 0, abs(value - y.last!) > 0.5 {
+      x.append(grid[index - 1])
+      y.append(value)
+    }
+    x.append(grid[index])
+    y.append(value)
+  }
+  activationPlot.add(name, x: x, y: y)
+}
 try notebook.figure(
   svg: activationPlot.svg, at: "figures/activations.svg", caption: "Step, sigmoid, tanh, ReLU")
 print("z           ", [-2.0, -0.5, 0, 0.5, 2].map { pad(fixed($0, 1), 7) }.joined())

@@ -27,6 +27,7 @@ enum DotCommand: Command {
                      (needs --data and Graphviz `dot`)
       --html FILE    also write the interactive page: one self-contained HTML file that
                      steps through the backward pass (needs --data and Graphviz `dot`)
+      --no-header    the --data file's first line is data; columns are numbered 1, 2, …
       -h, --help     this text
     """
 

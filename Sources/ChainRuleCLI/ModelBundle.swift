@@ -384,6 +384,6 @@ func cellNumber(_ table: CSVTable, _ row: Int, _ column: Int) throws(CLIError) -
   } catch {
     throw CLIError(
       message: error.description
-        + (error.isEmptyCell ? "; fill it in, or pass --drop-missing to leave such rows out" : ""))
+        + (error.isEmptyCell ? "; fill it in (train --drop-missing leaves such rows out)" : ""))
   }
 }

@@ -12,14 +12,15 @@ enum PredictCommand: Command {
 
     Reads the model's feature columns (by name, in any order; other columns are ignored),
     standardises them as in training, and writes one CSV row per input row: `prediction` (the
-    class's label value, or the predicted value) and, for classification, one probability
-    column per class, `p_<class>`. When the file also has the label column, the accuracy (or
+    class's name as the training file wrote it, e.g. setosa or 3, or the predicted value) and,
+    for classification, one probability column per class, `p_<class>`. When the file also has the label column, the accuracy (or
     RMSE) is reported on standard error.
 
     options:
       --model FILE   a model file written by `chainrule train` (required)
       --data FILE    CSV file with the model's feature columns (required)
       --out FILE     where to write the predictions, atomically (default: standard output)
+      --no-header    the file's first line is data; columns are numbered 1, 2, …
       -h, --help     this text
     """
 

@@ -86,7 +86,7 @@ struct CLITests {
     defer { try? FileManager.default.removeItem(at: folder) }
     let overview = try Self.run(["--help"], in: folder)
     #expect(overview.status == 0)
-    for command in ["demo", "train", "predict", "gradcheck", "dot"] {
+    for command in ["demo", "train", "predict", "gradcheck", "dot", "summary"] {
       #expect(overview.output.contains("  \(command) "), "\(command) missing from --help")
       for words in [[command, "--help"], [command, "-h"], ["help", command]] {
         let help = try Self.run(words, in: folder)

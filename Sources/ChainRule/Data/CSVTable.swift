@@ -34,7 +34,9 @@ public struct CSVTable: Sendable {
   public let source: String
 
   /// Reads and parses the file at `url`.
-  /// - Parameter hasHeader: `false` for a file whose first line is data.
+  /// - Parameters:
+  ///   - url: The CSV file.
+  ///   - hasHeader: `false` for a file whose first line is data.
   /// - Throws: `CSVError` when the file is missing or unreadable, is not UTF-8, or is
   ///   malformed.
   public init(contentsOf url: URL, hasHeader: Bool = true) throws(CSVError) {

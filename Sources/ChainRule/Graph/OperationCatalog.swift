@@ -33,6 +33,8 @@ public struct OperationCheck: Sendable {
   /// Builds the checked node from operand nodes.
   public var build: @Sendable (Graph<Double>, [Node<Double>]) -> Node<Double>
 
+  /// A case named `description` on operands of `inputShapes`, drawn from `domain`, checking
+  /// the node `build` makes from them.
   public init(
     _ description: String, _ inputShapes: [[Int]], domain: CheckDomain = .anywhere,
     build: @escaping @Sendable (Graph<Double>, [Node<Double>]) -> Node<Double>
@@ -53,6 +55,7 @@ public protocol CatalogedOperation: DifferentiableOperation {
 /// Every primitive op of the library. Adding an op = one file in `Operations/` + one line here;
 /// a test fails when an op file is missing from this list or has no check.
 public enum OperationCatalog {
+  /// The primitive ops, each with its own checks.
   public static let all: [any CatalogedOperation.Type] = [
     Add.self, Subtract.self, Multiply.self, Divide.self, Negate.self,
     MatMul.self, Transpose.self, Reshape.self, Sum.self, Mean.self,

@@ -7,7 +7,12 @@ import CChainRuleKernels
 /// `avx512`) names, read once. `generic` is portable 16-byte vector code (SSE2 on x86-64, NEON on
 /// arm64); forcing `avx2` on an AVX-512 machine runs the kernel of AVX2-only CPUs (Zen 1-3).
 public enum GemmInstructionSet: String, CaseIterable, Sendable {
-  case generic, avx2, avx512
+  /// Portable 16-byte vector code (SSE2 on x86-64, NEON on arm64).
+  case generic
+  /// 256-bit AVX2 with FMA.
+  case avx2
+  /// 512-bit AVX-512F.
+  case avx512
 
   /// The set products use when none is forced.
   public static var current: GemmInstructionSet {

@@ -5,6 +5,7 @@
 /// PyTorch (`grad * self.sgn()`) and JAX do.
 public struct Abs: UnaryElementwise, CatalogedOperation {
   public var name: String { "abs" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.abs(x) }

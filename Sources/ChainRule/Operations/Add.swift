@@ -4,6 +4,7 @@
 /// Numerics: one rounding in the forward pass; the VJP passes ȳ on exactly.
 public struct Add: BinaryElementwise, CatalogedOperation {
   public var name: String { "add" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar { a + b }

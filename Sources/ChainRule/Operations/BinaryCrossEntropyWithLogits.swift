@@ -14,6 +14,7 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
   /// Mean (default) or sum over the elements.
   public let reduction: LossReduction
   public var name: String { "binaryCrossEntropyWithLogits" }
+  /// The loss, averaged over the elements (`.mean`) or summed (`.sum`).
   public init(reduction: LossReduction = .mean) { self.reduction = reduction }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

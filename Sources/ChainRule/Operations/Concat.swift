@@ -7,6 +7,7 @@ public struct Concat: CatalogedOperation {
   /// The axis joined along (non-negative).
   public let axis: Int
   public var name: String { "concat(axis: \(axis))" }
+  /// Along `axis` (non-negative).
   public init(axis: Int) { self.axis = axis }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -3,6 +3,7 @@
 /// y = cos x;  dy/dx = −sin x;  x̄ = −ȳ · sin x. Smooth everywhere.
 public struct Cos: UnaryElementwise, CatalogedOperation {
   public var name: String { "cos" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.cos(x) }

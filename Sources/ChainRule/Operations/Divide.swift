@@ -10,6 +10,7 @@
 /// and ȳ = 0 gives b̄ = 0 rather than 0 · ∞ = NaN. (PyTorch forms −ȳ·((a/b)/b).)
 public struct Divide: BinaryElementwise, CatalogedOperation {
   public var name: String { "div" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar { a / b }

@@ -7,6 +7,7 @@
 /// Everywhere else x̄ is the product ȳ · y, bit for bit.
 public struct Exp: UnaryElementwise, CatalogedOperation {
   public var name: String { "exp" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.exp(x) }

@@ -10,6 +10,7 @@
 ///   position of the first bad one).
 public struct Gather: CatalogedOperation {
   public var name: String { "gather" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -9,6 +9,7 @@
 /// This is what a hand-written −Σ t·log softmax(z) meets when a probability underflows.
 public struct Log: UnaryElementwise, CatalogedOperation {
   public var name: String { "log" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.log(x) }

@@ -9,6 +9,7 @@
 /// cancels (a uniform row under ȳ = 1).
 public struct LogSoftmax: CatalogedOperation {
   public var name: String { "logSoftmax" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

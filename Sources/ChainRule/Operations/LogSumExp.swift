@@ -11,6 +11,7 @@ public struct LogSumExp: CatalogedOperation {
   /// Whether the reduced axis is kept with length 1.
   public let keepingDimension: Bool
   public var name: String { "logSumExp(axis: \(axis))" }
+  /// Along `axis` (non-negative); the axis is kept with size 1 when `keepingDimension`.
   public init(axis: Int, keepingDimension: Bool = false) {
     self.axis = axis
     self.keepingDimension = keepingDimension

@@ -6,6 +6,7 @@
 /// element), no rescaling: a partial sum beyond the range overflows, as in BLAS and PyTorch.
 public struct MatMul: CatalogedOperation {
   public var name: String { "matmul" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

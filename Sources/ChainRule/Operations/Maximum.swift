@@ -7,6 +7,7 @@
 /// PyTorch (not the other operand, as `Swift.max` might).
 public struct Maximum: BinaryElementwise, CatalogedOperation {
   public var name: String { "maximum" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {

@@ -11,6 +11,7 @@ public struct Mean: CatalogedOperation {
   /// The axis averaged over; `nil` averages everything into a rank-0 tensor.
   public let axis: Int?
   public var name: String { axis.map { "mean(axis: \($0))" } ?? "mean" }
+  /// Over `axis`, or over every element when `axis` is nil.
   public init(axis: Int? = nil) { self.axis = axis }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -5,6 +5,7 @@
 /// operand gives NaN (see `Maximum`).
 public struct Minimum: BinaryElementwise, CatalogedOperation {
   public var name: String { "minimum" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {

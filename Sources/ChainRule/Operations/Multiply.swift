@@ -5,6 +5,7 @@
 /// result does, and 0 · ∞ arises only from an operand or ȳ that is already infinite.
 public struct Multiply: BinaryElementwise, CatalogedOperation {
   public var name: String { "mul" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar { a * b }

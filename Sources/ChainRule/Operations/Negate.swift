@@ -3,6 +3,7 @@
 /// y = −x;  dy/dx = −1;  x̄ = −ȳ. Numerics: exact both ways.
 public struct Negate: UnaryElementwise, CatalogedOperation {
   public var name: String { "neg" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { -x }

@@ -7,6 +7,7 @@
 /// A negative a gives NaN for b̄ (ln a), and for y unless b is a whole number.
 public struct Power: BinaryElementwise, CatalogedOperation {
   public var name: String { "pow" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar { Scalar.pow(a, b) }

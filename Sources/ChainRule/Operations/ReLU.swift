@@ -6,6 +6,7 @@
 /// NaN) for x = NaN, as in PyTorch, since NaN > 0 is false.
 public struct ReLU: UnaryElementwise, CatalogedOperation {
   public var name: String { "relu" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x > 0 ? x : 0 }

@@ -5,6 +5,7 @@ public struct Reshape: CatalogedOperation {
   /// The output shape.
   public let shape: [Int]
   public var name: String { "reshape" }
+  /// To `shape`, which must hold the same number of elements.
   public init(shape: [Int]) { self.shape = shape }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -8,6 +8,7 @@ public struct ScalarPower: UnaryElementwise, CatalogedOperation {
   /// The exponent p.
   public let exponent: Double
   public var name: String { "pow(\(DotText.shortest(exponent)))" }
+  /// xⁿ for the constant n = `exponent`.
   public init(exponent: Double) { self.exponent = exponent }
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar {

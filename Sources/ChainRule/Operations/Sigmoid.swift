@@ -9,6 +9,7 @@
 /// Float holds. Up to x = 2, where y(1 − y) is within a few ulps, it is y(1 − y) bit for bit.
 public struct Sigmoid: UnaryElementwise, CatalogedOperation {
   public var name: String { "sigmoid" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar {

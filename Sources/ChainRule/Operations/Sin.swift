@@ -3,6 +3,7 @@
 /// y = sin x;  dy/dx = cos x;  x̄ = ȳ · cos x. Smooth everywhere.
 public struct Sin: UnaryElementwise, CatalogedOperation {
   public var name: String { "sin" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.sin(x) }

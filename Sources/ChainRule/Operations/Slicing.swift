@@ -13,6 +13,7 @@ public struct Slicing: CatalogedOperation {
   /// The entries, one per leading axis.
   public let indices: [SliceIndex]
   public var name: String { "slice[\(indices.map(\.description).joined(separator: ", "))]" }
+  /// The selection `indices`, one entry per leading axis.
   public init(_ indices: [SliceIndex]) { self.indices = indices }
 
   /// Per axis of the input: the first position, the step, how many, and whether it is kept.

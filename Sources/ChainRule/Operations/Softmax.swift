@@ -12,6 +12,7 @@
 /// form that 0.
 public struct Softmax: CatalogedOperation {
   public var name: String { "softmax" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

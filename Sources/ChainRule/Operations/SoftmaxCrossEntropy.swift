@@ -16,6 +16,7 @@ public struct SoftmaxCrossEntropy: CatalogedOperation {
   /// Mean (default) or sum over the batch.
   public let reduction: LossReduction
   public var name: String { "softmaxCrossEntropy" }
+  /// The loss, averaged over the elements (`.mean`) or summed (`.sum`).
   public init(reduction: LossReduction = .mean) { self.reduction = reduction }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

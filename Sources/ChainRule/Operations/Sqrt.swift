@@ -6,6 +6,7 @@
 /// gives.
 public struct Sqrt: UnaryElementwise, CatalogedOperation {
   public var name: String { "sqrt" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.sqrt(x) }

@@ -7,6 +7,7 @@
 /// mean(x²) at x = 2e38 has x̄ = x/2 = 1e38, though x² itself is ∞.
 public struct Square: UnaryElementwise, CatalogedOperation {
   public var name: String { "square" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x * x }

@@ -7,6 +7,7 @@
 /// Numerics: exact; x̄ = 0 even where ȳ is ∞ or NaN.
 public struct Step: UnaryElementwise, CatalogedOperation {
   public var name: String { "step" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x > 0 ? 1 : 0 }

@@ -9,6 +9,7 @@
 /// operand) and passes back zeros.
 public struct StopGradient: CatalogedOperation {
   public var name: String { "stopGradient" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

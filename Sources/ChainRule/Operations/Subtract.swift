@@ -5,6 +5,7 @@
 /// the op's); the VJP is exact.
 public struct Subtract: BinaryElementwise, CatalogedOperation {
   public var name: String { "sub" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar { a - b }

@@ -7,6 +7,7 @@ public struct Sum: CatalogedOperation {
   /// The axis summed over; `nil` sums everything into a rank-0 tensor.
   public let axis: Int?
   public var name: String { axis.map { "sum(axis: \($0))" } ?? "sum" }
+  /// Over `axis`, or over every element when `axis` is nil.
   public init(axis: Int? = nil) { self.axis = axis }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -8,6 +8,7 @@
 /// tanh′(9) is 6.1e-8, which Float holds. Up to |x| = 1 it is 1 − y² bit for bit.
 public struct Tanh: UnaryElementwise, CatalogedOperation {
   public var name: String { "tanh" }
+  /// The op; it has no settings.
   public init() {}
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.tanh(x) }

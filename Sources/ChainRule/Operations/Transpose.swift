@@ -3,6 +3,7 @@
 /// Y = Xᵀ;  X̄ = Ȳᵀ. Numerics: no arithmetic, exact both ways.
 public struct Transpose: CatalogedOperation {
   public var name: String { "transpose" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -9,6 +9,7 @@
 /// Scalars here are floating-point, so the condition is a tensor of 0s and 1s (or any numbers).
 public struct Where: CatalogedOperation {
   public var name: String { "where" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -139,19 +139,30 @@ public struct ScalarNode {
     return graph.append(.power, index, n.index, Foundation.pow(value, exponent))
   }
 
+  /// a + b, a new node; ∂/∂a = 1, ∂/∂b = 1.
   public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
     a.graph.append(.add, a.index, b.index, a.value + b.value)
   }
+  /// a · b, a new node; ∂/∂a = b, ∂/∂b = a.
   public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
     a.graph.append(.multiply, a.index, b.index, a.value * b.value)
   }
+  /// −a, a new node; ∂/∂a = −1.
   public static prefix func - (a: ScalarNode) -> ScalarNode { a.unary(.negate, -a.value) }
+  /// a − b, built as a + (−b).
   public static func - (a: ScalarNode, b: ScalarNode) -> ScalarNode { a + -b }
+  /// a / b, built as a · b⁻¹ (so ∂/∂b = −a / b²).
   public static func / (a: ScalarNode, b: ScalarNode) -> ScalarNode { a * b.power(-1) }
+  /// a + b for a constant b (a leaf node).
   public static func + (a: ScalarNode, b: Double) -> ScalarNode { a + a.graph.leaf(b) }
+  /// a + b for a constant a (a leaf node).
   public static func + (a: Double, b: ScalarNode) -> ScalarNode { b.graph.leaf(a) + b }
+  /// a · b for a constant b (a leaf node).
   public static func * (a: ScalarNode, b: Double) -> ScalarNode { a * a.graph.leaf(b) }
+  /// a · b for a constant a (a leaf node).
   public static func * (a: Double, b: ScalarNode) -> ScalarNode { b.graph.leaf(a) * b }
+  /// a − b for a constant b, built as a + (−b).
   public static func - (a: ScalarNode, b: Double) -> ScalarNode { a + a.graph.leaf(-b) }
+  /// a − b for a constant a, built as a + (−b).
   public static func - (a: Double, b: ScalarNode) -> ScalarNode { b.graph.leaf(a) + -b }
 }

@@ -7,12 +7,16 @@ public struct ShapeError: Error, Equatable, CustomStringConvertible {
   /// The full message, e.g. `matmul: "x" [4, 3] and "W1" [2, 5] do not align (3 ≠ 2)`.
   public let description: String
 
+  /// An error with the given message.
   public init(_ description: String) { self.description = description }
 
   /// An operand as it appears in messages: its quoted name (or a generated one) and shape.
   public struct Operand: Sendable {
+    /// The operand's name, as given to the graph or generated (`tanh#4`).
     public var name: String
+    /// The operand's shape.
     public var shape: [Int]
+    /// An operand named `name` with shape `shape`.
     public init(name: String, shape: [Int]) {
       self.name = name
       self.shape = shape
