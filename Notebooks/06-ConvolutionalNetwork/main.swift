@@ -120,8 +120,9 @@ for epoch in 0..<10 {
 var plot = LinePlot(
   title: "Held-out accuracy on the digits", xLabel: "epoch", yLabel: "accuracy (%)")
 let epochs = (1...10).map(Double.init)
-plot.add("MLP 64→32→10", x: epochs, y: mlpAccuracies.map { 100 * $0 })
-plot.add("CNN conv8-pool-conv16-pool-dense", x: epochs, y: cnnAccuracies.map { 100 * $0 })
+plot.add("MLP", x: epochs, y: mlpAccuracies.map { 100 * $0 })
+plot.add("CNN", x: epochs, y: cnnAccuracies.map { 100 * $0 })
+plot.legendPlacement = .topLeft  // the top right holds the last epochs
 try notebook.figure(svg: plot.svg, at: "figures/accuracy.svg", caption: "Held-out accuracy")
 
 cell("What the first layer learnt")
@@ -141,4 +142,14 @@ for k in 0..<8 {
   }
 }
 for line in rows { print(line) }
+
+cell("What this shows")
+// With fewer parameters, the convolutional network ends the ten epochs ahead of the MLP on
+// the held-out digits (the table above; `CNNDigitsTests` holds the same comparison in Float
+// as a test that fails if the CNN does not win). It starts slower — its first epoch learns
+// the kernels — and costs more per step: each 3×3 convolution is an im2col and a matrix
+// product on the GEMM kernels, forward and backward.
+print(
+  "final held-out accuracy: MLP", fixed(100 * mlpAccuracies.last!, 1) + "%, CNN",
+  fixed(100 * cnnAccuracies.last!, 1) + "%")
 notebook.note("notebook 6 took \(fixed(Date().timeIntervalSince(started), 2)) s")
