@@ -80,20 +80,21 @@ print("held-out accuracy after 10 epochs:", fixed(100 * mlpAccuracies.last!, 1) 
 cell("The convolutional network")
 // Two convolutions with 3×3 kernels and padding 1 (the image keeps its size), each followed
 // by ReLU and a 2×2 max pooling that halves the image: 8×8 → 4×4 → 2×2. Then `Flatten` turns
-// the 16 channels of 2×2 into 64 features for a dense layer to 10 scores. Fewer parameters
-// than the MLP: a 3×3 kernel is shared by every position of the image.
+// the 32 channels of 2×2 into 128 features for a dense layer to 10 scores. Each 3×3 kernel
+// is shared by every position of the image, so most of the 6,090 parameters sit in the
+// second convolution (16 × 32 kernels).
 var cnnGenerator = splitter
 let cnn = Sequential<Double>([
   Conv2d(
-    inputChannels: 1, outputChannels: 8, kernelSize: 3, padding: 1, activation: .relu,
+    inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu,
     using: &cnnGenerator),
   MaxPool2d(kernelSize: 2),
   Conv2d(
-    inputChannels: 8, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu,
+    inputChannels: 16, outputChannels: 32, kernelSize: 3, padding: 1, activation: .relu,
     using: &cnnGenerator),
   MaxPool2d(kernelSize: 2),
   Flatten(),
-  Dense(inputSize: 64, outputSize: 10, using: &cnnGenerator),
+  Dense(inputSize: 128, outputSize: 10, using: &cnnGenerator),
 ])
 let probe = Graph<Double>()
 var node = probe.input(Tensor.zeros([1, 1, 8, 8]), name: "image")
@@ -120,12 +121,13 @@ for epoch in 0..<10 {
 var plot = LinePlot(
   title: "Held-out accuracy on the digits", xLabel: "epoch", yLabel: "accuracy (%)")
 let epochs = (1...10).map(Double.init)
-plot.add("MLP 64→32→10", x: epochs, y: mlpAccuracies.map { 100 * $0 })
-plot.add("CNN conv8-pool-conv16-pool-dense", x: epochs, y: cnnAccuracies.map { 100 * $0 })
+plot.add("MLP", x: epochs, y: mlpAccuracies.map { 100 * $0 })
+plot.add("CNN", x: epochs, y: cnnAccuracies.map { 100 * $0 })
+plot.legendPlacement = .topLeft  // the top right holds the last epochs
 try notebook.figure(svg: plot.svg, at: "figures/accuracy.svg", caption: "Held-out accuracy")
 
 cell("What the first layer learnt")
-// The eight 3×3 kernels of the first convolution, one character per weight from the most
+// The first eight of the sixteen 3×3 kernels of the first convolution, one character per weight from the most
 // negative (` `) to the most positive (`@`): edge and stroke detectors, slid over the image.
 let kernels = cnn.parameters[0].value
 let (low, high) = (kernels.scalars.min()!, kernels.scalars.max()!)
@@ -141,4 +143,14 @@ for k in 0..<8 {
   }
 }
 for line in rows { print(line) }
+
+cell("What this shows")
+// The convolutional network ends the ten epochs ahead of the MLP on
+// the held-out digits (the table above; `CNNDigitsTests` holds the same comparison in Float
+// as a test that fails if the CNN does not win). It starts slower — its first epoch learns
+// the kernels — and costs more per step: each 3×3 convolution is an im2col and a matrix
+// product on the GEMM kernels, forward and backward.
+print(
+  "final held-out accuracy: MLP", fixed(100 * mlpAccuracies.last!, 1) + "%, CNN",
+  fixed(100 * cnnAccuracies.last!, 1) + "%")
 notebook.note("notebook 6 took \(fixed(Date().timeIntervalSince(started), 2)) s")

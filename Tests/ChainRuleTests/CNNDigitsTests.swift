@@ -43,21 +43,22 @@ struct CNNDigitsTests {
     return (Double(correct) / Double(test.count), seconds)
   }
 
-  /// Conv 1→8 (3×3, padding 1, ReLU) → max pool 2 → conv 8→16 (3×3, padding 1, ReLU) → max
-  /// pool 2 → flatten (16·2·2 = 64) → dense 64→10: 80 + 1,168 + 650 = 1,898 parameters,
-  /// against the MLP's 2,410.
+  /// Conv 1→16 (3×3, padding 1, ReLU) → max pool 2 → conv 16→32 (3×3, padding 1, ReLU) →
+  /// max pool 2 → flatten (32·2·2 = 128) → dense 128→10: 160 + 4,640 + 1,290 = 6,090
+  /// parameters, against the MLP's 2,410. (Half the channels, 1,898 parameters, reaches 97.5 %:
+  /// ahead of the MLP by two images only, too close for a bound.)
   static func convolutionalNetwork(using generator: inout Xoshiro256StarStar) -> Sequential<Float> {
     Sequential<Float>([
       Conv2d(
-        inputChannels: 1, outputChannels: 8, kernelSize: 3, padding: 1, activation: .relu,
+        inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu,
         using: &generator),
       MaxPool2d(kernelSize: 2),
       Conv2d(
-        inputChannels: 8, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu,
+        inputChannels: 16, outputChannels: 32, kernelSize: 3, padding: 1, activation: .relu,
         using: &generator),
       MaxPool2d(kernelSize: 2),
       Flatten(),
-      Dense(inputSize: 64, outputSize: 10, using: &generator),
+      Dense(inputSize: 128, outputSize: 10, using: &generator),
     ])
   }
 
@@ -86,7 +87,7 @@ struct CNNDigitsTests {
     let (cnnTraining, cnnTest) = data.split(trainingCount: 1437, using: &cnnGenerator)
     #expect(cnnTest.labels == test.labels && cnnTraining.features == training.features)
     let cnn = Self.convolutionalNetwork(using: &cnnGenerator)
-    #expect(cnn.parameters.map(\.value.count).reduce(0, +) == 1898)
+    #expect(cnn.parameters.map(\.value.count).reduce(0, +) == 6090)
     let cnnResult = Self.trainAndEvaluate(
       cnn, training: cnnTraining, test: cnnTest, shape: { [$0, 1, 8, 8] },
       generator: &cnnGenerator)

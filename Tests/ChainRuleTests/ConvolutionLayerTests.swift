@@ -27,7 +27,7 @@ struct ConvolutionLayerTests {
       inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1,
       activation: .relu, biasInitializer: .uniform(lower: -0.5, upper: 0.5), using: &generator)
     #expect(layer.weight.value.shape == [3, 2, 3, 3])
-    #expect(layer.bias.value.shape == [3, 1, 1])
+    #expect(layer.bias.value.shape == [3])
     // He uniform: |w| ≤ √(6 / fanIn), fanIn = C·kH·kW = 18.
     #expect(layer.weight.value.scalars.allSatisfy { abs($0) <= (6.0 / 18).squareRoot() })
     var values = SplitMix64(seed: 4)
@@ -40,7 +40,7 @@ struct ConvolutionLayerTests {
     for i in 0..<a.value.count {
       let channel = (i / 9) % 3
       expectClose(
-        a.value.scalars[i], max(convolved.scalars[i] + layer.bias.value[channel, 0, 0], 0))
+        a.value.scalars[i], max(convolved.scalars[i] + layer.bias.value[channel], 0))
     }
     let r = graph.constant(randomTensor(a.shape, using: &values))
     let weight = graph.nodes.first { $0.name == "conv.weight" }!

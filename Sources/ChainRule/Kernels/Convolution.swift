@@ -180,6 +180,40 @@ enum Convolution {
     }
   }
 
+  /// y[n, o, :] += bias[o] for y [N, O, …].
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func addChannelBias<Scalar: TensorScalar>(
+    _ bias: Tensor<Scalar>, to y: inout Tensor<Scalar>
+  ) {
+    let (channels, plane) = (bias.count, y.count / Swift.max(y.shape[0] * bias.count, 1))
+    bias.scalars.withUnsafeBufferPointer { b in
+      y.withUnsafeMutableBufferPointer { y in
+        for start in stride(from: 0, to: y.count, by: plane) {
+          let value = b[(start / plane) % channels]
+          for e in start..<(start + plane) { y[e] += value }
+        }
+      }
+    }
+  }
+
+  /// bias[o] += Σ_{n, p} g[n, o, p] for g [N, O, …]: the gradient of `addChannelBias`.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func addChannelSums<Scalar: TensorScalar>(
+    _ g: Tensor<Scalar>, to bias: inout Tensor<Scalar>
+  ) {
+    let channels = bias.count
+    let plane = g.count / Swift.max(g.shape[0] * channels, 1)
+    g.scalars.withUnsafeBufferPointer { g in
+      bias.withUnsafeMutableBufferPointer { b in
+        for start in stride(from: 0, to: g.count, by: plane) {
+          var sum: Scalar = 0
+          for e in start..<(start + plane) { sum += g[e] }
+          b[(start / plane) % channels] += sum
+        }
+      }
+    }
+  }
+
   /// Unfolds x [N, C, H, W] into cols [K, N·P]: row (c, kh, kw), column n·P + oh·OW + ow.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func im2col<Scalar: TensorScalar>(

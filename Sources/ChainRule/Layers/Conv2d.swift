@@ -1,15 +1,14 @@
 /// A 2-D convolution layer (PyTorch's `nn.Conv2d`): a = f(conv(x, W) + b), NCHW.
 ///
-/// Shapes: x: [N, C, H, W], weight W: [O, C, kH, kW], bias b: [O, 1, 1] — PyTorch's [O]
-/// with two unit axes, so that it broadcasts over the output's rows and columns (and a
-/// built graph reads it in place) — a: [N, O, OH, OW]. Initialised as Kaiming/He for ReLU by
+/// Shapes: x: [N, C, H, W], weight W: [O, C, kH, kW], bias b: [O] (one per output channel,
+/// added by the `Conv2D` op itself), a: [N, O, OH, OW]. Initialised as Kaiming/He for ReLU by
 /// default with fanIn = C·kH·kW (PyTorch's own default is Kaiming-uniform with a = √5,
 /// a narrower range). Nodes sit in the scope `name`: `<name>.weight`, `<name>.bias`, `z`,
 /// and `a` unless the activation is `.none`.
 public final class Conv2d<Scalar: TensorScalar>: Layer {
   /// The kernels, [O, C, kH, kW].
   public let weight: Parameter<Scalar>
-  /// One bias per output channel, [O, 1, 1].
+  /// One bias per output channel, [O].
   public let bias: Parameter<Scalar>
   /// Steps between window positions.
   public let stride: Size2D
@@ -57,7 +56,7 @@ public final class Conv2d<Scalar: TensorScalar>: Layer {
       [outputChannels, inputChannels, kernelSize.height, kernelSize.width], fanIn: fanIn,
       fanOut: fanOut, using: &generator)
     let b: Tensor<Scalar> = biasInitializer.tensor(
-      [outputChannels, 1, 1], fanIn: fanIn, fanOut: fanOut, using: &generator)
+      [outputChannels], fanIn: fanIn, fanOut: fanOut, using: &generator)
     self.weight = Parameter(w, name: "\(name).weight")
     self.bias = Parameter(b, name: "\(name).bias")
     (self.stride, self.padding, self.dilation) = (stride, padding, dilation)
@@ -66,19 +65,19 @@ public final class Conv2d<Scalar: TensorScalar>: Layer {
   }
 
   /// A layer with given values.
-  /// - Precondition: `weight` is [O, C, kH, kW] and `bias` is [O, 1, 1] or [O].
+  /// - Precondition: `weight` is [O, C, kH, kW] and `bias` is [O].
   public init(
     weight: Tensor<Scalar>, bias: Tensor<Scalar>, stride: Size2D = 1, padding: Size2D = 0,
     dilation: Size2D = 1, activation: Activation = .none, name: String = "conv"
   ) {
     require(
       weight.rank == 4 && weight.shape[0] > 0
-        && (bias.shape == [weight.shape[0], 1, 1] || bias.shape == [weight.shape[0]]),
-      "Conv2d: weight \(weight.shape) must be [O, C, kH, kW] and bias \(bias.shape) [O, 1, 1]")
+        && bias.shape == [weight.shape[0]],
+      "Conv2d: weight \(weight.shape) must be [O, C, kH, kW] and bias \(bias.shape) [O]")
     WindowGeometry.validate(
       op: "Conv2d", kernel: 1, stride: stride, padding: padding, dilation: dilation)
     self.weight = Parameter(weight, name: "\(name).weight")
-    self.bias = Parameter(bias.reshaped([weight.shape[0], 1, 1]), name: "\(name).bias")
+    self.bias = Parameter(bias, name: "\(name).bias")
     (self.stride, self.padding, self.dilation) = (stride, padding, dilation)
     self.activation = activation
     self.name = name
@@ -91,9 +90,10 @@ public final class Conv2d<Scalar: TensorScalar>: Layer {
   public func callAsFunction(_ input: Node<Scalar>) -> Node<Scalar> {
     let graph = input.graph
     return graph.withScope(name) {
-      let convolved = input.conv2d(
-        graph.parameter(weight), stride: stride, padding: padding, dilation: dilation)
-      let z = (convolved + graph.parameter(bias)).named("z")
+      let z = input.conv2d(
+        graph.parameter(weight), bias: graph.parameter(bias), stride: stride, padding: padding,
+        dilation: dilation
+      ).named("z")
       return activation == .none ? z : activation(z).named("a")
     }
   }

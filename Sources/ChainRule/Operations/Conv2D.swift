@@ -6,11 +6,13 @@
 ///
 ///     y[n, o, i, j] = Σ_{c, a, b} w[o, c, a, b] · x[n, c, i·sH − pH + a·dH, j·sW − pW + b·dW]
 ///
-/// reading 0 outside the image. y is bilinear in (x, w), so the VJPs are linear maps of ȳ:
-/// `x̄ = convᵀ(ȳ, w)` (the transposed convolution: every input element collects ȳ·w from
-/// each window that read it) and `w̄[o, c, a, b] = Σ_{n, i, j} ȳ[n, o, i, j] · x[n, c, …]`
-/// (the correlation of x with ȳ); the JVP is `ẏ = conv(ẋ, w) + conv(x, ẇ)`. Bias is not part
-/// of the op: the `Conv2d` layer adds it by broadcasting.
+/// reading 0 outside the image, plus `bias[o]` when a third operand bias [O] is given (as
+/// PyTorch's `conv2d(input, weight, bias)`; fused because a per-channel add is no broadcast
+/// of NumPy's trailing-axes kind). y is bilinear in (x, w), so the VJPs are linear maps of
+/// ȳ: `x̄ = convᵀ(ȳ, w)` (the transposed convolution: every input element collects ȳ·w from
+/// each window that read it), `w̄[o, c, a, b] = Σ_{n, i, j} ȳ[n, o, i, j] · x[n, c, …]` (the
+/// correlation of x with ȳ) and `b̄[o] = Σ_{n, i, j} ȳ[n, o, i, j]`; the JVP is
+/// `ẏ = conv(ẋ, w) + conv(x, ẇ) + ḃ`.
 ///
 /// Computed as one matrix product on the GEMM kernels after im2col (see `Convolution`), in a
 /// scratch workspace the node reuses; the gradients are two more products and a col2im.
@@ -38,8 +40,17 @@ public struct Conv2D: CatalogedOperation {
   }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    guard operands.count == 2 || operands.count == 3 else {
+      throw ShapeError(
+        "\(name): takes an input, a weight and an optional bias, not "
+          + "\(operands.count) operands")
+    }
     let (x, w) = (operands[0], operands[1])
     let g = try convolutionGeometry(op: name, x, w, stride, padding, dilation)
+    if operands.count == 3, operands[2].shape != [w.shape[0]] {
+      throw ShapeError.invalid(
+        op: name, operands[2], "must be a bias [\(w.shape[0])], one per output channel")
+    }
     return [g.batch, w.shape[0], g.outputHeight, g.outputWidth]
   }
 
@@ -63,13 +74,15 @@ public struct Conv2D: CatalogedOperation {
     Convolution.forward(
       geometry(inputs[0], inputs[1]), x: inputs[0], w: inputs[1], into: &output,
       accumulating: false, workspace: workspace)
+    if inputs.count == 3 { Convolution.addChannelBias(inputs[2], to: &output) }
   }
 
   public func vjp<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
   ) -> [Tensor<Scalar>] {
-    var shares = [Tensor<Scalar>.zeros(inputs[0].shape), Tensor<Scalar>.zeros(inputs[1].shape)]
-    accumulateVJP(inputs, output: output, gradient: gradient, into: &shares, needs: [true, true])
+    var shares = inputs.map { Tensor<Scalar>.zeros($0.shape) }
+    accumulateVJP(
+      inputs, output: output, gradient: gradient, into: &shares, needs: inputs.map { _ in true })
     return shares
   }
 
@@ -88,6 +101,9 @@ public struct Conv2D: CatalogedOperation {
       Convolution.weightGradient(
         g, x: inputs[0], gradient: gradient, into: &gradients[1], accumulating: true,
         workspace: workspace)
+    }
+    if inputs.count == 3 && needs[2] {  // b̄ += Σ_{n, i, j} ȳ
+      Convolution.addChannelSums(gradient, to: &gradients[2])
     }
   }
 
@@ -108,6 +124,8 @@ public struct Conv2D: CatalogedOperation {
             kernelSize: Size2D(height: w.shape[2], width: w.shape[3]), stride: stride,
             padding: padding, dilation: dilation), [x, gradient]) : nil,
     ]
+      + (inputs.count == 3
+        ? [needs[2] ? gradient.sum(alongAxis: 3).sum(alongAxis: 2).sum(alongAxis: 0) : nil] : [])
   }
 
   public func jvp<Scalar: TensorScalar>(
@@ -123,14 +141,24 @@ public struct Conv2D: CatalogedOperation {
       Convolution.forward(
         g, x: inputs[0], w: dw, into: &result, accumulating: true, workspace: workspace)
     }
+    if tangents.count == 3, let db = tangents[2] { Convolution.addChannelBias(db, to: &result) }
     return result
   }
 
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
-    input == 0 ? "convᵀ(ȳ, \(operands[1]))" : "corr(\(operands[0]), ȳ)"
+    switch input {
+    case 0: "convᵀ(ȳ, \(operands[1]))"
+    case 1: "corr(\(operands[0]), ȳ)"
+    default: "Σ_{n,i,j} ȳ"
+    }
   }
 
   public static let checks = [
+    OperationCheck(
+      "with bias: [2, 2, 4, 3] ⋆ [3, 2, 2, 2] + [3]", [[2, 2, 4, 3], [3, 2, 2, 2], [3]]
+    ) { _, x in
+      x[0].conv2d(x[1], bias: x[2])
+    },
     OperationCheck("x [2, 2, 4, 4] ⋆ w [3, 2, 2, 2]", [[2, 2, 4, 4], [3, 2, 2, 2]]) { _, x in
       x[0].conv2d(x[1])
     },
@@ -193,11 +221,14 @@ func convolutionGeometry(
 }
 
 extension Node {
-  /// The 2-D convolution of this NCHW node [N, C, H, W] with `weight` [O, C, kH, kW]
-  /// (PyTorch's `conv2d` without bias): [N, O, OH, OW].
+  /// The 2-D convolution of this NCHW node [N, C, H, W] with `weight` [O, C, kH, kW], plus
+  /// `bias` [O] per output channel when given (PyTorch's `conv2d`): [N, O, OH, OW].
   public func conv2d(
-    _ weight: Node, stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1
+    _ weight: Node, bias: Node? = nil, stride: Size2D = 1, padding: Size2D = 0,
+    dilation: Size2D = 1
   ) -> Node {
-    graph.apply(Conv2D(stride: stride, padding: padding, dilation: dilation), [self, weight])
+    graph.apply(
+      Conv2D(stride: stride, padding: padding, dilation: dilation),
+      [self, weight] + (bias.map { [$0] } ?? []))
   }
 }
