@@ -1,4 +1,4 @@
-// # 7. Second derivatives
+// # 6. Second derivatives
 //
 // The backward pass is itself a computational graph. `graph.gradients(of:withRespectTo:)`
 // builds ∂L/∂x out of ordinary nodes of the same graph (PyTorch's `create_graph=True`, JAX's

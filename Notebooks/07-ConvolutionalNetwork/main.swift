@@ -1,32 +1,24 @@
-<!-- Generated from main.swift by `notebook-render`; edit the source, not this file. -->
-
-# 6. A convolutional network on the digits
-
-Notebook 5's multilayer perceptron sees an image as 64 unrelated numbers: moving a stroke
-by one pixel gives it a different input altogether. A convolutional network looks at the
-image through small windows that slide over it, with the same weights at every position,
-so it learns strokes and corners wherever they are. Here a small one learns the same
-digits, with the same split, seed, optimizer and number of epochs as the MLP it is
-compared with.
-
-Run it with `swift run -c release ConvolutionalNetwork` (a few seconds).
-
-```swift
+// # 7. A convolutional network on the digits
+//
+// Notebook 5's multilayer perceptron sees an image as 64 unrelated numbers: moving a stroke
+// by one pixel gives it a different input altogether. A convolutional network looks at the
+// image through small windows that slide over it, with the same weights at every position,
+// so it learns strokes and corners wherever they are. Here a small one learns the same
+// digits, with the same split, seed, optimizer and number of epochs as the MLP it is
+// compared with.
+//
+// Run it with `swift run -c release ConvolutionalNetwork` (a few seconds).
 import ChainRule
 import Foundation
 import NotebookSupport
 
 let notebook = Notebook()
 let started = Date()
-```
 
-## The data, as images
-
-The same 1,797 images, split with seed 2024 into 1,437 for training and 360 held out. A
-convolution wants an image tensor: [batch, channels, height, width] (NCHW, as PyTorch),
-so each row of 64 pixels becomes a [1, 8, 8] image with one channel.
-
-```swift
+cell("The data, as images")
+// The same 1,797 images, split with seed 2024 into 1,437 for training and 360 held out. A
+// convolution wants an image tensor: [batch, channels, height, width] (NCHW, as PyTorch),
+// so each row of 64 pixels becomes a [1, 8, 8] image with one channel.
 let table = try CSVTable(
   contentsOf: notebook.packageRoot.appendingPathComponent("Data/digits/digits.csv"))
 let all: Dataset<Double> = try table.dataset(labelColumn: "label")
@@ -68,19 +60,10 @@ print(
   }
   return accuracies
 }
-```
 
-```text
-training: 1437   held out: 360
-one batch of 32 as images: [32, 1, 8, 8]
-```
-
-## The baseline: the MLP of notebook 5
-
-64 → 32 (ReLU) → 10, initialised and shuffled by the generator that made the split, as in
-notebook 5 and `DigitsTests`, but trained for ten epochs.
-
-```swift
+cell("The baseline: the MLP of notebook 5")
+// 64 → 32 (ReLU) → 10, initialised and shuffled by the generator that made the split, as in
+// notebook 5 and `DigitsTests`, but trained for ten epochs.
 var mlpGenerator = splitter
 let mlp = Sequential<Double>([
   Dense(
@@ -93,22 +76,13 @@ let mlpAccuracies = train(mlp, shape: { [$0, 64] }, generator: &mlpGenerator)
 notebook.note("MLP training took \(fixed(Date().timeIntervalSince(mlpStart), 2)) s")
 print("parameters:", mlp.parameters.map(\.value.count).reduce(0, +))
 print("held-out accuracy after 10 epochs:", fixed(100 * mlpAccuracies.last!, 1) + "%")
-```
 
-```text
-parameters: 2410
-held-out accuracy after 10 epochs: 96.9%
-```
-
-## The convolutional network
-
-Two convolutions with 3×3 kernels and padding 1 (the image keeps its size), each followed
-by ReLU and a 2×2 max pooling that halves the image: 8×8 → 4×4 → 2×2. Then `Flatten` turns
-the 32 channels of 2×2 into 128 features for a dense layer to 10 scores. Each 3×3 kernel
-is shared by every position of the image, so most of the 6,090 parameters sit in the
-second convolution (16 × 32 kernels).
-
-```swift
+cell("The convolutional network")
+// Two convolutions with 3×3 kernels and padding 1 (the image keeps its size), each followed
+// by ReLU and a 2×2 max pooling that halves the image: 8×8 → 4×4 → 2×2. Then `Flatten` turns
+// the 32 channels of 2×2 into 128 features for a dense layer to 10 scores. Each 3×3 kernel
+// is shared by every position of the image, so most of the 6,090 parameters sit in the
+// second convolution (16 × 32 kernels).
 var cnnGenerator = splitter
 let cnn = Sequential<Double>([
   Conv2d(
@@ -131,25 +105,10 @@ for layer in cnn.layers {
   print("\(layer.name) \(kind)".padding(toLength: 22, withPad: " ", startingAt: 0), node.shape)
 }
 print("parameters:", cnn.parameters.map(\.value.count).reduce(0, +))
-```
 
-```text
-input                  [1, 1, 8, 8]
-layer0 Conv2d          [1, 16, 8, 8]
-layer1 MaxPool2d       [1, 16, 4, 4]
-layer2 Conv2d          [1, 32, 4, 4]
-layer3 MaxPool2d       [1, 32, 2, 2]
-layer4 Flatten         [1, 128]
-layer5 Dense           [1, 10]
-parameters: 6090
-```
-
-## Training it
-
-The same ten epochs, batches and optimizer. The held-out accuracy after each epoch, beside
-the MLP's:
-
-```swift
+cell("Training it")
+// The same ten epochs, batches and optimizer. The held-out accuracy after each epoch, beside
+// the MLP's:
 let cnnStart = Date()
 let cnnAccuracies = train(cnn, shape: { [$0, 1, 8, 8] }, generator: &cnnGenerator)
 notebook.note("CNN training took \(fixed(Date().timeIntervalSince(cnnStart), 2)) s")
@@ -166,30 +125,10 @@ plot.add("MLP", x: epochs, y: mlpAccuracies.map { 100 * $0 })
 plot.add("CNN", x: epochs, y: cnnAccuracies.map { 100 * $0 })
 plot.legendPlacement = .topLeft  // the top right holds the last epochs
 try notebook.figure(svg: plot.svg, at: "figures/accuracy.svg", caption: "Held-out accuracy")
-```
 
-```text
-epoch    MLP     CNN
-    1   89.4%   86.4%
-    2   92.5%   95.6%
-    3   93.9%   97.2%
-    4   95.0%   98.3%
-    5   94.7%   98.3%
-    6   94.7%   98.9%
-    7   95.3%   98.9%
-    8   95.8%   98.3%
-    9   94.7%   97.8%
-   10   96.9%   99.2%
-```
-
-![Held-out accuracy](figures/accuracy.svg)
-
-## What the first layer learnt
-
-The first eight of the sixteen 3×3 kernels of the first convolution, one character per weight from the most
-negative (` `) to the most positive (`@`): edge and stroke detectors, slid over the image.
-
-```swift
+cell("What the first layer learnt")
+// The first eight of the sixteen 3×3 kernels of the first convolution, one character per weight from the most
+// negative (` `) to the most positive (`@`): edge and stroke detectors, slid over the image.
 let kernels = cnn.parameters[0].value
 let (low, high) = (kernels.scalars.min()!, kernels.scalars.max()!)
 let ramp = Array(" .:-=+*#%@")
@@ -204,29 +143,14 @@ for k in 0..<8 {
   }
 }
 for line in rows { print(line) }
-```
 
-```text
-|=%-|  |#*.|  |=.%|  |%= |  |: -|  |#*%|  |#*=|  |:*.|
-|.%=|  |**:|  |##:|  |#:*|  | *#|  |:.+|  |=%=|  |+=%|
-|.%+|  |#+=|  |-=.|  |#+.|  |=#-|  |.+:|  |:-*|  |=*-|
-```
-
-## What this shows
-
-The convolutional network ends the ten epochs ahead of the MLP on
-the held-out digits (the table above; `CNNDigitsTests` holds the same comparison in Float
-as a test that fails if the CNN does not win). It starts slower — its first epoch learns
-the kernels — and costs more per step: each 3×3 convolution is an im2col and a matrix
-product on the GEMM kernels, forward and backward.
-
-```swift
+cell("What this shows")
+// The convolutional network ends the ten epochs ahead of the MLP on
+// the held-out digits (the table above; `CNNDigitsTests` holds the same comparison in Float
+// as a test that fails if the CNN does not win). It starts slower — its first epoch learns
+// the kernels — and costs more per step: each 3×3 convolution is an im2col and a matrix
+// product on the GEMM kernels, forward and backward.
 print(
   "final held-out accuracy: MLP", fixed(100 * mlpAccuracies.last!, 1) + "%, CNN",
   fixed(100 * cnnAccuracies.last!, 1) + "%")
-notebook.note("notebook 6 took \(fixed(Date().timeIntervalSince(started), 2)) s")
-```
-
-```text
-final held-out accuracy: MLP 96.9%, CNN 99.2%
-```
+notebook.note("notebook 7 took \(fixed(Date().timeIntervalSince(started), 2)) s")
