@@ -222,9 +222,7 @@ public final class Graph<Scalar: TensorScalar> {
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward() {
     requireNoPlaceholders("forward")
-    for id in records.indices where records[id].kind == .operation {
-      evaluateInPlace(id)
-    }
+    runForward()
   }
 
   /// Back-propagation: applies the chain rule node by node, from `output` back to the leaves.
