@@ -216,18 +216,17 @@ extension Graph {
   }
 
   /// Zeroes (or allocates) the reused gradient buffers of the nodes up to `output` that need
-  /// one, and puts the seed in the output's.
-  func resetGradientBuffers(upTo output: Int, seed: Tensor<Scalar>?) {
+  /// one (`shapes`: every node's value shape), and puts the seed in the output's.
+  func resetGradientBuffers(upTo output: Int, seed: Tensor<Scalar>?, shapes: [[Int]]) {
     // Release the last pass's published gradients so the buffers are uniquely referenced.
     for id in gradients.indices { gradients[id] = nil }
     for id in 0...output {
       execution.reached[id] = false
       guard execution.needsGradient[id] || id == output else { continue }
-      let shape = values[id].shape
-      if execution.gradientBuffers[id]?.shape == shape {
+      if execution.gradientBuffers[id]?.shape == shapes[id] {
         execution.gradientBuffers[id]!.fill(with: 0)
       } else {
-        execution.gradientBuffers[id] = Tensor.zeros(shape)
+        execution.gradientBuffers[id] = Tensor.zeros(shapes[id])
       }
     }
     if let seed {

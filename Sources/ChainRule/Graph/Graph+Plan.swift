@@ -54,13 +54,17 @@ final class ExecutionPlan<Scalar: TensorScalar> {
   let steps: [Step]
   /// The leaves' shapes the plan was derived for; another shape means a new plan.
   let leafShapes: [(id: Int, shape: [Int])]
+  /// Every node's shape, while the leaves fit.
+  let shapes: [[Int]]
   /// Per node, the storage of its value and of its gradient buffer in the current pass.
   let values: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
   let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
 
-  init(steps: [Step], leafShapes: [(id: Int, shape: [Int])], nodeCount: Int) {
+  init(steps: [Step], leafShapes: [(id: Int, shape: [Int])], shapes: [[Int]]) {
+    let nodeCount = shapes.count
     self.steps = steps
     self.leafShapes = leafShapes
+    self.shapes = shapes
     values = .allocate(capacity: max(nodeCount, 1))
     values.initialize(repeating: nil, count: max(nodeCount, 1))
     gradients = .allocate(capacity: max(nodeCount, 1))
@@ -115,7 +119,7 @@ extension Graph {
     }
     // The validated shapes of the generic path, for a pass that leaves the plan.
     execution.validatedShapes = records.map { $0.inputs.map { shapes[$0] } }
-    return ExecutionPlan(steps: steps, leafShapes: leafShapes, nodeCount: records.count)
+    return ExecutionPlan(steps: steps, leafShapes: leafShapes, shapes: shapes)
   }
 
   /// The kernel an op node runs on: a specialised one for the hot ops on the layouts they
@@ -193,7 +197,7 @@ extension Graph {
   /// plan (leaves fed with new shapes and no forward since), which the definition then runs.
   func runPlannedBackward(from output: Int, seed: Tensor<Scalar>?) -> Bool {
     guard let plan = currentPlan(resizing: false) else { return false }
-    resetGradientBuffers(upTo: output, seed: seed)
+    resetGradientBuffers(upTo: output, seed: seed, shapes: plan.shapes)
     for id in records.indices { bindValue(id, plan) }
     for id in 0..<output { bindGradient(id, plan) }
     // The output's gradient (ones, or the caller's seed) is only read.
