@@ -27,7 +27,7 @@ struct TrapMessageTests {
     "tensor-sum-axis": "sum: axis 1 out of range for shape [2]",
     "tensor-add-assign": "+=: shapes [2] and [3] differ",
     "tensor-broadcast":
-      #"zipBroadcast: "lhs" [2] and "rhs" [3] do not broadcast (axis -1: 2 vs 3)"#,
+      #"+: "lhs" [2] and "rhs" [3] do not broadcast (axis -1: 2 vs 3)"#,
     "tensor-broadcasted-to": "broadcasted(to:): [2] does not broadcast to [3]",
     "tensor-summed-to-shape": "summed(toShape:): [3] does not broadcast to [2]",
     "graph-matmul-shapes": #"matmul: "x" [4, 3] and "W1" [2, 5] do not align (3 ≠ 2)"#,
@@ -60,6 +60,13 @@ struct TrapMessageTests {
     "frames-seed-shape": "backward frames: seed shape [1] differs from output y [1, 2]",
     "frames-needs-seed": "backward frames: output y has shape [1, 2]; pass a seed gradient",
     "explain-node-from-another-graph": "explain: node from another graph",
+    "jvp-tangent-shape": "jvp: tangent 0 has shape [2], but its node x has shape [1, 2]",
+    "jvp-tangent-count": "jvp: 0 tangents for 1 nodes; give one per node",
+    "jvp-node-from-another-graph": "jvp: node w from another graph",
+    "jvp-node-twice": "jvp: node x is given twice",
+    "jacobian-no-gradient":
+      "jacobian: no gradient is computed for c (a constant, an input made with "
+      + "requiresGradient: false, a frozen parameter, or an op on such nodes only)",
     "lineplot-too-small": "LinePlot: 100×440 is too small",
     "lineplot-counts": "LinePlot.add: 2 x values but 1 y values",
     "sparse-label-out-of-range":

@@ -77,6 +77,8 @@ struct DotDrawing<Scalar: TensorScalar> {
   var gradients: [Tensor<Scalar>?] = []
   /// Whether a gradient not known yet shows as `…` (frames: the layout stays put).
   var showsPendingGradients = false
+  /// Forward-mode tangents shown, by node id (`nil`: none); see `Graph+Tangents.swift`.
+  var tangents: [Tensor<Scalar>?] = []
   /// The node drawn with a thick red outline.
   var highlighted: Int?
   /// Edges (operand, result), between drawn representatives, drawn thick and red.
@@ -311,6 +313,10 @@ struct DotDrawing<Scalar: TensorScalar> {
       } else if showsPendingGradients {
         cells.append(("grad", "…", "#9ca3af"))
       }
+    }
+    if id < tangents.count, let tangent = tangents[id] {
+      cells.append(
+        ("tangent", DotLabel.tensor(tangent, maximum: maximum, digits: digits), tangentColor))
     }
     // A matrix of several rows puts value and gradient side by side, so the node stays low.
     let tall =

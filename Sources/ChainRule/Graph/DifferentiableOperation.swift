@@ -105,6 +105,11 @@ public protocol UnaryElementwise: DifferentiableOperation {
   /// x̄ = ȳ · dy/dx for one element. The default multiplies `derivative(x:y:)` by ȳ; an op
   /// whose derivative can overflow where the product does not (log: 1/x) forms x̄ directly.
   func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
+  /// f″(x) built from graph ops on the nodes `x` and `y = f(x)`, for gradients built as nodes
+  /// (`ElementwiseGradient`); `nil` where f″ = 0 everywhere it exists (relu, step, abs, clamp:
+  /// stated conventions). The result may be a scalar node; it broadcasts against x. The
+  /// default stops with a message naming the op.
+  func secondDerivative<Scalar: TensorScalar>(x: Node<Scalar>, y: Node<Scalar>) -> Node<Scalar>?
 }
 
 extension UnaryElementwise {
@@ -112,6 +117,22 @@ extension UnaryElementwise {
     x: Scalar, y: Scalar, gradient: Scalar
   ) -> Scalar {
     gradient * derivative(x: x, y: y)
+  }
+
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    requirementFailure(
+      "\(name): this op has no second derivative (secondDerivative), so its gradient cannot be "
+        + "differentiated again")
+  }
+
+  /// x̄ = ȳ · f′(x) as one `ElementwiseGradient` node on (x, ȳ): the training path's numbers,
+  /// differentiable again through `secondDerivative(x:y:)`.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient.graph.apply(ElementwiseGradient(op: self), [inputs[0], gradient]) : nil]
   }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
@@ -165,7 +186,7 @@ extension BinaryElementwise {
   }
 
   public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
-    Tensor.zipBroadcast(inputs[0], inputs[1]) { apply($0, $1) }
+    Tensor.zipBroadcast(inputs[0], inputs[1], operation: name) { apply($0, $1) }
   }
 
   public func vjp<Scalar: TensorScalar>(

@@ -345,4 +345,10 @@ public final class Graph<Scalar: TensorScalar> {
     requireNode(id)
     records[id].name = name
   }
+
+  /// Marks every node from `start` on as built at derivative order `order` (for the builders
+  /// of gradients as nodes, `Graph+Gradients`).
+  func setDerivativeOrder(_ order: Int, fromNode start: Int) {
+    for id in start..<records.count { records[id].derivativeOrder = order }
+  }
 }

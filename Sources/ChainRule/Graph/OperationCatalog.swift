@@ -76,5 +76,12 @@ public enum OperationCatalog {
     Concat.self,
     Slicing.self,
     Gather.self,
+    Conv2D.self,
+    ConvTranspose2D.self,
+    Conv2DWeightGradient.self,
+    MaxPool2D.self,
+    MaxPool2DRoute.self,
+    Flattening.self,
+    LayerNormalization.self,
   ]
 }

@@ -11,6 +11,12 @@ public struct Abs: UnaryElementwise, CatalogedOperation {
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar {
     x > 0 ? 1 : x < 0 ? -1 : 0
   }
+  /// f″ = 0 (convention: also at the kink x = 0, where sign x jumps).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    nil
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "sign(\(operands[0]))"
   }

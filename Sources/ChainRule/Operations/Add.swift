@@ -12,6 +12,13 @@ public struct Add: BinaryElementwise, CatalogedOperation {
   ) {
     (1, 1)
   }
+
+  /// ā = ȳ, b̄ = ȳ (each summed back to its operand's shape by the caller).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient : nil, needs[1] ? gradient : nil]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "1" }
 
   public static let checks = [

@@ -47,6 +47,16 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     ]
   }
 
+  /// z̄ = s·(σ(z) − y), ȳ = −s·z with s = L̄/n; σ(z) − y is the plain difference here, not
+  /// `sigmoidMinusTarget`'s cancellation-free form (the same to an ulp of σ(z)).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (z, y) = (inputs[0], inputs[1])
+    let s = gradient * reduction.factor(z.shape.reduce(1, *))
+    return [needs[0] ? s * (z.sigmoid() - y) : nil, needs[1] ? -s * z : nil]
+  }
+
   // The training path: one pass over the buffers, specialised for Float and Double.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward<Scalar: TensorScalar>(
@@ -83,6 +93,21 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
         }
       }
     }
+  }
+
+  /// L̇ = Σᵢ [żᵢ · (σ(zᵢ) − yᵢ) − ẏᵢ · zᵢ] / n, with σ(z) − y formed without cancellation as
+  /// in the VJP (`sigmoidMinusTarget`).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let (z, y) = (inputs[0].scalars, inputs[1].scalars)
+    let (tangentZ, tangentY) = (tangents[0]?.scalars, tangents[1]?.scalars)
+    var total: Scalar = 0
+    for i in z.indices {
+      if let tangentZ { total += tangentZ[i] * sigmoidMinusTarget(z[i], y[i]) }
+      if let tangentY { total -= tangentY[i] * z[i] }
+    }
+    return Tensor(total * reduction.factor(z.count))
   }
 
   /// ∂L/∂z = (σ(z) − y)/n, i.e. "a − y" with a = σ(z); ∂L/∂y = −z/n.

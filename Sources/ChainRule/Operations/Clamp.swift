@@ -35,6 +35,12 @@ public struct Clamp: UnaryElementwise, CatalogedOperation {
     let belowUpper = upper.map { x <= Scalar($0) } ?? true
     return aboveLower && belowUpper ? 1 : 0
   }
+  /// f″ = 0 (convention: also at the bounds, where f′ jumps between 0 and 1).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    nil
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let x = operands[0]
     switch (lower, upper) {

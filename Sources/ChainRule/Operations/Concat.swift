@@ -68,6 +68,31 @@ public struct Concat: CatalogedOperation {
     }
   }
 
+  /// X̄ₖ = Ȳ's slice along the axis where Xₖ sits (a `Slicing` node).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    var start = 0
+    return inputs.enumerated().map { slot, x in
+      let length = x.shape[axis]
+      defer { start += length }
+      guard needs[slot] else { return nil }
+      let indices =
+        Array(repeating: SliceIndex.all, count: axis) + [
+          .range(start: start, end: start + length, step: 1)
+        ]
+      return gradient.graph.apply(Slicing(indices), [gradient])
+    }
+  }
+
+  /// Ẏ = [Ẋ₁ Ẋ₂ … Ẋₙ] along the axis: the op is linear, so its JVP is the op applied to the
+  /// tangents (a `nil` one as zeros).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    forward(filledTangents(tangents, like: inputs))
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1"
   }

@@ -7,6 +7,12 @@ public struct Cos: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.cos(x) }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { -Scalar.sin(x) }
+  /// f″ = −cos x = −y.
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    -y
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "−sin(\(operands[0]))"
   }

@@ -26,6 +26,15 @@ public struct Divide: BinaryElementwise, CatalogedOperation {
       scaled.isNormal || gradient == 0 || y == 0 ? -scaled / b : -(gradient * (y / b))
     return (gradient / b, gradientB)
   }
+
+  /// ā = ȳ / b, b̄ = −(ȳ·y)/b, with y the output node (so it differentiates again through y).
+  /// The training path's fallback −ȳ·(y/b) where ȳ·y over- or underflows is not formed here.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let b = inputs[1]
+    return [needs[0] ? gradient / b : nil, needs[1] ? -((gradient * output) / b) : nil]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "1/\(operands[1])" : "−\(operands[0])/\(operands[1])²"
   }

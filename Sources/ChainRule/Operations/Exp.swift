@@ -11,6 +11,12 @@ public struct Exp: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.exp(x) }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { y }
+  /// f″ = eˣ = y.
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    y
+  }
   public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
   {
     gradient == 0 && x.isFinite ? gradient : gradient * y

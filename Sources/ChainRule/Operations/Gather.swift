@@ -43,6 +43,25 @@ public struct Gather: CatalogedOperation {
     return [result, Tensor.zeros(indices.shape)]
   }
 
+  /// T̄ = Ȳ's rows added at their indices (`RowScatter`); the indices: none.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0]
+        ? gradient.graph.apply(RowScatter(rows: inputs[0].shape[0]), [gradient, inputs[1]]) : nil,
+      nil,
+    ]
+  }
+
+  /// Ẏ = Ṫ[k]: linear in the table, so its JVP gathers the table's tangent at the same indices;
+  /// the indices' tangent is ignored (they are positions, not differentiable).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0, inputs[1]]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "[\(operands[1]) = r]" : "0"
   }

@@ -13,6 +13,12 @@ public struct Log: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.log(x) }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { 1 / x }
+  /// f″ = −1/x².
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    -1 / x.squared()
+  }
   public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
   {
     gradient / x

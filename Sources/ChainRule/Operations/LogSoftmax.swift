@@ -41,6 +41,32 @@ public struct LogSoftmax: CatalogedOperation {
     return [Tensor(shape: output.shape, scalars: result)]
   }
 
+  /// x̄ = ȳ − e^y · Σⱼ ȳⱼ, the sum per row, with y the output node.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    let total = gradient.sum(alongAxis: -1).reshaped(keptLastAxis(output.shape))
+    return [gradient - output.exp() * total]
+  }
+
+  /// ẏ = ẋ − Σⱼ softmax(x)ⱼ ẋⱼ per row, with softmax(x) = e^y: J = I − 1·softmaxᵀ applied
+  /// to ẋ (the VJP applies Jᵀ = I − softmax·1ᵀ).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let (y, t) = (output.scalars, tangent.scalars)
+    let width = output.shape.last!
+    var result = [Scalar](repeating: 0, count: y.count)
+    for start in stride(from: 0, to: y.count, by: width) {
+      var mean: Scalar = 0
+      for i in start..<start + width { mean += Scalar.exp(y[i]) * t[i] }
+      for i in start..<start + width { result[i] = t[i] - mean }
+    }
+    return Tensor(shape: output.shape, scalars: result)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "δᵢⱼ − softmax(\(operands[0]))ⱼ"
   }

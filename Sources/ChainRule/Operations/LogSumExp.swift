@@ -58,6 +58,40 @@ public struct LogSumExp: CatalogedOperation {
     return [Tensor(shape: x.shape, scalars: result)]
   }
 
+  /// x̄ = ȳ · e^(x − y), ȳ and the output y broadcast back over the reduced axis.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    var kept = inputs[0].shape
+    kept[axis] = 1
+    let (y, g) =
+      keepingDimension ? (output, gradient) : (output.reshaped(kept), gradient.reshaped(kept))
+    return [g * (inputs[0] - y).exp()]
+  }
+
+  /// ẏⱼ = Σᵢ e^(xᵢⱼ − yⱼ) ẋᵢⱼ: the softmax-weighted mean of the tangent along the axis.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let x = inputs[0]
+    let (outer, length, inner) = layoutAroundAxis(x.shape, axis: axis)
+    var result = [Scalar](repeating: 0, count: outer * inner)
+    for o in 0..<outer {
+      for j in 0..<inner {
+        let y = output.scalars[o * inner + j]
+        var sum: Scalar = 0
+        for i in 0..<length {
+          let offset = (o * length + i) * inner + j
+          sum += Scalar.exp(x.scalars[offset] - y) * tangent.scalars[offset]
+        }
+        result[o * inner + j] = sum
+      }
+    }
+    return Tensor(shape: output.shape, scalars: result)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "e^(\(operands[0]) − \(output))"
   }

@@ -31,6 +31,16 @@ public struct MatMul: CatalogedOperation {
     ]
   }
 
+  /// Ā = Ȳ · Bᵀ, B̄ = Aᵀ · Ȳ, with transpose nodes.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0] ? gradient.matmul(inputs[1].transposed()) : nil,
+      needs[1] ? inputs[0].transposed().matmul(gradient) : nil,
+    ]
+  }
+
   // The training path: products written into reused storage, gradients accumulated by GEMM
   // (β = 1) directly into the operands' buffers.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
@@ -51,6 +61,16 @@ public struct MatMul: CatalogedOperation {
     if needs[1] {  // B̄ += Aᵀ · Ȳ
       inputs[0].matmul(gradient, transposeSelf: true, into: &gradients[1], accumulating: true)
     }
+  }
+
+  /// Ẏ = Ȧ · B + A · Ḃ (the product rule), each term one GEMM accumulated into Ẏ.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    var result = Tensor<Scalar>.zeros(output.shape)
+    if let tangentA = tangents[0] { tangentA.matmul(inputs[1], into: &result, accumulating: true) }
+    if let tangentB = tangents[1] { inputs[0].matmul(tangentB, into: &result, accumulating: true) }
+    return result
   }
 
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {

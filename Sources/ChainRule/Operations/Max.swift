@@ -33,6 +33,28 @@ public struct Max: CatalogedOperation {
     return [scatter(gradient, to: positions.offsets, shape: inputs[0].shape)]
   }
 
+  /// x̄ = M ⊙ ȳ, M the 0/1 mask of the first maxima (`ExtremumMask`, piecewise constant) and ȳ
+  /// broadcast back over the reduced axis.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    return [
+      extremumGradient(
+        inputs[0], gradient, axis: axis, keepingDimension: keepingDimension, ofMaximum: true)
+    ]
+  }
+
+  /// ẏⱼ = ẋ at kⱼ = argmaxᵢ xᵢⱼ: the tangent of the chosen element, with the VJP's choice on
+  /// a tie (the first maximal index) and for a NaN.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let positions = selectAlongAxis(inputs[0], axis: axis, keepingDimension: true) { $0 > $1 }
+    return Tensor(shape: output.shape, scalars: positions.offsets.map { tangent.scalars[$0] })
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "[i = argmax]"
   }
@@ -95,6 +117,17 @@ func selectAlongAxis<Scalar: TensorScalar>(
   var shape = x.shape
   if keepingDimension { shape[axis] = 1 } else { shape.remove(at: axis) }
   return (Tensor(shape: shape, scalars: values), offsets)
+}
+
+/// x̄ = M ⊙ ȳ as nodes, for `Max` and `Min`: M the 0/1 mask of the chosen positions
+/// (`ExtremumMask`), ȳ broadcast back over the reduced axis.
+func extremumGradient<Scalar>(
+  _ x: Node<Scalar>, _ gradient: Node<Scalar>, axis: Int, keepingDimension: Bool, ofMaximum: Bool
+) -> Node<Scalar> {
+  let mask = x.graph.apply(ExtremumMask(axis: axis, ofMaximum: ofMaximum), [x])
+  var kept = x.shape
+  kept[axis] = 1
+  return mask * (keepingDimension ? gradient : gradient.reshaped(kept))
 }
 
 /// A tensor of `shape`, zero except `gradient`'s elements placed at `offsets` (one each).

@@ -17,6 +17,17 @@ public struct Maximum: BinaryElementwise, CatalogedOperation {
   ) {
     a > b ? (1, 0) : b > a ? (0, 1) : (0.5, 0.5)
   }
+
+  /// ā = ȳ·w, b̄ = ȳ·(1 − w) with w = ½ + ½·(step(a − b) − step(b − a)): 1 where a > b, 0
+  /// where b > a, ½ at a tie (and for NaN), as `partials`. w is piecewise constant (its
+  /// derivative is 0 away from ties), so it is held by a stop-gradient node.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (a, b) = (inputs[0], inputs[1])
+    let w = (0.5 + 0.5 * ((a - b).step() - (b - a).step())).stopGradient()
+    return [needs[0] ? gradient * w : nil, needs[1] ? gradient * (1 - w) : nil]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "[\(operands[0]) > \(operands[1])]" : "[\(operands[1]) > \(operands[0])]"
   }

@@ -42,6 +42,23 @@ public struct Mean: CatalogedOperation {
     return [expandReduced(gradient, to: x.shape, axis: axis) * (1 / Scalar(n))]
   }
 
+  /// x̄ = (ȳ broadcast back over the averaged axis) · 1/n.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    let n = axis.map { inputs[0].shape[$0] } ?? inputs[0].shape.reduce(1, *)
+    return [expandedReduction(gradient, to: inputs[0].shape, axis: axis) * (1 / Scalar(n))]
+  }
+
+  /// ẏ = (1/n) Σᵢ ẋᵢ (along the axis): the op is linear, so its JVP is the op applied to the
+  /// tangent (with the forward pass's guard against an overflowing sum).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1/n"
   }

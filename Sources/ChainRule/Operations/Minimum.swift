@@ -15,6 +15,17 @@ public struct Minimum: BinaryElementwise, CatalogedOperation {
   ) {
     a < b ? (1, 0) : b < a ? (0, 1) : (0.5, 0.5)
   }
+
+  /// ā = ȳ·w, b̄ = ȳ·(1 − w) with w = ½ + ½·(step(b − a) − step(a − b)): 1 where a < b, 0
+  /// where b < a, ½ at a tie (and for NaN), as `partials`; held by a stop-gradient node (see
+  /// `Maximum`).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (a, b) = (inputs[0], inputs[1])
+    let w = (0.5 + 0.5 * ((b - a).step() - (a - b).step())).stopGradient()
+    return [needs[0] ? gradient * w : nil, needs[1] ? gradient * (1 - w) : nil]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "[\(operands[0]) < \(operands[1])]" : "[\(operands[1]) < \(operands[0])]"
   }

@@ -13,6 +13,13 @@ public struct Multiply: BinaryElementwise, CatalogedOperation {
   ) {
     (b, a)
   }
+
+  /// ā = ȳ ⊙ b, b̄ = ȳ ⊙ a.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient * inputs[1] : nil, needs[1] ? gradient * inputs[0] : nil]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     operands[1 - input]
   }

@@ -31,6 +31,19 @@ public struct Power: BinaryElementwise, CatalogedOperation {
     let db = a == 0 && b >= 0 ? 0 : gradient * (y * Scalar.log(a))
     return (da, db)
   }
+
+  /// ā = ȳ · (b · a^(b − 1)), b̄ = ȳ · (y · ln a), y the output node. Formed as the plain
+  /// products: the training path's conventions at a = 0 (0 where b = 0, or b ≥ 0 for b̄) and
+  /// its overflow guard are not, so a = 0 gives NaN here where 0·∞ arises.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (a, b) = (inputs[0], inputs[1])
+    return [
+      needs[0] ? gradient * (b * a.pow(b - 1)) : nil,
+      needs[1] ? gradient * (output * a.log()) : nil,
+    ]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0
       ? "\(operands[1])·\(operands[0])^(\(operands[1]) − 1)" : "\(output)·ln \(operands[0])"

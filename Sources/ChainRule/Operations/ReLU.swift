@@ -10,6 +10,12 @@ public struct ReLU: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x > 0 ? x : 0 }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { x > 0 ? 1 : 0 }
+  /// f″ = 0 (convention: also at the kink x = 0, where f′ jumps and f″ does not exist).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    nil
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "[\(operands[0]) > 0]"
   }

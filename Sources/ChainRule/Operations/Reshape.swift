@@ -25,6 +25,20 @@ public struct Reshape: CatalogedOperation {
     [gradient.reshaped(inputs[0].shape)]
   }
 
+  /// X̄ = reshape(Ȳ, shape of X).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient.reshaped(inputs[0].shape) : nil]
+  }
+
+  /// Ẏ = reshape(Ẋ, shape): the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0]?.reshaped(shape) ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "reshape(ȳ)"
   }

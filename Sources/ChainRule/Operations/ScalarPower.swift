@@ -16,6 +16,13 @@ public struct ScalarPower: UnaryElementwise, CatalogedOperation {
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar {
     exponent == 0 ? 0 : Scalar(exponent) * Scalar.pow(x, Scalar(exponent - 1))
   }
+  /// f″ = p(p − 1)·xᵖ⁻²; none for p = 0 or p = 1, where f is constant or linear.
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    guard exponent != 0 && exponent != 1 else { return nil }
+    return Scalar(exponent * (exponent - 1)) * x.pow(exponent - 2)
+  }
   /// x̄ = ȳ·p·xᵖ⁻¹; where the factor xᵖ⁻¹ alone overflows (Float: x = 10⁻⁴⁰, p = −0.5 gives
   /// 10⁶⁰) but x̄ need not, it is formed as (ȳ·h)·(p·h) with h = x^((p−1)/2).
   public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar)

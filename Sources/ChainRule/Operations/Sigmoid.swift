@@ -17,6 +17,12 @@ public struct Sigmoid: UnaryElementwise, CatalogedOperation {
     return e / (1 + e)
   }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { y * (1 - y) }
+  /// f″ = σ(1 − σ)(1 − 2σ) = y(1 − y)(1 − 2y).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    y * (1 - y) * (1 - 2 * y)
+  }
   public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
   {
     guard x > 2 else { return gradient * (y * (1 - y)) }

@@ -83,6 +83,25 @@ public struct Slicing: CatalogedOperation {
     [scatter(gradient, to: offsets(inputs[0].shape), shape: inputs[0].shape)]
   }
 
+  /// X̄ = Ȳ scattered back to the selected positions (`SliceScatter`).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0]
+        ? gradient.graph.apply(SliceScatter(slicing: self, shape: inputs[0].shape), [gradient])
+        : nil
+    ]
+  }
+
+  /// Ẏ = Ẋ at the same positions: the op is linear, so its JVP is the op applied to the
+  /// tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1"
   }

@@ -44,6 +44,32 @@ public struct Softmax: CatalogedOperation {
     return [Tensor(shape: output.shape, scalars: result)]
   }
 
+  /// x̄ = y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ), the sum per row, with y the output node.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil] }
+    let dot = (gradient * output).sum(alongAxis: -1).reshaped(keptLastAxis(output.shape))
+    return [output * (gradient - dot)]
+  }
+
+  /// ẏ = y ⊙ (ẋ − Σⱼ yⱼ ẋⱼ) per row: Jẋ with J = diag(y) − y yᵀ, the transpose of the VJP's
+  /// y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ) (J is symmetric), formed the same way.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let (y, t) = (output.scalars, tangent.scalars)
+    let width = output.shape.last!
+    var result = [Scalar](repeating: 0, count: y.count)
+    for start in stride(from: 0, to: y.count, by: width) {
+      var dot: Scalar = 0
+      for i in start..<start + width { dot += t[i] * y[i] }
+      for i in start..<start + width { result[i] = y[i] * (t[i] - dot) }
+    }
+    return Tensor(shape: output.shape, scalars: result)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "\(output)ᵢ(δᵢⱼ − \(output)ⱼ)"
   }
@@ -67,6 +93,9 @@ func shiftedLogSumExp<Scalar: TensorScalar>(
   for i in start..<start + width { sum += Scalar.exp(x[i] - m) }
   return (m, Scalar.log(sum))
 }
+
+/// `shape` with its last axis of length 1: a per-row sum reshaped to broadcast against its rows.
+func keptLastAxis(_ shape: [Int]) -> [Int] { shape.dropLast() + [1] }
 
 /// Checks that an op working along the last axis has one, of non-zero length.
 func requireLastAxis(_ operand: ShapeError.Operand, op: String) throws(ShapeError) {

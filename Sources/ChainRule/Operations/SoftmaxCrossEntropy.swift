@@ -58,6 +58,42 @@ public struct SoftmaxCrossEntropy: CatalogedOperation {
     ]
   }
 
+  /// z̄ = s·(softmax(z)·Σ_k t_k − t) per row, t̄ = −s·logSoftmax(z), with s = L̄/B.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (z, t) = (inputs[0], inputs[1])
+    let s = gradient * reduction.factor(z.shape[0])
+    let targetSums = t.sum(alongAxis: 1).reshaped([z.shape[0], 1])
+    return [
+      needs[0] ? s * (z.softmax() * targetSums - t) : nil,
+      needs[1] ? -s * z.logSoftmax() : nil,
+    ]
+  }
+
+  /// L̇ = Σ_b Σ_c [ż_bc · (softmax(z)_bc · Σ_k t_bk − t_bc) − ṫ_bc · ℓ_bc] / B: the VJP's two
+  /// factors dotted with the tangents.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let logProbabilities = LogSoftmax().forward([inputs[0]]).scalars
+    let t = inputs[1].scalars
+    let (tangentZ, tangentT) = (tangents[0]?.scalars, tangents[1]?.scalars)
+    let width = inputs[0].shape[1]
+    var total: Scalar = 0
+    for start in stride(from: 0, to: t.count, by: width) {
+      var targetSum: Scalar = 0
+      for i in start..<start + width { targetSum += t[i] }
+      for i in start..<start + width {
+        if let tangentZ {
+          total += tangentZ[i] * (Scalar.exp(logProbabilities[i]) * targetSum - t[i])
+        }
+        if let tangentT { total -= tangentT[i] * logProbabilities[i] }
+      }
+    }
+    return Tensor(total * reduction.factor(inputs[0].shape[0]))
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     let n = reduction.formulaSuffix
     return input == 0

@@ -50,6 +50,20 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
     return [result, Tensor.zeros(inputs[1].shape)]
   }
 
+  /// z̄ = s·(softmax(z) − onehot(k)) with s = L̄/B, the one-hot rows gathered from an identity
+  /// matrix (a constant of the class count, not of any value); the labels: none.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    guard needs[0] else { return [nil, nil] }
+    let (z, labels) = (inputs[0], inputs[1])
+    let classes = z.shape[1]
+    var identity = Tensor<Scalar>.zeros([classes, classes])
+    for c in 0..<classes { identity.scalars[c * classes + c] = 1 }
+    let oneHot = gradient.graph.constant(identity).gather(labels)
+    return [gradient * reduction.factor(z.shape[0]) * (z.softmax() - oneHot), nil]
+  }
+
   // The training path: row by row, with the same stable log-sum-exp (`shiftedLogSumExp`) and
   // the same arithmetic as the reference path, but no temporaries.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
@@ -86,6 +100,25 @@ public struct SparseSoftmaxCrossEntropy: CatalogedOperation {
         }
       }
     }
+  }
+
+  /// L̇ = Σ_b Σ_c ż_bc · (softmax(z)_bc − [c = k_b]) / B; the labels' tangent is ignored
+  /// (they are indices, not differentiable).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let tangent = tangents[0] else { return Tensor.zeros(output.shape) }
+    let probabilities = Softmax().forward([inputs[0]]).scalars
+    let classes = classIndices(inputs[1], classCount: inputs[0].shape[1])
+    let width = inputs[0].shape[1]
+    var total: Scalar = 0
+    for (row, label) in classes.enumerated() {
+      for c in 0..<width {
+        let i = row * width + c
+        total += tangent.scalars[i] * (probabilities[i] - (c == label ? 1 : 0))
+      }
+    }
+    return Tensor(total * reduction.factor(classes.count))
   }
 
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {

@@ -10,6 +10,12 @@ public struct Sqrt: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.sqrt(x) }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { 1 / (2 * y) }
+  /// f″ = −1/(4x^(3/2)) = −1/(4·x·y).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    -0.25 / (x * y)
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     "1/(2\(output))"
   }

@@ -11,6 +11,12 @@ public struct Square: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x * x }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { 2 * x }
+  /// f″ = 2.
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    x.constant(2)
+  }
   public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
   {
     (gradient * x) * 2

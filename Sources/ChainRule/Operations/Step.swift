@@ -11,6 +11,12 @@ public struct Step: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { x > 0 ? 1 : 0 }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { 0 }
+  /// f″ = 0 (convention: also at x = 0, where step jumps; f′ = 0 there too).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    nil
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "0" }
 
   public static let checks = [

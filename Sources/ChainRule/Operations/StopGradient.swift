@@ -35,10 +35,25 @@ public struct StopGradient: CatalogedOperation {
     [Tensor.zeros(inputs[0].shape)]
   }
 
+  /// None: by definition no gradient passes (x̄ = 0).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [nil]
+  }
+
   public func accumulateVJP<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {}  // adds 0
+
+  /// ẏ = 0: the value is used as a constant, in forward mode as in reverse (JAX's
+  /// `stop_gradient` has a zero tangent too).
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    Tensor.zeros(output.shape)
+  }
 
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "0" }
 

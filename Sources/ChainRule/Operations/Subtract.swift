@@ -13,6 +13,13 @@ public struct Subtract: BinaryElementwise, CatalogedOperation {
   ) {
     (1, -1)
   }
+
+  /// ā = ȳ, b̄ = −ȳ.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient : nil, needs[1] ? -gradient : nil]
+  }
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     input == 0 ? "1" : "−1"
   }

@@ -23,6 +23,20 @@ public struct Sum: CatalogedOperation {
     [expandReduced(gradient, to: inputs[0].shape, axis: axis)]
   }
 
+  /// x̄ = ȳ broadcast back over the summed axis (`BroadcastTo`).
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? expandedReduction(gradient, to: inputs[0].shape, axis: axis) : nil]
+  }
+
+  /// ẏ = Σᵢ ẋᵢ (along the axis): the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0].map { forward([$0]) } ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "1" }
 
   public static let checks = [
@@ -50,6 +64,16 @@ func expandReduced<Scalar>(_ gradient: Tensor<Scalar>, to shape: [Int], axis: In
   Scalar
 > {
   guard let axis else { return Tensor(shape: shape, repeating: gradient.scalar) }
+  var kept = shape
+  kept[axis] = 1
+  return gradient.reshaped(kept).broadcasted(to: shape)
+}
+
+/// `expandReduced` as nodes: the gradient of a reduction broadcast back over the reduced axis.
+func expandedReduction<Scalar>(_ gradient: Node<Scalar>, to shape: [Int], axis: Int?) -> Node<
+  Scalar
+> {
+  guard let axis else { return gradient.broadcasted(to: shape) }
   var kept = shape
   kept[axis] = 1
   return gradient.reshaped(kept).broadcasted(to: shape)

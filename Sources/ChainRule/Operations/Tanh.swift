@@ -12,6 +12,12 @@ public struct Tanh: UnaryElementwise, CatalogedOperation {
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { Scalar.tanh(x) }
   public func derivative<Scalar: TensorScalar>(x: Scalar, y: Scalar) -> Scalar { 1 - y * y }
+  /// f″ = −2·tanh x·(1 − tanh²x) = −2y(1 − y²).
+  public func secondDerivative<Scalar: TensorScalar>(
+    x: Node<Scalar>, y: Node<Scalar>
+  ) -> Node<Scalar>? {
+    -2 * y * (1 - y.squared())
+  }
   public func inputGradient<Scalar: TensorScalar>(x: Scalar, y: Scalar, gradient: Scalar) -> Scalar
   {
     guard abs(x) > 1 else { return gradient * (1 - y * y) }

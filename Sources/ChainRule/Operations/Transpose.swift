@@ -23,6 +23,20 @@ public struct Transpose: CatalogedOperation {
     [gradient.transposed()]
   }
 
+  /// X̄ = Ȳᵀ.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [needs[0] ? gradient.transposed() : nil]
+  }
+
+  /// Ẏ = Ẋᵀ: the op is linear, so its JVP is the op applied to the tangent.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    tangents[0]?.transposed() ?? Tensor.zeros(output.shape)
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String { "ȳᵀ" }
 
   public static let checks = [

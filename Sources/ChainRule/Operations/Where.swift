@@ -45,6 +45,31 @@ public struct Where: CatalogedOperation {
     ]
   }
 
+  /// ā = where(c, ȳ, 0), b̄ = where(c, 0, ȳ), c̄: none.
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    let (condition, graph) = (inputs[0], gradient.graph)
+    let zero = graph.constant(Tensor(0))
+    return [
+      nil,
+      needs[1] ? graph.where(condition, gradient, zero) : nil,
+      needs[2] ? graph.where(condition, zero, gradient) : nil,
+    ]
+  }
+
+  /// ẏ = c ? ȧ : ḃ, the tangents broadcast to the output shape; the condition's tangent is
+  /// ignored (it only selects), as its gradient is 0.
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    let c = inputs[0].broadcasted(to: output.shape).scalars
+    let a = tangents[1]?.broadcasted(to: output.shape).scalars
+    let b = tangents[2]?.broadcasted(to: output.shape).scalars
+    return Tensor(
+      shape: output.shape, scalars: c.indices.map { c[$0] != 0 ? (a?[$0] ?? 0) : (b?[$0] ?? 0) })
+  }
+
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
     ["0", "[\(operands[0])]", "[¬\(operands[0])]"][input]
   }

@@ -31,15 +31,17 @@ public enum Broadcast {
 
 extension Tensor {
   /// Combines two tensors element by element after broadcasting them to a common shape.
+  /// - Parameter operation: The name a shape mismatch is reported under (`+`, `add`).
   /// - Precondition: the shapes broadcast (check with `Broadcast.shape` first).
   public static func zipBroadcast(
-    _ a: Tensor, _ b: Tensor, _ combine: (Scalar, Scalar) -> Scalar
+    _ a: Tensor, _ b: Tensor, operation: String = "zipBroadcast",
+    _ combine: (Scalar, Scalar) -> Scalar
   ) -> Tensor {
     if a.shape == b.shape {
       return Tensor(shape: a.shape, scalars: zip(a.scalars, b.scalars).map(combine))
     }
     guard let shape = Broadcast.shape(a.shape, b.shape) else {
-      requirementFailure(ShapeError.broadcast(op: "zipBroadcast", a.shape, b.shape).description)
+      requirementFailure(ShapeError.broadcast(op: operation, a.shape, b.shape).description)
     }
     if b.count == 1 {
       let y = b.scalars[0]

@@ -86,13 +86,13 @@ extension Tensor {
   }
 
   /// Element-wise sum (broadcasting).
-  public static func + (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, +) }
+  public static func + (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, operation: "+", +) }
   /// Element-wise difference (broadcasting).
-  public static func - (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, -) }
+  public static func - (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, operation: "-", -) }
   /// Element-wise product (broadcasting).
-  public static func * (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, *) }
+  public static func * (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, operation: "*", *) }
   /// Element-wise quotient (broadcasting).
-  public static func / (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, /) }
+  public static func / (a: Tensor, b: Tensor) -> Tensor { zipBroadcast(a, b, operation: "/", /) }
   /// Element-wise negation.
   public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
   /// Every element multiplied by a scalar.

@@ -1,0 +1,121 @@
+/// The backward pass built as graph nodes: gradients that can be drawn, computed on and
+/// differentiated again, to any order (PyTorch's `torch.autograd.grad(create_graph=True)`,
+/// JAX's `grad`).
+///
+/// `backward(from:)` computes gradients as numbers, on reused buffers; this builds the same
+/// chain rule out of nodes. Each op node's VJP is asked for its gradient shares as nodes
+/// (`DifferentiableOperation.gradientNodes`), which are themselves ordinary catalog ops with
+/// their own VJPs — so the gradient of a gradient is built the same way again.
+extension Graph {
+  /// ∂output/∂node for every node of `nodes`, built as new nodes of this graph.
+  ///
+  /// The reverse loop of `backward(from:)`, with nodes in place of tensors: the output's
+  /// gradient starts as `seed` (a ones constant, ∂L/∂L = 1, for a one-element output); then,
+  /// in reverse creation order, every op node that depends on one of `nodes` and reaches the
+  /// output hands its gradient node ȳ to its op's `gradientNodes`, and each share, summed back
+  /// to its operand's shape with a node where the op broadcast, is added to the operand's
+  /// gradient — one add node per extra use (fan-out). Only those nodes get gradient nodes; a
+  /// node of `nodes` that does not reach the output gets a zeros constant.
+  ///
+  /// The result is a function of the graph's leaves like any other node: after new input
+  /// values and `forward()` it holds the gradient at the new values (nothing is frozen into a
+  /// constant but shapes, so the operand shapes must stay those it was built for). It can be
+  /// fed into further ops, differentiated again by this method, or used in a loss that
+  /// `backward(from:)` trains on (a gradient penalty). Every node created gets
+  /// `derivativeOrder` n + 1, n the largest order among the nodes differentiated, and the
+  /// final gradient of a named node `x` is named `∂L/∂x`, the output's label in place of L.
+  ///
+  /// ```swift
+  /// let x = graph.input(Tensor(0.5), name: "x")
+  /// let y = x.tanh()
+  /// let dy = graph.gradients(of: y, withRespectTo: [x])[0]   // 1 − tanh² x
+  /// let d2y = graph.gradients(of: dy, withRespectTo: [x])[0] // −2 tanh x (1 − tanh² x)
+  /// ```
+  /// - Parameters:
+  ///   - output: The node differentiated: one element, or pass `seed`.
+  ///   - nodes: The nodes to differentiate with respect to (any nodes of the graph).
+  ///   - seed: ∂L/∂output as a node of the output's shape (for a non-scalar output, the
+  ///     vector of a vector-Jacobian product); default ones.
+  /// - Returns: One gradient node per node of `nodes`, each of that node's shape.
+  public func gradients(
+    of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>], seed: Node<Scalar>? = nil
+  ) -> [Node<Scalar>] {
+    require(output.graph === self, "gradients: the output \(output.label) is from another graph")
+    for node in nodes {
+      require(node.graph === self, "gradients: the node \(node.label) is from another graph")
+    }
+    requireNoPlaceholders("gradients")
+    let outputShape = values[output.id].shape
+    if let seed {
+      require(seed.graph === self, "gradients: the seed \(seed.label) is from another graph")
+      require(
+        values[seed.id].shape == outputShape,
+        "gradients: the seed \(seed.label) has shape \(values[seed.id].shape), but the output "
+          + "\(output.label) has \(outputShape)")
+    } else {
+      require(
+        values[output.id].count == 1,
+        "gradients: the output \(output.label) has shape \(outputShape), not one element; "
+          + "pass a seed node of that shape")
+    }
+    let start = records.count
+
+    // Which nodes get a gradient: those that depend on a node of `nodes` (forward sweep) and
+    // that the output depends on (backward sweep).
+    let first = min(nodes.map(\.id).min() ?? output.id, output.id)
+    var depends = [Bool](repeating: false, count: output.id + 1)
+    for node in nodes where node.id <= output.id { depends[node.id] = true }
+    for id in first...output.id where !depends[id] {
+      depends[id] = records[id].inputs.contains { depends[$0] }
+    }
+    var reaches = [Bool](repeating: false, count: output.id + 1)
+    reaches[output.id] = true
+    var order = seed?.derivativeOrder ?? 0
+    for id in stride(from: output.id, through: first, by: -1) where reaches[id] && depends[id] {
+      order = Swift.max(order, records[id].derivativeOrder)
+      for input in records[id].inputs { reaches[input] = true }
+    }
+    func isRelevant(_ id: Int) -> Bool { depends[id] && reaches[id] }
+
+    // The reverse loop: creation order is a topological order, so every consumer of a node
+    // has added its share before the node passes its gradient on.
+    var gradient = [Node<Scalar>?](repeating: nil, count: output.id + 1)
+    if depends[output.id] {
+      gradient[output.id] = seed ?? constant(Tensor.ones(outputShape))
+    }
+    for id in stride(from: output.id, through: first, by: -1) where isRelevant(id) {
+      guard let outputGradient = gradient[id], let operation = records[id].operation else {
+        continue
+      }
+      let inputs = records[id].inputs
+      let needs = inputs.map(isRelevant)
+      guard needs.contains(true) else { continue }
+      let shares = operation.gradientNodes(
+        inputs.map { Node(graph: self, id: $0) }, output: Node(graph: self, id: id),
+        gradient: outputGradient, needs: needs)
+      require(
+        shares.count == inputs.count,
+        "\(operation.name): gradientNodes returned \(shares.count) shares for \(inputs.count) "
+          + "operands")
+      for (slot, input) in inputs.enumerated() where needs[slot] {
+        guard let share = shares[slot] else { continue }  // no gradient: zero
+        let reduced = share.summed(toShape: values[input].shape)  // broadcasting summed back
+        gradient[input] = gradient[input].map { $0 + reduced } ?? reduced  // fan-out
+      }
+    }
+
+    let results = nodes.map { node in
+      (node.id <= output.id ? gradient[node.id] : nil)
+        ?? constant(Tensor.zeros(values[node.id].shape))
+    }
+    setDerivativeOrder(order + 1, fromNode: start)
+    var named = Set<Int>()
+    for (node, result) in zip(nodes, results) {
+      guard let name = node.name, result.id >= start, named.insert(result.id).inserted else {
+        continue  // unnamed, the caller's own seed, or already named for another node
+      }
+      rename(result.id, to: "∂\(output.label)/∂\(name)")
+    }
+    return results
+  }
+}
