@@ -175,4 +175,21 @@ struct GradientNodeTests {
       #expect(abs(Double(value) - (-2 * t * (1 - t * t))) <= 1e-6, "tanh″(\(x)) in Float")
     }
   }
+
+  // Names of derivatives of derivatives follow the usual notation.
+  @Test func derivativesOfDerivativesAreNamedInTheUsualNotation() {
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor(0.3), name: "x")
+    let w = graph.input(Tensor(0.6), name: "w")
+    let loss = (x * w).tanh().named("L")
+    let first = graph.gradients(of: loss, withRespectTo: [x, w])
+    let second = graph.gradients(of: first[0], withRespectTo: [x, w])
+    let third = graph.gradients(of: second[0], withRespectTo: [x])[0]
+    let mixed = graph.gradients(of: second[1], withRespectTo: [x])[0]
+    #expect(first.map(\.name) == ["∂L/∂x", "∂L/∂w"])
+    #expect(second.map(\.name) == ["∂²L/∂x²", "∂²L/∂x∂w"])
+    #expect(third.name == "∂³L/∂x³")
+    #expect(mixed.name == "∂³L/∂x∂w∂x")
+    #expect(Graph<Double>.derivativeName(of: "sum#7", withRespectTo: "x") == "∂sum#7/∂x")
+  }
 }

@@ -188,5 +188,6 @@ struct SecondDerivativeFormulaTests {
       net.graph.forward()
     }
     #expect(products.allSatisfy { $0.derivativeOrder == 2 })
+    #expect(products[0].name == "(∇²L·v)[w1]")
   }
 }

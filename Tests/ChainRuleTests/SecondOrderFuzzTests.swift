@@ -56,6 +56,39 @@ struct SecondOrderFuzzTests {
     #expect(vacuous * 10 < count, "more than 10 % of the checks were vacuous")
   }
 
+  // Forward over reverse against reverse over reverse: the JVP of the gradient nodes along v
+  // (every op of a gradient graph, the support ops included, has a JVP rule) is H·v, which
+  // hessianVectorProduct builds by a second reverse pass. Then forward mode's own check
+  // (⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩ and J·v by differences) on the gradient graph's output.
+  @Test func forwardOverReverseEqualsReverseOverReverseOnRandomGraphs() {
+    var failures: [UInt64] = []
+    for seed in 0..<UInt64(128) {
+      let (graph, loss) = Self.generator.makeGraph(seed: seed, as: Double.self)
+      let leaves = Self.leaves(graph)
+      var generator = SplitMix64(seed: seed)
+      let v = leaves.map { randomTensor($0.shape, using: &generator) }
+      let gradients = graph.gradients(of: loss, withRespectTo: leaves)
+      let reverse = graph.hessianVectorProduct(of: loss, withRespectTo: leaves, vector: v)
+      var ok = true
+      for (gradient, product) in zip(gradients, reverse) {
+        let forward = graph.jvp(of: gradient, withRespectTo: leaves, tangents: v)
+        for (a, b) in zip(forward.scalars, product.value.scalars)
+        where !(abs(a - b) <= 1e-9 * (1 + abs(b))) {
+          ok = false
+        }
+      }
+      let penalty = gradients.dropFirst().reduce(gradients[0].squared().sum()) {
+        $0 + $1.squared().sum()
+      }
+      let check = graph.checkForwardMode(of: penalty, withRespectTo: leaves, seed: seed)
+      if !ok || check.status == .failed {
+        failures.append(seed)
+        print("forward over reverse failed for seed \(seed) (H·v agree: \(ok)):\n\(check)")
+      }
+    }
+    #expect(failures.isEmpty, "failing seeds: \(failures)")
+  }
+
   /// tanh with its second derivative off by 1 %: the check must see it.
   struct SkewedTanh: UnaryElementwise {
     var name: String { "skewedTanh" }
