@@ -1,7 +1,10 @@
-/// The forward and backward loops as they run in training: every value and gradient buffer is
-/// reused from run to run, so a built graph re-run with inputs of the same shapes allocates
-/// nothing. The reference versions — `evaluate(_:)` and `pullback(_:gradient:)`, which
-/// allocate their results — serve graph building, drawings and checking tools.
+/// How forward and backward run. Backward is *defined* by one plain reverse loop,
+/// `gradientsByDefinition(from:seed:)` below: the chain rule on one screen. What runs in
+/// training is the same loop compiled into an `ExecutionPlan` (`Graph+Plan.swift`): ops bound
+/// to reused buffers, the hot ones as specialised kernels on raw storage, so a built graph
+/// re-run with inputs of the same shapes allocates nothing. Tests hold the plan to the plain
+/// loop bit for bit. The allocating `evaluate(_:)` and `pullback(_:gradient:)` serve graph
+/// building, drawings and checking tools.
 
 /// Forward values by node id. A parameter node's value is read from (and written to) its
 /// `Parameter`, so the graph never holds a second reference to it and an optimizer can update
@@ -51,9 +54,14 @@ struct ExecutionState<Scalar: TensorScalar> {
   var parameterFreezing: [(id: Int, isFrozen: Bool)] = []
   /// Per op node, the operand shapes its output shape was last validated for.
   var validatedShapes: [[[Int]]] = []
+  /// The compiled passes for the current structure and leaf shapes; `nil` until first needed.
+  var plan: ExecutionPlan<Scalar>?
   var isCurrent = false
 
-  mutating func structureChanged() { isCurrent = false }
+  mutating func structureChanged() {
+    isCurrent = false
+    plan = nil
+  }
 
   func operandShapesMatch(_ id: Int, _ operands: [Tensor<Scalar>]) -> Bool {
     guard id < validatedShapes.count, validatedShapes[id].count == operands.count else {
@@ -145,21 +153,80 @@ extension Graph {
     return execution.needsGradient[id]
   }
 
-  /// The reverse loop of `backward(from:seed:)`, on reused buffers.
+  /// The definition of `backward(from:seed:)`: the chain rule, applied node by node in one
+  /// plain reverse loop. Returns ∂L/∂node for every node the pass reached (`nil` elsewhere).
+  ///
+  /// This is what backward computes; `runBackward` computes the same numbers, bit for bit, on
+  /// reused buffers and compiled kernels (`ExecutionPlan`). Allocating here is fine: clarity
+  /// first, this loop is the reference that the fast one is tested against.
+  func gradientsByDefinition(from output: Int, seed: Tensor<Scalar>?) -> [Tensor<Scalar>?] {
+    prepareExecution()
+    let needs = execution.needsGradient  // parameters, inputs with a gradient, ops on them
+    // x̄ = ∂L/∂x starts at zero for every node that needs it; each use of x adds its share.
+    var gradient: [Tensor<Scalar>?] = records.indices.map {
+      needs[$0] ? Tensor.zeros(values[$0].shape) : nil
+    }
+    var reached = [Bool](repeating: false, count: records.count)
+    // ∂L/∂L = 1: the output's gradient is the seed (ones for a one-element output).
+    gradient[output] = seed ?? Tensor(shape: values[output].shape, repeating: 1)
+    reached[output] = true
+    // Creation order is topological, so in reverse order every use of a node comes before
+    // the node itself: its gradient is complete when the loop reaches it.
+    for id in stride(from: output, through: 0, by: -1) where reached[id] {
+      guard let operation = records[id].operation else { continue }  // a leaf: nothing further
+      let operands = records[id].inputs
+      let operandNeeds = operands.map { needs[$0] }
+      guard operandNeeds.contains(true) else { continue }
+      // The chain rule at y = f(x₁, …, xₙ): x̄ᵢ += ȳ · ∂y/∂xᵢ. The op's VJP adds each share,
+      // summed back to xᵢ's shape, into the tensor it is lent for xᵢ: xᵢ's gradient itself,
+      // or, for an operand the op uses twice (x · x), a zero tensor per slot, added after.
+      let repeats = Set(operands).count != operands.count
+      var shares = operands.map { x in
+        repeats ? Tensor.zeros(values[x].shape) : gradient[x] ?? values[x]  // unneeded: unused
+      }
+      operation.accumulateVJP(
+        operands.map { values[$0] }, output: values[id], gradient: gradient[id]!,
+        into: &shares, needs: operandNeeds)
+      for (slot, x) in operands.enumerated() where operandNeeds[slot] {
+        if repeats { gradient[x]! += shares[slot] } else { gradient[x] = shares[slot] }
+        reached[x] = true
+      }
+    }
+    return records.indices.map { reached[$0] ? gradient[$0] : nil }
+  }
+
+  /// Publishes one pass's gradients: readable as `node.gradient`, and added into each
+  /// parameter node's `Parameter.gradient` (which accumulates over passes until cleared).
+  func publish(_ passGradients: [Tensor<Scalar>?]) {
+    for id in passGradients.indices {
+      gradients[id] = passGradients[id]
+      if let gradient = passGradients[id], let parameter = records[id].parameter {
+        parameter.gradient += gradient
+      }
+    }
+  }
+
+  /// Backward as it runs: the compiled plan when the graph's values fit it, else the
+  /// definition. (They differ only in speed; `ExecutionPlanTests` holds them equal.)
   func runBackward(from output: Int, seed: Tensor<Scalar>?) {
     prepareExecution()
+    if !runPlannedBackward(from: output, seed: seed) {
+      publish(gradientsByDefinition(from: output, seed: seed))
+    }
+  }
+
+  /// Zeroes (or allocates) the reused gradient buffers of the nodes up to `output` that need
+  /// one (`shapes`: every node's value shape), and puts the seed in the output's.
+  func resetGradientBuffers(upTo output: Int, seed: Tensor<Scalar>?, shapes: [[Int]]) {
     // Release the last pass's published gradients so the buffers are uniquely referenced.
     for id in gradients.indices { gradients[id] = nil }
     for id in 0...output {
       execution.reached[id] = false
       guard execution.needsGradient[id] || id == output else { continue }
-      let shape = values[id].shape
-      if var buffer = execution.gradientBuffers[id], buffer.shape == shape {
-        execution.gradientBuffers[id] = nil
-        buffer.fill(with: 0)
-        execution.gradientBuffers[id] = buffer
+      if execution.gradientBuffers[id]?.shape == shapes[id] {
+        execution.gradientBuffers[id]!.fill(with: 0)
       } else {
-        execution.gradientBuffers[id] = Tensor.zeros(shape)
+        execution.gradientBuffers[id] = Tensor.zeros(shapes[id])
       }
     }
     if let seed {
@@ -168,23 +235,19 @@ extension Graph {
       execution.gradientBuffers[output]!.fill(with: 1)
     }
     execution.reached[output] = true
+  }
 
-    for id in stride(from: output, through: 0, by: -1) {
-      guard execution.reached[id], records[id].kind == .operation else { continue }
-      let needs = execution.operandNeeds[id]
-      guard needs.contains(true) else { continue }
-      propagate(id, needs: needs)
-    }
-
+  /// Publishes the reused buffers of the nodes the pass reached, as `publish(_:)` does.
+  func publishGradientBuffers(upTo output: Int) {
     for id in 0...output where execution.reached[id] {
       gradients[id] = execution.gradientBuffers[id]
       if let parameter = records[id].parameter { parameter.gradient += gradients[id]! }
     }
   }
 
-  /// The chain rule at one node on reused buffers: the op adds ∂L/∂xᵢ into each needed
-  /// operand's gradient buffer, which is lent to it for the call.
-  private func propagate(_ id: Int, needs: [Bool]) {
+  /// The chain rule at one node on reused buffers, for any op: the op adds ∂L/∂xᵢ into each
+  /// needed operand's gradient buffer, which is lent to it for the call (the plan's generic step).
+  func propagate(_ id: Int, needs: [Bool]) {
     let operation = records[id].operation!
     let inputs = records[id].inputs
     let gradient = execution.gradientBuffers[id]!

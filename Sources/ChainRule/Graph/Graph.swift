@@ -222,9 +222,7 @@ public final class Graph<Scalar: TensorScalar> {
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func forward() {
     requireNoPlaceholders("forward")
-    for id in records.indices where records[id].kind == .operation {
-      evaluateInPlace(id)
-    }
+    runForward()
   }
 
   /// Back-propagation: applies the chain rule node by node, from `output` back to the leaves.
@@ -235,6 +233,10 @@ public final class Graph<Scalar: TensorScalar> {
   /// nodes therefore receives the sum. Every node's gradient from this pass is readable
   /// afterwards (`node.gradient`), and parameter nodes add theirs into their
   /// `Parameter.gradient`. Gradient buffers are reused from pass to pass.
+  ///
+  /// The loop itself, on one screen, is `gradientsByDefinition(from:seed:)` in
+  /// `Graph+Execution.swift`; what runs is its compiled form (`Graph+Plan.swift`), tested to
+  /// give the same numbers bit for bit.
   /// - Precondition: `output` is a one-element tensor, or `seed` has the output's shape.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {

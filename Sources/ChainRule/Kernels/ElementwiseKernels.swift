@@ -23,9 +23,29 @@ extension UnaryElementwise {
   ) {
     inputs[0].scalars.withUnsafeBufferPointer { x in
       output.withUnsafeMutableBufferPointer { y in
-        for i in 0..<x.count { y[i] = apply(x[i]) }
+        forward(x.baseAddress, into: y.baseAddress, count: x.count)
       }
     }
+  }
+
+  /// y = f(x) over `count` elements of raw buffers: the loop of `forward(_:into:)`, shared
+  /// with the execution plan (`Graph+Plan`), so both compute the same numbers.
+  @inline(__always)
+  func forward<Scalar: TensorScalar>(
+    _ x: UnsafePointer<Scalar>?, into y: UnsafeMutablePointer<Scalar>?, count: Int
+  ) {
+    guard count > 0, let x, let y else { return }
+    for i in 0..<count { y[i] = apply(x[i]) }
+  }
+
+  /// x̄ += ȳ · f'(x, y) over `count` elements of raw buffers: the loop of `accumulateVJP`.
+  @inline(__always)
+  func accumulateVJP<Scalar: TensorScalar>(
+    _ x: UnsafePointer<Scalar>?, output y: UnsafePointer<Scalar>?,
+    gradient g: UnsafePointer<Scalar>?, into dx: UnsafeMutablePointer<Scalar>?, count: Int
+  ) {
+    guard count > 0, let x, let y, let g, let dx else { return }
+    for i in 0..<count { dx[i] += inputGradient(x: x[i], y: y[i], gradient: g[i]) }
   }
 
   /// x̄ += ȳ · f'(x, y) (as `inputGradient` forms it), element by element, into the storage of
@@ -49,9 +69,9 @@ extension UnaryElementwise {
       output.scalars.withUnsafeBufferPointer { y in
         gradient.scalars.withUnsafeBufferPointer { g in
           gradients[0].withUnsafeMutableBufferPointer { dx in
-            for i in 0..<x.count {
-              dx[i] += inputGradient(x: x[i], y: y[i], gradient: g[i])
-            }
+            accumulateVJP(
+              x.baseAddress, output: y.baseAddress, gradient: g.baseAddress,
+              into: dx.baseAddress, count: x.count)
           }
         }
       }
@@ -153,10 +173,44 @@ extension BinaryElementwise {
     inputs[0].scalars.withUnsafeBufferPointer { a in
       inputs[1].scalars.withUnsafeBufferPointer { b in
         output.withUnsafeMutableBufferPointer { y in
-          forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
-            y[i] = apply(a[ia], b[ib])
-          }
+          forward(
+            a.baseAddress, layoutA, b.baseAddress, layoutB, into: y.baseAddress, count: y.count)
         }
+      }
+    }
+  }
+
+  /// y = f(a, b) over `count` result elements of raw buffers laid out as `layoutA` and
+  /// `layoutB`: the loop of `forward(_:into:)`, shared with the execution plan.
+  @inline(__always)
+  func forward<Scalar: TensorScalar>(
+    _ a: UnsafePointer<Scalar>?, _ layoutA: BroadcastLayout, _ b: UnsafePointer<Scalar>?,
+    _ layoutB: BroadcastLayout, into y: UnsafeMutablePointer<Scalar>?, count: Int
+  ) {
+    guard count > 0, let a, let b, let y else { return }
+    forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+      y[i] = apply(a[ia], b[ib])
+    }
+  }
+
+  /// ā += ȳ · ∂y/∂a (when `da` is given) and b̄ += ȳ · ∂y/∂b (when `db` is), summing over
+  /// broadcast elements, on raw buffers: the loops of `accumulateVJP`.
+  @inline(__always)
+  func accumulateVJP<Scalar: TensorScalar>(
+    _ a: UnsafePointer<Scalar>?, _ layoutA: BroadcastLayout, _ b: UnsafePointer<Scalar>?,
+    _ layoutB: BroadcastLayout, output y: UnsafePointer<Scalar>?,
+    gradient g: UnsafePointer<Scalar>?, into da: UnsafeMutablePointer<Scalar>?,
+    _ db: UnsafeMutablePointer<Scalar>?, count: Int
+  ) {
+    guard count > 0, let a, let b, let y, let g else { return }
+    if let da {
+      forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+        da[ia] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).0
+      }
+    }
+    if let db {
+      forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+        db[ib] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).1
       }
     }
   }
@@ -186,19 +240,18 @@ extension BinaryElementwise {
       inputs[1].scalars.withUnsafeBufferPointer { b in
         output.scalars.withUnsafeBufferPointer { y in
           gradient.scalars.withUnsafeBufferPointer { g in
+            // Each operand's buffer is borrowed only when needed (an unneeded slot may hold
+            // a placeholder of another shape).
+            func run(_ da: UnsafeMutablePointer<Scalar>?, _ db: UnsafeMutablePointer<Scalar>?) {
+              accumulateVJP(
+                a.baseAddress, layoutA, b.baseAddress, layoutB, output: y.baseAddress,
+                gradient: g.baseAddress, into: da, db, count: y.count)
+            }
             if needs[0] {
-              gradients[0].withUnsafeMutableBufferPointer { da in
-                forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
-                  da[ia] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).0
-                }
-              }
+              gradients[0].withUnsafeMutableBufferPointer { da in run(da.baseAddress, nil) }
             }
             if needs[1] {
-              gradients[1].withUnsafeMutableBufferPointer { db in
-                forEachBroadcastElement(count: y.count, layoutA, layoutB) { i, ia, ib in
-                  db[ib] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).1
-                }
-              }
+              gradients[1].withUnsafeMutableBufferPointer { db in run(nil, db.baseAddress) }
             }
           }
         }

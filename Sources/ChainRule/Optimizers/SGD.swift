@@ -42,7 +42,8 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     for (index, parameter) in parameters.enumerated()
     where parameter.hasGradient && !parameter.isFrozen {
       let usesMomentum = momentum != 0
-      var velocity = buffers.buffers[index].removeValue(forKey: "momentum")
+      // Without momentum there is no buffer: skip the (hashing) dictionary look-up.
+      var velocity = usesMomentum ? buffers.buffers[index].removeValue(forKey: "momentum") : nil
       let isFirstStep = velocity == nil
       if usesMomentum && isFirstStep { velocity = Tensor.zeros(parameter.value.shape) }
       let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)

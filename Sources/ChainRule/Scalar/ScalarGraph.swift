@@ -2,6 +2,10 @@ import Foundation
 
 /// A graph of scalar (`Double`) nodes, micrograd's `Value` without a heap object per node.
 ///
+/// Building is the hot path (micrograd's workload is build + backward every step), so the
+/// node-building calls are `@inlinable`: inlined into the caller's loop, a node costs an
+/// append and no call.
+///
 /// Every node is one row of a few parallel arrays (op, operands, value, gradient), so building
 /// a node appends to arrays and backward is one reverse loop over them: no allocation per node
 /// once the arrays have grown, and no recursion. Use it for networks of individual neurons
@@ -16,22 +20,26 @@ import Foundation
 /// ```
 public final class ScalarGraph {
   /// The primitive each node computes; composites (`-`, `/`) are built from these.
-  enum Op: UInt8 {
+  @usableFromInline enum Op: UInt8 {
     case leaf, add, multiply, negate, power, exp, log, tanh, sigmoid, relu
   }
 
   /// One node: what it computes, from which operands, and its value and gradient.
-  struct Row {
-    var op: Op
-    var lhs: Int32
-    var rhs: Int32
-    var value: Double
-    var gradient: Double
+  @usableFromInline struct Row {
+    @usableFromInline var op: Op
+    @usableFromInline var lhs: Int32
+    @usableFromInline var rhs: Int32
+    @usableFromInline var value: Double
+    @usableFromInline var gradient: Double
+
+    @usableFromInline init(op: Op, lhs: Int32, rhs: Int32, value: Double, gradient: Double) {
+      (self.op, self.lhs, self.rhs, self.value, self.gradient) = (op, lhs, rhs, value, gradient)
+    }
   }
 
   /// The nodes in creation order. Exclusivity is checked statically for this array; the
   /// dynamic check on every append would cost more than the append itself.
-  @exclusivity(unchecked) var rows: [Row] = []
+  @usableFromInline @exclusivity(unchecked) var rows: [Row] = []
 
   /// Names given with `ScalarNode.named(_:)`, for drawings only (see `ScalarGraph+Dot`).
   var names: [Int32: String] = [:]
@@ -54,11 +62,12 @@ public final class ScalarGraph {
   }
 
   /// A leaf node holding `value` (an input or a parameter).
+  @inlinable
   public func leaf(_ value: Double) -> ScalarNode {
     append(.leaf, -1, -1, value)
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   func append(_ op: Op, _ a: Int32, _ b: Int32, _ value: Double) -> ScalarNode {
     rows.append(Row(op: op, lhs: a, rhs: b, value: value, gradient: 0))
     return ScalarNode(graph: self, index: Int32(rows.count - 1))
@@ -109,18 +118,23 @@ public struct ScalarNode {
   /// The node's position in creation order.
   public let index: Int32
 
+  @usableFromInline init(graph: ScalarGraph, index: Int32) {
+    self.graph = graph
+    self.index = index
+  }
+
   /// The forward value.
-  public var value: Double { graph.rows[Int(index)].value }
+  @inlinable public var value: Double { graph.rows[Int(index)].value }
   /// ∂output/∂self from the last `backward(from:)`.
   public var gradient: Double { graph.rows[Int(index)].gradient }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   func unary(_ op: ScalarGraph.Op, _ value: Double) -> ScalarNode {
     graph.append(op, index, -1, value)
   }
 
   /// tanh(self).
-  public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
+  @inlinable public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
   /// eˢᵉˡᶠ.
   public func exp() -> ScalarNode { unary(.exp, Foundation.exp(value)) }
   /// ln(self).
@@ -140,11 +154,11 @@ public struct ScalarNode {
   }
 
   /// a + b, a new node; ∂/∂a = 1, ∂/∂b = 1.
-  public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
+  @inlinable public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
     a.graph.append(.add, a.index, b.index, a.value + b.value)
   }
   /// a · b, a new node; ∂/∂a = b, ∂/∂b = a.
-  public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
+  @inlinable public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
     a.graph.append(.multiply, a.index, b.index, a.value * b.value)
   }
   /// −a, a new node; ∂/∂a = −1.

@@ -1,0 +1,337 @@
+/// The compiled form of a built graph's passes: what `forward()` and `backward(from:)` run.
+///
+/// A plan is derived from the graph once per structure and leaf shapes: one small step record
+/// per op node, in creation order, with its operands' ids, which of them need a gradient and
+/// the shapes its kernel needs inline (a product's m, n, k; an element-wise op's count and
+/// broadcast layouts). Each run binds every node's value and gradient storage to a raw
+/// pointer once, then walks the steps: the hot ops (matmul, the element-wise ops with
+/// specialised loops) call their kernels on those pointers directly, with no tensors handed
+/// around, so no reference counting, existential calls or shape checks per node; every other
+/// op (user ops included) takes the generic path, `evaluateInPlace` and `propagate`, exactly
+/// as before. The kernels are the ops' own loops (`ElementwiseKernels`, the GEMM), so the
+/// numbers are the same, bit for bit, as the definition of backward
+/// (`gradientsByDefinition`), which `ExecutionPlanTests` checks.
+///
+/// Pointers stay valid for one pass: storage is made unique (copied once if a caller holds a
+/// copy of a value) when bound, and nothing but the pass's own steps touches it until the pass
+/// ends; a generic step may replace a tensor, so its pointers are bound again after it.
+final class ExecutionPlan<Scalar: TensorScalar> {
+  /// How one op node runs.
+  enum Kernel {
+    /// Y = A · B, A: [m, k], B: [k, n] (all positive).
+    case matmul(m: Int, n: Int, k: Int)
+    /// An element-wise function of one operand over `count` elements.
+    case unary(UnaryKernel, count: Int)
+    /// An element-wise function of two operands, broadcast over `count` result elements.
+    case binary(BinaryKernel, BroadcastLayout, BroadcastLayout, count: Int)
+    /// Anything else: the op's own `forward(_:into:)` and `accumulateVJP`.
+    case generic
+
+    var isGeneric: Bool {
+      if case .generic = self { return true }
+      return false
+    }
+  }
+
+  /// The unary ops with a specialised kernel.
+  enum UnaryKernel { case tanh, sigmoid, relu, exp, log, square }
+  /// The binary ops with a specialised kernel.
+  enum BinaryKernel { case add, subtract, multiply, divide }
+
+  /// One op node: its kernel, its first two operands (`b` is −1 for a unary op) and which
+  /// need ∂L/∂x; `needsAny`: whether any operand does (a generic op may have more than two).
+  struct Step {
+    var node: Int
+    var kernel: Kernel
+    var a: Int
+    var b: Int
+    var needsA: Bool
+    var needsB: Bool
+    var needsAny: Bool
+  }
+
+  /// The op nodes in creation order.
+  let steps: [Step]
+  /// The leaves' shapes the plan was derived for; another shape means a new plan.
+  let leafShapes: [(id: Int, shape: [Int])]
+  /// Every node's shape, while the leaves fit.
+  let shapes: [[Int]]
+  /// Per node, the storage of its value and of its gradient buffer in the current pass.
+  let values: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+  let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+
+  init(steps: [Step], leafShapes: [(id: Int, shape: [Int])], shapes: [[Int]]) {
+    let nodeCount = shapes.count
+    self.steps = steps
+    self.leafShapes = leafShapes
+    self.shapes = shapes
+    values = .allocate(capacity: max(nodeCount, 1))
+    values.initialize(repeating: nil, count: max(nodeCount, 1))
+    gradients = .allocate(capacity: max(nodeCount, 1))
+    gradients.initialize(repeating: nil, count: max(nodeCount, 1))
+  }
+
+  deinit {
+    values.deallocate()
+    gradients.deallocate()
+  }
+}
+
+extension Graph {
+  /// Derives the plan from the graph's records and current value shapes. With `resizing`
+  /// (forward), each op's output shape is validated as at build time — a mismatch stops with
+  /// the op's `ShapeError` — and an op value of another shape is reallocated; without it
+  /// (backward, which must not change values), `nil` when an op value does not have the shape
+  /// its operands give it (leaves fed since the last forward).
+  func makePlan(resizing: Bool) -> ExecutionPlan<Scalar>? {
+    var steps: [ExecutionPlan<Scalar>.Step] = []
+    var leafShapes: [(id: Int, shape: [Int])] = []
+    var shapes: [[Int]] = []
+    shapes.reserveCapacity(records.count)
+    for (id, record) in records.enumerated() {
+      guard let operation = record.operation else {
+        shapes.append(values[id].shape)
+        leafShapes.append((id, shapes[id]))
+        continue
+      }
+      let operands = record.inputs.map {
+        ShapeError.Operand(name: label(of: $0), shape: shapes[$0])
+      }
+      let shape: [Int]
+      do {
+        shape = try operation.outputShape(operands)
+      } catch {
+        guard resizing else { return nil }
+        requirementFailure(error.description)
+      }
+      if values.stored[id].shape != shape {
+        guard resizing else { return nil }
+        values.stored[id] = Tensor.zeros(shape)
+      }
+      shapes.append(shape)
+      let needs = execution.operandNeeds[id]
+      steps.append(
+        ExecutionPlan.Step(
+          node: id, kernel: kernel(for: operation, record.inputs, shapes),
+          a: record.inputs.first ?? -1, b: record.inputs.count > 1 ? record.inputs[1] : -1,
+          needsA: needs.first ?? false, needsB: needs.count > 1 && needs[1],
+          needsAny: needs.contains(true)))
+    }
+    // The validated shapes of the generic path, for a pass that leaves the plan.
+    execution.validatedShapes = records.map { $0.inputs.map { shapes[$0] } }
+    return ExecutionPlan(steps: steps, leafShapes: leafShapes, shapes: shapes)
+  }
+
+  /// The kernel an op node runs on: a specialised one for the hot ops on the layouts they
+  /// cover, generic for everything else (and for an operand used twice, x · x).
+  private func kernel(
+    for operation: any DifferentiableOperation, _ inputs: [Int], _ shapes: [[Int]]
+  ) -> ExecutionPlan<Scalar>.Kernel {
+    if inputs.count == 1 {
+      let count = shapes[inputs[0]].reduce(1, *)
+      switch operation {
+      case is Tanh: return .unary(.tanh, count: count)
+      case is Sigmoid: return .unary(.sigmoid, count: count)
+      case is ReLU: return .unary(.relu, count: count)
+      case is Exp: return .unary(.exp, count: count)
+      case is Log: return .unary(.log, count: count)
+      case is Square: return .unary(.square, count: count)
+      default: return .generic
+      }
+    }
+    guard inputs.count == 2, inputs[0] != inputs[1] else { return .generic }
+    let (a, b) = (shapes[inputs[0]], shapes[inputs[1]])
+    if operation is MatMul {
+      let (m, k, n) = (a[0], a[1], b[1])
+      return m > 0 && n > 0 && k > 0 ? .matmul(m: m, n: n, k: k) : .generic
+    }
+    let binary: ExecutionPlan<Scalar>.BinaryKernel
+    switch operation {
+    case is Add: binary = .add
+    case is Subtract: binary = .subtract
+    case is Multiply: binary = .multiply
+    case is Divide: binary = .divide
+    default: return .generic
+    }
+    guard let result = Broadcast.shape(a, b),
+      let layoutA = BroadcastLayout(a, in: result), let layoutB = BroadcastLayout(b, in: result)
+    else { return .generic }
+    return .binary(binary, layoutA, layoutB, count: result.reduce(1, *))
+  }
+
+  /// Whether every leaf still has the shape the plan was derived for.
+  private func leavesFit(_ plan: ExecutionPlan<Scalar>) -> Bool {
+    for (id, shape) in plan.leafShapes where !values.hasShape(id, shape) { return false }
+    return true
+  }
+
+  /// The current plan, derived anew when the structure or a leaf's shape changed; `nil` when
+  /// the values fit none (see `makePlan`).
+  private func currentPlan(resizing: Bool) -> ExecutionPlan<Scalar>? {
+    if let plan = execution.plan, leavesFit(plan) { return plan }
+    execution.plan = makePlan(resizing: resizing)
+    return execution.plan
+  }
+
+  /// `forward()`: every op node re-evaluated in creation order, on the plan.
+  func runForward() {
+    prepareExecution()
+    let plan = currentPlan(resizing: true)!
+    for id in records.indices { bindValue(id, plan) }
+    for step in plan.steps where !step.kernel.isGeneric {  // their kernels write in place
+      plan.values[step.node] = values.stored[step.node].withUnsafeMutableBufferPointer {
+        $0.baseAddress
+      }
+    }
+    for step in plan.steps {
+      if step.kernel.isGeneric {
+        evaluateInPlace(step.node)
+        bindValue(step.node, plan)
+      } else {
+        forwardStep(step, plan.values)
+      }
+    }
+  }
+
+  /// The planned `backward(from:seed:)`; false (nothing done) when the values do not fit a
+  /// plan (leaves fed with new shapes and no forward since), which the definition then runs.
+  func runPlannedBackward(from output: Int, seed: Tensor<Scalar>?) -> Bool {
+    guard let plan = currentPlan(resizing: false) else { return false }
+    resetGradientBuffers(upTo: output, seed: seed, shapes: plan.shapes)
+    for id in records.indices { bindValue(id, plan) }
+    for id in 0..<output { bindGradient(id, plan) }
+    // The output's gradient (ones, or the caller's seed) is only read.
+    plan.gradients[output] = execution.gradientBuffers[output]!.scalars.withUnsafeBufferPointer {
+      $0.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
+    }
+    // The definition's reverse loop, step by step: x̄ᵢ += ȳ · ∂y/∂xᵢ at each reached op.
+    for step in plan.steps.reversed() {
+      guard step.node <= output, execution.reached[step.node], step.needsAny else { continue }
+      if step.kernel.isGeneric {
+        propagate(step.node, needs: execution.operandNeeds[step.node])
+        for input in records[step.node].inputs where input != output { bindGradient(input, plan) }
+      } else {
+        backwardStep(step, plan.values, plan.gradients)
+        if step.needsA { execution.reached[step.a] = true }
+        if step.needsB { execution.reached[step.b] = true }
+      }
+    }
+    publishGradientBuffers(upTo: output)
+    return true
+  }
+
+  /// Binds one node's value storage for reading.
+  private func bindValue(_ id: Int, _ plan: ExecutionPlan<Scalar>) {
+    let pointer: UnsafePointer<Scalar>? =
+      if let parameter = values.parameters[id] {
+        parameter.value.scalars.withUnsafeBufferPointer { $0.baseAddress }
+      } else {
+        values.stored[id].scalars.withUnsafeBufferPointer { $0.baseAddress }
+      }
+    plan.values[id] = pointer.map { UnsafeMutablePointer(mutating: $0) }
+  }
+
+  /// Binds one node's gradient buffer (made unique), or none.
+  private func bindGradient(_ id: Int, _ plan: ExecutionPlan<Scalar>) {
+    plan.gradients[id] = execution.gradientBuffers[id]?.withUnsafeMutableBufferPointer {
+      $0.baseAddress
+    }
+  }
+
+  // MARK: The specialised kernels
+
+  /// One specialised step of the forward pass on bound storage.
+  @inline(__always)
+  private func forwardStep(
+    _ step: ExecutionPlan<Scalar>.Step, _ v: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+  ) {
+    let (x, y) = (UnsafePointer(v[step.a]), v[step.node])
+    switch step.kernel {
+    case .matmul(let m, let n, let k):
+      Scalar.gemm(
+        transposeA: false, transposeB: false, m: m, n: n, k: k, a: x!, lda: k,
+        b: UnsafePointer(v[step.b]!), ldb: n, accumulate: false, c: y!, ldc: n)
+    case .unary(let op, let count):
+      switch op {
+      case .tanh: Tanh().forward(x, into: y, count: count)
+      case .sigmoid: Sigmoid().forward(x, into: y, count: count)
+      case .relu: ReLU().forward(x, into: y, count: count)
+      case .exp: Exp().forward(x, into: y, count: count)
+      case .log: Log().forward(x, into: y, count: count)
+      case .square: Square().forward(x, into: y, count: count)
+      }
+    case .binary(let op, let layoutA, let layoutB, let count):
+      let b = UnsafePointer(v[step.b])
+      switch op {
+      case .add: Add().forward(x, layoutA, b, layoutB, into: y, count: count)
+      case .subtract: Subtract().forward(x, layoutA, b, layoutB, into: y, count: count)
+      case .multiply: Multiply().forward(x, layoutA, b, layoutB, into: y, count: count)
+      case .divide: Divide().forward(x, layoutA, b, layoutB, into: y, count: count)
+      }
+    case .generic:
+      break
+    }
+  }
+
+  /// One specialised step of the backward pass on bound storage: the op's `accumulateVJP`.
+  @inline(__always)
+  private func backwardStep(
+    _ step: ExecutionPlan<Scalar>.Step, _ v: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>,
+    _ g: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+  ) {
+    let x = UnsafePointer(v[step.a])
+    let (y, ybar) = (UnsafePointer(v[step.node]), UnsafePointer(g[step.node]))
+    let da = step.needsA ? g[step.a] : nil
+    switch step.kernel {
+    case .matmul(let m, let n, let k):
+      let b = UnsafePointer(v[step.b]!)
+      if step.needsA {  // Ā += Ȳ · Bᵀ: [m, n] · [k, n]ᵀ
+        Scalar.gemm(
+          transposeA: false, transposeB: true, m: m, n: k, k: n, a: ybar!, lda: n, b: b,
+          ldb: n, accumulate: true, c: da!, ldc: k)
+      }
+      if step.needsB {  // B̄ += Aᵀ · Ȳ: [m, k]ᵀ · [m, n]
+        Scalar.gemm(
+          transposeA: true, transposeB: false, m: k, n: n, k: m, a: x!, lda: k, b: ybar!,
+          ldb: n, accumulate: true, c: g[step.b]!, ldc: n)
+      }
+    case .unary(let op, let count):
+      switch op {
+      case .tanh: Tanh().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      case .sigmoid:
+        Sigmoid().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      case .relu: ReLU().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      case .exp: Exp().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      case .log: Log().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      case .square: Square().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      }
+    case .binary(let op, let layoutA, let layoutB, let count):
+      let b = UnsafePointer(v[step.b])
+      let db = step.needsB ? g[step.b] : nil
+      switch op {
+      case .add:
+        Add().accumulateVJP(
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+      case .subtract:
+        Subtract().accumulateVJP(
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+      case .multiply:
+        Multiply().accumulateVJP(
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+      case .divide:
+        Divide().accumulateVJP(
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+      }
+    case .generic:
+      break
+    }
+  }
+}
+
+extension NodeValues {
+  /// Whether node `id`'s value has `shape`, read without copying the tensor.
+  func hasShape(_ id: Int, _ shape: [Int]) -> Bool {
+    if let parameter = parameters[id] { return parameter.value.shape == shape }
+    return stored[id].shape == shape
+  }
+}
