@@ -76,5 +76,7 @@ public enum OperationCatalog {
     Concat.self,
     Slicing.self,
     Gather.self,
+    Permute.self,
+    BatchedMatMul.self,
   ]
 }
