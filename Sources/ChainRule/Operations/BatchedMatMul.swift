@@ -40,7 +40,8 @@ public struct BatchedMatMul: CatalogedOperation {
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
   ) -> [Tensor<Scalar>] {
     var gradients = inputs.map { Tensor<Scalar>.zeros($0.shape) }
-    accumulateVJP(inputs, output: output, gradient: gradient, into: &gradients, needs: [true, true])
+    accumulateVJP(
+      inputs, output: output, gradient: gradient, into: &gradients, needs: [true, true])
     return gradients
   }
 

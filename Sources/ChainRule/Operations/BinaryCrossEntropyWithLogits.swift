@@ -91,7 +91,8 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {
     guard reduction != .none else {
-      accumulateThroughVJP(inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
+      accumulateThroughVJP(
+        inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
       return
     }
     let scale = gradient.scalar * reduction.factor(inputs[0].count)

@@ -23,7 +23,8 @@ public struct LogSoftmax: CatalogedOperation {
     let x = inputs[0]
     var y = x.scalars
     for slice in AxisSlices(x.shape, axis: axis) {
-      let (m, logSum) = shiftedLogSumExp(y, start: slice.start, width: slice.width, stride: slice.stride)
+      let (m, logSum) = shiftedLogSumExp(
+        y, start: slice.start, width: slice.width, stride: slice.stride)
       for i in slice.offsets { y[i] = (y[i] - m) - logSum }
     }
     return Tensor(shape: x.shape, scalars: y)

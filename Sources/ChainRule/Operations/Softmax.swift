@@ -26,7 +26,8 @@ public struct Softmax: CatalogedOperation {
     let x = inputs[0]
     var y = x.scalars
     for slice in AxisSlices(x.shape, axis: axis) {
-      let (m, logSum) = shiftedLogSumExp(y, start: slice.start, width: slice.width, stride: slice.stride)
+      let (m, logSum) = shiftedLogSumExp(
+        y, start: slice.start, width: slice.width, stride: slice.stride)
       for i in slice.offsets { y[i] = Scalar.exp((y[i] - m) - logSum) }
     }
     return Tensor(shape: x.shape, scalars: y)
