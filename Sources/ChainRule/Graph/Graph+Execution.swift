@@ -170,7 +170,8 @@ extension Graph {
     execution.reached[output] = true
 
     for id in stride(from: output, through: 0, by: -1) {
-      if !gradientHooks.isEmpty, execution.reached[id] { applyGradientHooks(id) }  // complete ∂L/∂node
+      // ∂L/∂node is complete here: its hooks may watch or replace it (`Graph+Hooks`).
+      if !gradientHooks.isEmpty, execution.reached[id] { applyGradientHooks(id) }
       guard execution.reached[id], records[id].kind == .operation else { continue }
       let needs = execution.operandNeeds[id]
       guard needs.contains(true) else { continue }
