@@ -93,14 +93,16 @@ extension Node {
   /// A rank-0 operand is an error.
   public func matmul(_ other: Node) -> Node {
     let (rankA, rankB) = (shape.count, other.shape.count)
-    if rankA == 2 && rankB == 2 || rankA == 0 || rankB == 0 {
+    // A failed op's placeholder (shape [0], inside `throwingShapeErrors`) is no vector.
+    let placeholder = graph.record(id).isPlaceholder || other.graph.record(other.id).isPlaceholder
+    if placeholder || rankA == 2 && rankB == 2 || rankA == 0 || rankB == 0 {
       return graph.apply(MatMul(), [self, other])
     }
     if rankA == 1 || rankB == 1 {
       let a = rankA == 1 ? reshaped([1] + shape) : self
       let b = rankB == 1 ? other.reshaped(other.shape + [1]) : other
       let product = a.matmul(b)
-      guard product.shape.count >= 2 else { return product }  // a failed op's placeholder
+      guard product.shape.count >= 2 else { return product }  // a placeholder again
       var result = product.shape
       if rankB == 1 { result.removeLast() }
       if rankA == 1 { result.remove(at: result.count - (rankB == 1 ? 1 : 2)) }
