@@ -39,6 +39,12 @@ let package = Package(
     .executableTarget(
       name: "DigitsNetwork", dependencies: ["ChainRule", "NotebookSupport"],
       path: "Notebooks/05-DigitsNetwork", exclude: ["README.md", "figures"]),
+    .executableTarget(
+      name: "ConvolutionalNetwork", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/06-ConvolutionalNetwork", exclude: ["README.md", "figures"]),
+    .executableTarget(
+      name: "SecondDerivatives", dependencies: ["ChainRule", "NotebookSupport"],
+      path: "Notebooks/07-SecondDerivatives", exclude: ["README.md", "figures"]),
     // Golden files are read from the source tree through #filePath, not bundled. The CLI and
     // the traps are dependencies so that `swift test` builds the binaries the tests run.
     .testTarget(

@@ -39,7 +39,7 @@ print(f"machine: {platform.processor() or platform.machine()}, Python {platform.
 print()
 print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |")
 print("| --- | --- | --- | " + " | ".join("---" for _ in peers) + " | --- |")
-order = ["W1", "W2", "W2-Adam", "W3", "W3-Adam", "W4"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))
+order = ["W1", "W2", "W2-Adam", "W3", "W3-Adam", "W4", "Conv"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))
 for workload in order:
     if workload not in results:
         continue

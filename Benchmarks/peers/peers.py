@@ -179,6 +179,29 @@ def torch_steps():
     return torch.__version__, w1, mlp, matmul
 
 
+def torch_conv_step():
+    """Conv: the CNN of chainrule-bench's ConvolutionWorkload.swift in nn.Conv2d, SGD lr 0.01."""
+    import torch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.from_numpy(rng.standard_normal((64, 1, 28, 28)).astype(np.float32))
+    labels = torch.from_numpy(rng.integers(0, 10, 64))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), labels).backward()
+        opt.step()
+
+    return step
+
+
 # ---------------------------------------------------------------- JAX jit
 def jax_steps():
     import jax
@@ -383,6 +406,11 @@ def main():
         for n in (64, 128, 256, 512, 1024):
             seconds = median_seconds(matmul(n), 3, repeats)
             emit(f"W5 n={n}", peer, seconds, gflops=2 * n**3 / seconds / 1e9)
+
+    try:
+        emit("Conv", "torch", median_seconds(torch_conv_step(), 5, repeats))
+    except Exception as error:
+        print(json.dumps({"peer": "torch", "error": repr(error)}), flush=True)
 
     version, w1, w4 = micrograd_steps()
     emit("W1", "micrograd", median_seconds(w1(), 10, repeats), version=version)

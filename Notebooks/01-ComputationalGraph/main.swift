@@ -124,10 +124,19 @@ notebook.showFigure(
   at: String(format: "figures/backward/step-%02d.svg", steps.count), caption: "The last step")
 
 cell("The backward pass, interactive")
-// `graph.html(from:options:)` puts the drawing and every frame into one self-contained page
-// ([figures/backward.html](figures/backward.html); no network, open it from disk): step with the
-// buttons or the slider, click a node for its value, gradient and local derivatives. The state
-// is in the address, e.g. `figures/backward.html#step=3&node=z2`.
+// `graph.html(from:options:)` puts the drawing and the same frames into one self-contained page,
+// [figures/backward.html](figures/backward.html) (no network: open it from disk). Step through
+// the backward pass with ◀ ▶ or the slider, each step titled with its chain-rule product; click
+// a node for its op, shapes, value and gradient as grids (`…` until the step that completes
+// it) and, for every edge into it, the local derivative or the VJP with the share of the
+// gradient it hands back, in numbers; choose a parameter element in "explain" to light up every
+// path of `explain` for it, with the text beside the drawing. The state is in the address, so a
+// view can be linked:
+// [figures/backward.html#step=3&node=z2](figures/backward.html#step=3&node=z2) is the frame of
+// ∂L/∂z2 above with z2's details;
+// [figures/backward.html#step=0&path=w1[0,0]](figures/backward.html#step=0&path=w1[0,0]) the two
+// paths from w1[0, 0] to the loss. Pass `checked: graph.checkGradients(of: loss)` or
+// `expected: [b1: myFormula]` and the page colours each compared node ok, FAIL or vacuous.
 if Graphviz.isInstalled {
   let page = try net.graph.html(from: net.loss, options: frameOptions)
   try notebook.write(page, to: "figures/backward.html")

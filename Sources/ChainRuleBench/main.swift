@@ -113,3 +113,5 @@ if selected("W4") { report(scalarMLPWorkload(quick: quick), json: json) }
 if selected("W5") {
   for n in [64, 128, 256, 512, 1024] { report(matmulWorkload(n: n, quick: quick), json: json) }
 }
+if selected("Conv") { report(convolutionWorkload(quick: quick), json: json) }
+if selected("Conv-layers") { report(toolboxLayersWorkload(quick: quick), json: json) }

@@ -19,20 +19,27 @@ struct Arguments {
   let command: String
   private var values: [String: String] = [:]
   private var flags: Set<String> = []
+  /// Words that are not options (for a command that takes a file name, `summary FILE`).
+  private(set) var positional: [String] = []
 
   /// Parses `words` against the command's known options (which take a value) and flags.
   /// - Throws: `CLIError.usage` for an unknown option, a repeated one, a missing value or a
   ///   positional argument.
-  init(_ words: [String], command: String, options: [String], flags known: [String])
-    throws(CLIError)
-  {
+  init(
+    _ words: [String], command: String, options: [String], flags known: [String],
+    positional allowed: Int = 0
+  ) throws(CLIError) {
     self.command = command
     var index = 0
     while index < words.count {
       let word = words[index]
       index += 1
       guard word.hasPrefix("-"), word.count > 1 else {
-        throw .usage("\(command): unexpected argument \"\(word)\" (options start with --)")
+        guard positional.count < allowed else {
+          throw .usage("\(command): unexpected argument \"\(word)\" (options start with --)")
+        }
+        positional.append(word)
+        continue
       }
       let name = word == "-h" ? "--help" : String(word.prefix { $0 != "=" })
       let inline = word.contains("=") ? String(word.drop { $0 != "=" }.dropFirst()) : nil
@@ -159,17 +166,21 @@ protocol Command: SendableMetatype {
   static var options: [String] { get }
   /// Options without a value (besides `--help`).
   static var flags: [String] { get }
+  /// How many words that are not options the command takes (a file name).
+  static var positional: Int { get }
   /// Runs the command; returns normally on success.
   static func run(_ arguments: Arguments) throws(CLIError)
 }
 
 extension Command {
   static var flags: [String] { [] }
+  static var positional: Int { 0 }
 
   /// The command as a value, for the list `main.swift` dispatches on.
   static var entry: CommandEntry {
     CommandEntry(name: name, summary: summary, help: help) { words throws(CLIError) in
-      let arguments = try Arguments(words, command: name, options: options, flags: flags)
+      let arguments = try Arguments(
+        words, command: name, options: options, flags: flags, positional: positional)
       guard !arguments.has("--help") else { return print(help) }
       try run(arguments)
     }

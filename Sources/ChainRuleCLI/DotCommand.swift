@@ -4,11 +4,12 @@ import Foundation
 /// `chainrule dot`: a saved model's computational graph as Graphviz DOT (or SVG).
 enum DotCommand: Command {
   static let name = "dot"
-  static let summary = "draw a saved model's computational graph (DOT, or SVG via Graphviz)"
-  static let options = ["--model", "--data", "--out", "--collapse", "--frames"]
+  static let summary = "draw a saved model's computational graph (DOT; SVG, PNG, PDF via Graphviz)"
+  static let options = ["--model", "--data", "--out", "--collapse", "--frames", "--html"]
+  static let flags = ["--no-header"]
   static let help = """
     usage: chainrule dot --model MODEL.safetensors [--data FILE.csv] [--out graph.dot]
-                         [--collapse SCOPES] [--frames DIR]
+                         [--collapse SCOPES] [--frames DIR] [--html PAGE.html]
 
     Builds the model's graph and writes it as a Graphviz DOT document: one cluster per layer,
     parameters, ops with their shapes, edges labelled with local derivatives. Without --data
@@ -19,29 +20,32 @@ enum DotCommand: Command {
     options:
       --model FILE   a model file written by `chainrule train` (required)
       --data FILE    CSV file whose first row is fed to the network
-      --out FILE     output file (default: graph.dot); a name ending in .svg is rendered
-                     with Graphviz `dot`, which must be installed
+      --out FILE     output file (default: graph.dot); the extension names the format:
+                     .dot (text), or .svg, .png, .pdf rendered by Graphviz `dot`
       --collapse S   comma-separated scopes drawn as one node each, e.g. loss or layer0
       --frames DIR   also write the backward pass as SVG frames step-01.svg, … into DIR
                      (needs --data and Graphviz `dot`)
+      --html FILE    also write the interactive page: one self-contained HTML file that
+                     steps through the backward pass (needs --data and Graphviz `dot`)
       -h, --help     this text
     """
 
   static func run(_ arguments: Arguments) throws(CLIError) {
-    let loaded = try ModelBundle.load(try arguments.required("--model"), as: Double.self)
-    let spec = loaded.spec
+    let modelPath = try arguments.required("--model")
     let out = arguments.string("--out") ?? "graph.dot"
+    let format = try OutputFormat.drawing(out, option: "--out")
     try requireFolder(of: out, option: "--out")
+    let loaded = try ModelBundle.load(modelPath, as: Double.self)
+    let spec = loaded.spec
     let graph = Graph<Double>()
     let end: Node<Double>
     if let path = arguments.string("--data") {
-      let table = try CSVTable.load(path)
+      let table = try CSVTable.load(path, hasHeader: !arguments.has("--no-header"))
       let labelIndex = try Setup.column(spec.labelColumn, in: table)
       let features = try spec.features(table, as: Double.self)
       let width = features.shape[1]
       let x = Tensor(shape: [1, width], scalars: Array(features.scalars[0..<width]))
-      let y = try spec.targets(
-        [table.rows[0][labelIndex]], source: table.source, labelLine: { $0 + 2 }, as: Double.self)
+      let y = try spec.targets(table, labelIndex: labelIndex, rows: [0], as: Double.self)
       end = spec.loss(loaded.model(graph.input(x, name: "x")), graph.input(y, name: "y"))
       graph.backward(from: end)
     } else {
@@ -57,16 +61,29 @@ enum DotCommand: Command {
     if frames != nil && arguments.string("--data") == nil {
       throw CLIError(message: "--frames needs --data: the backward pass starts from the loss")
     }
+    let page = arguments.string("--html")
+    if let page {
+      guard arguments.string("--data") != nil else {
+        throw CLIError(message: "--html needs --data: the backward pass starts from the loss")
+      }
+      try requireFolder(of: page, option: "--html")
+    }
     do {
       if let frames {
         let urls = try graph.renderFrames(
           from: end, options: options, to: URL(fileURLWithPath: frames))
         print("wrote \(urls.count) frames into \(frames)")
       }
-      if out.hasSuffix(".svg") {
-        try DotFile.write(try Graphviz.render(dot, format: .svg), to: URL(fileURLWithPath: out))
-      } else {
-        try DotFile.write(dot, to: URL(fileURLWithPath: out))
+      if let page {
+        try DotFile.write(
+          try graph.html(from: end, options: options), to: URL(fileURLWithPath: page))
+        print("wrote \(page) (interactive page)")
+      }
+      switch format {
+      case .dot: try DotFile.write(dot, to: URL(fileURLWithPath: out))
+      case .svg, .png, .pdf:
+        let rendered = try Graphviz.render(dot, format: Graphviz.Format(rawValue: format.rawValue)!)
+        try DotFile.write(rendered, to: URL(fileURLWithPath: out))
       }
     } catch {
       throw CLIError(message: error.description)

@@ -2,10 +2,7 @@ import ChainRule
 import Foundation
 
 /// What the network learns: classes of the label column, or its value.
-enum Task: String, Codable, CaseIterable {
-  case classification
-  case regression
-}
+typealias Task = DataDescription.Task
 
 /// The hidden layers' activation (the output layer has none: logits or a value).
 enum HiddenActivation: String, Codable, CaseIterable {
@@ -28,16 +25,17 @@ enum OptimizerKind: String, Codable, CaseIterable {
   case adam
 }
 
-/// Everything needed to rebuild the network and prepare its input, stored as JSON under
-/// `chainrule.model` in the safetensors `__metadata__`.
-struct ModelSpec: Codable, Equatable {
+/// Everything needed to rebuild the network and prepare its input: the command line's view
+/// of a model file's `ModelDescription` (a multilayer perceptron: dense layers, one hidden
+/// activation, none on the output), stored under `chainrule.model`.
+struct ModelSpec: Equatable {
   /// The CSV columns the network reads, in order.
   var featureColumns: [String]
   /// The CSV column it predicts.
   var labelColumn: String
   var task: Task
-  /// Classification: the label values, in class-index order.
-  var classes: [Double]
+  /// Classification: the class names (label cells as written), in class-index order.
+  var classes: [String]
   /// Hidden layer sizes, e.g. [32, 16].
   var hidden: [Int]
   var activation: HiddenActivation
@@ -50,6 +48,13 @@ struct ModelSpec: Codable, Equatable {
   var labelMean: Double
   var labelStd: Double
 
+  /// The data part of the file's description.
+  var data: DataDescription {
+    DataDescription(
+      featureColumns: featureColumns, featureMean: featureMean, featureStd: featureStd,
+      labelColumn: labelColumn, task: task, classes: classes, labelMean: labelMean,
+      labelStd: labelStd)
+  }
   /// Output units: one per class, or one value.
   var outputSize: Int { task == .classification ? classes.count : 1 }
 
@@ -89,60 +94,69 @@ struct ModelSpec: Codable, Equatable {
     indices.reserveCapacity(featureColumns.count)
     for name in featureColumns {
       guard let index = columnIndex[name] else {
+        let hint =
+          table.hasHeader && featureColumns.allSatisfy { Int($0) != nil }
+          ? "; the model was trained on a file without a header: pass --no-header" : ""
         throw CLIError(
           message: "\(table.source): has no column \(CSVError.quoted(name)), which the model "
-            + "reads (the model's columns: \(Self.list(featureColumns)))")
+            + "reads (the model's columns: \(Self.list(featureColumns.map { CSVError.quoted($0) })))"
+            + hint)
       }
       indices.append(index)
     }
     var scalars: [Scalar] = []
-    scalars.reserveCapacity(table.rows.count * indices.count)
-    for (row, values) in table.rows.enumerated() {
+    scalars.reserveCapacity(table.rowCount * indices.count)
+    for row in 0..<table.rowCount {
       for (feature, index) in indices.enumerated() {
-        let z = (values[index] - featureMean[feature]) / featureStd[feature]
+        let value = try cellNumber(table, row, index)
+        let z = (value - featureMean[feature]) / featureStd[feature]
         let scalar = Scalar(z)
         guard scalar.isFinite else {
           throw CLIError(
-            message: "\(table.source), line \(row + 2), column \(index + 1) "
-              + "(\(CSVError.quoted(table.columns[index]))): \(values[index]) standardises to "
+            message: "\(table.source), line \(table.lines[row]), column \(index + 1) "
+              + "(\(CSVError.quoted(table.columns[index]))): \(value) standardises to "
               + "\(z) (mean \(featureMean[feature]), std \(featureStd[feature])), beyond the "
               + "range of \(Scalar.self); the model was not trained on values like it")
         }
         scalars.append(scalar)
       }
     }
-    return Tensor(shape: [table.rows.count, indices.count], scalars: scalars)
+    return Tensor(shape: [table.rowCount, indices.count], scalars: scalars)
   }
 
-  /// The training target of each label value: its class index, or the standardised value.
-  /// - Throws: `CLIError` for a label that is not one of the model's classes.
+  /// The training target of each label cell (column `labelIndex` of `table`): its class
+  /// index, or the standardised value.
+  /// - Throws: `CLIError` for a label that is not one of the model's classes, or an empty or
+  ///   non-numeric regression label, naming its line.
   func targets<Scalar: TensorScalar>(
-    _ labels: [Double], source: String, labelLine: (Int) -> Int, as _: Scalar.Type
+    _ table: CSVTable, labelIndex: Int, rows: some Collection<Int>, as _: Scalar.Type
   ) throws(CLIError) -> Tensor<Scalar> {
-    let classIndex = Dictionary(
-      classes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     var scalars: [Scalar] = []
-    scalars.reserveCapacity(labels.count)
-    for (row, label) in labels.enumerated() {
+    scalars.reserveCapacity(rows.count)
+    for row in rows {
+      let cell = table.cells[row][labelIndex]
       switch task {
       case .classification:
-        guard let index = classIndex[label] else {
+        guard let index = CSVTable.classIndex(of: cell, in: classes) else {
           throw CLIError(
-            message: "\(source), line \(labelLine(row)): label \(Self.show(label)) is not one of "
-              + "the model's classes (\(classes.map(Self.show).joined(separator: ", ")))")
+            message: "\(table.source), line \(table.lines[row]), column \(labelIndex + 1) "
+              + "(\(CSVError.quoted(table.columns[labelIndex]))): label \(CSVError.quoted(cell)) "
+              + "is not one of the model's classes (\(Self.list(classes.map { CSVError.quoted($0) })))"
+          )
         }
         scalars.append(Scalar(index))
       case .regression:
+        let label = try cellNumber(table, row, labelIndex)
         let z = (label - labelMean) / labelStd
         guard Scalar(z).isFinite else {
           throw CLIError(
-            message: "\(source), line \(labelLine(row)): label \(label) standardises to \(z) "
-              + "(mean \(labelMean), std \(labelStd)), beyond the range of \(Scalar.self)")
+            message: "\(table.source), line \(table.lines[row]): label \(label) standardises to "
+              + "\(z) (mean \(labelMean), std \(labelStd)), beyond the range of \(Scalar.self)")
         }
         scalars.append(Scalar(z))
       }
     }
-    return Tensor(shape: [labels.count], scalars: scalars)
+    return Tensor(shape: [rows.count], scalars: scalars)
   }
 
   /// The loss of `output` against `targets` ([batch]): softmax cross-entropy over class
@@ -210,30 +224,22 @@ struct TrainingState: Codable, Equatable {
   var history: [EpochRecord]
 }
 
-/// A model file: the network's parameters, the optimizer's buffers (`optimizer.<key>`) and the
-/// metadata, in one safetensors file written atomically.
+/// A model file as `chainrule` uses it: the library's model format (`Sequential.save(to:)`,
+/// `SavedModel`) with the command line's training state under `chainrule.training`.
 enum ModelBundle {
-  static let formatKey = "chainrule.format"
-  static let format = "chainrule-mlp-1"
-  static let modelKey = "chainrule.model"
+  static let modelKey = ModelDescription.key
   static let trainingKey = "chainrule.training"
-  static let optimizerPrefix = "optimizer."
+  static let optimizerPrefix = ModelDescription.optimizerPrefix
 
   /// Writes parameters, optimizer state and metadata to `url` atomically.
   static func save<Scalar: TensorScalar>(
     model: Sequential<Scalar>, optimizerState: [String: Tensor<Scalar>], spec: ModelSpec,
     training: TrainingState, to url: URL
   ) throws(CLIError) {
-    let state = optimizerState.sorted { $0.key < $1.key }.map {
-      Parameter($0.value, name: optimizerPrefix + $0.key)
-    }
     do {
-      let metadata = [
-        formatKey: format,
-        modelKey: try ModelFile.encodeMetadata(spec, key: modelKey),
-        trainingKey: try ModelFile.encodeMetadata(training, key: trainingKey),
-      ]
-      try ModelFile.save(model.parameters + state, metadata: metadata, to: url)
+      try model.save(
+        to: url, data: spec.data, optimizerState: optimizerState,
+        metadata: [trainingKey: try ModelFile.encodeMetadata(training, key: trainingKey)])
     } catch {
       throw CLIError(message: "cannot save the model: \(error)")
     }
@@ -245,16 +251,19 @@ enum ModelBundle {
     var spec: ModelSpec
     var training: TrainingState
     var optimizerState: [String: Tensor<Scalar>]
+    /// The file's format: `chainrule-model-2`, or `chainrule-mlp-1` for an older file.
+    var format: String
   }
 
   /// Reads a model file, all or nothing, converting its tensors to `Scalar`.
   ///
   /// Nothing is trusted before it is checked, in this order: the safetensors layer (byte
-  /// ranges, dtypes), every metadata field against `train`'s limits (`ModelSpec.validate`,
-  /// `TrainingState.validate`: sizes are bounded before any size is multiplied), then every
-  /// tensor's name and shape against the network the metadata describes — only then is the
-  /// network allocated, and it is no larger than the file. Last, every value: no NaN or
-  /// infinity (ReLU(NaN) = 0 would hide one behind plausible output), no negative Adam `v`.
+  /// ranges, dtypes); the description (`ModelDescription.read`: known layer kinds, sizes that
+  /// chain, every parameter present with its shape); every metadata field against `train`'s
+  /// limits (`ModelSpec.validate`, `TrainingState.validate`); the optimizer's tensors against
+  /// the optimizer the metadata names — only then is the network allocated, and it is no
+  /// larger than the file. Last, every value: no NaN or infinity (ReLU(NaN) = 0 would hide
+  /// one behind plausible output), no negative Adam `v`.
   /// - Throws: `CLIError` naming the file and the field or tensor that is wrong.
   static func load<Scalar: TensorScalar>(_ path: String, as _: Scalar.Type) throws(CLIError)
     -> Loaded<Scalar>
@@ -270,25 +279,25 @@ enum ModelBundle {
       let named = SafeTensorsError(file: path, reason: error.reason)  // the path as given
       throw CLIError(message: "\(named) (not a safetensors model file)")
     }
-    let spec: ModelSpec
+    let description: ModelDescription
     let training: TrainingState
     do {
-      guard file.metadata[formatKey] == format else {
-        throw ModelFileError.invalidMetadata(
-          key: formatKey,
-          message: "is \(file.metadata[formatKey].map { CSVError.quoted($0) } ?? "missing")"
-            + ", expected \"\(format)\"")
-      }
-      spec = try ModelFile.decodeMetadata(ModelSpec.self, key: modelKey, from: file.metadata)
+      description = try ModelDescription.read(from: file)
+    } catch {
+      throw CLIError(message: "\(path): not a chainrule model: \(Self.oneLine(error))")
+    }
+    let spec: ModelSpec
+    do {
+      spec = try ModelSpec(description)
+      try spec.validate()
+    } catch {
+      throw CLIError(message: "\(path): \(modelKey) metadata: \(error.description)")
+    }
+    do {
       training = try ModelFile.decodeMetadata(
         TrainingState.self, key: trainingKey, from: file.metadata)
     } catch {
       throw CLIError(message: "\(path): not a chainrule model: \(error)")
-    }
-    do {
-      try spec.validate()
-    } catch {
-      throw CLIError(message: "\(path): \(modelKey) metadata: \(error.description)")
     }
     do {
       try training.validate(for: spec)
@@ -300,32 +309,37 @@ enum ModelBundle {
     {
       throw CLIError(message: "\(path): \(problem)")
     }
-    var generator = SplitMix64(seed: 0)  // unused: zero-initialised, then the file's values
-    let model = spec.makeModel(Scalar.self, initialised: false, using: &generator)
-    let state = file.tensors.filter { $0.name.hasPrefix(optimizerPrefix) }.map {
-      Parameter(Tensor<Scalar>.zeros($0.shape), name: $0.name)
-    }
+    let saved: SavedModel<Scalar>
     do {
-      try ModelFile.load(file, into: model.parameters + state, converting: true)
+      saved = try SavedModel(file, description: description)
     } catch {
-      throw CLIError(message: "\(error)".replacingOccurrences(of: "\n", with: " "))
+      throw CLIError(message: Self.oneLine(error))
     }
-    for parameter in model.parameters + state {
+    for parameter in saved.model.parameters {
       if let problem = valueProblem(parameter.name, parameter.value) {
         throw CLIError(message: "\(path): \(problem) (a model file never does; it is damaged)")
       }
     }
-    let optimizerState = Dictionary(
-      uniqueKeysWithValues: state.map {
-        (String($0.name.dropFirst(optimizerPrefix.count)), $0.value)
-      })
-    return Loaded(model: model, spec: spec, training: training, optimizerState: optimizerState)
+    for (key, value) in saved.optimizerState.sorted(by: { $0.key < $1.key }) {
+      if let problem = valueProblem(optimizerPrefix + key, value) {
+        throw CLIError(message: "\(path): \(problem) (a model file never does; it is damaged)")
+      }
+    }
+    return Loaded(
+      model: saved.model, spec: spec, training: training, optimizerState: saved.optimizerState,
+      format: file.metadata[ModelDescription.formatKey] ?? "")
+  }
+
+  /// An error's description on one line (a mismatch lists its problems on several).
+  static func oneLine(_ error: some Error) -> String {
+    "\(error)".split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+      .joined(separator: " ")
   }
 }
 
 extension CSVTable {
   /// Reads a CSV file, turning every problem into a one-line `CLIError`.
-  static func load(_ path: String) throws(CLIError) -> CSVTable {
+  static func load(_ path: String, hasHeader: Bool = true) throws(CLIError) -> CSVTable {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
       throw CLIError(message: "\(path): no such file")
@@ -343,11 +357,11 @@ extension CSVTable {
     }
     let table: CSVTable
     do {
-      table = try CSVTable(data: data, source: path)
+      table = try CSVTable(data: data, source: path, hasHeader: hasHeader)
     } catch {
       throw CLIError(message: error.description)
     }
-    guard !table.rows.isEmpty else { throw CLIError(message: "\(path): has a header but no rows") }
+    guard table.rowCount > 0 else { throw CLIError(message: "\(path): has a header but no rows") }
     return table
   }
 }
@@ -363,16 +377,13 @@ func requireFolder(of path: String, option: String) throws(CLIError) {
   }
 }
 
-/// Refuses, before any work, an output file whose extension names a format the command does not
-/// write (`--plot loss.png` would otherwise be SVG text in a file named .png).
-func requireExtension(
-  of path: String, option: String, allowed: [String], hint: String
-) throws(CLIError) {
-  let found = URL(fileURLWithPath: path).pathExtension.lowercased()
-  guard allowed.contains(found) else {
-    let named = found.isEmpty ? "has no extension" : "ends in .\(found)"
+/// A cell as a number, as a one-line `CLIError` (an empty cell says how to drop such rows).
+func cellNumber(_ table: CSVTable, _ row: Int, _ column: Int) throws(CLIError) -> Double {
+  do {
+    return try table.number(row: row, column: column)
+  } catch {
     throw CLIError(
-      message: "\(option) \(path): the name \(named); \(option) writes "
-        + allowed.map { "." + $0 }.joined(separator: ", ") + " (\(hint))")
+      message: error.description
+        + (error.isEmptyCell ? "; fill it in, or pass --drop-missing to leave such rows out" : ""))
   }
 }

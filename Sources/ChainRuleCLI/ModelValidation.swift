@@ -64,71 +64,127 @@ extension ModelSpec {
   /// The layer sizes, input to output.
   var layerSizes: [Int] { [featureColumns.count] + hidden + [outputSize] }
 
+  /// The layers as the model format records them.
+  var layers: [LayerRecord] {
+    let sizes = layerSizes
+    return (0..<(sizes.count - 1)).map { index in
+      LayerRecord(
+        kind: "dense", inputSize: sizes[index], outputSize: sizes[index + 1],
+        activation: index == sizes.count - 2 ? Activation.none.rawValue : activation.rawValue)
+    }
+  }
+
+  /// The command line's view of a file's description: a multilayer perceptron (dense layers,
+  /// one hidden activation among relu, tanh and sigmoid, none on the output) with a data
+  /// description.
+  /// - Throws: `MetadataProblem` naming the field (as a JSON path) that does not fit.
+  init(_ description: ModelDescription) throws(MetadataProblem) {
+    guard let data = description.data else {
+      throw MetadataProblem(
+        field: "data", value: "missing",
+        rule: "must describe the columns the model reads (save with data: to use the model "
+          + "with chainrule)")
+    }
+    let layers = description.layers
+    var activation = HiddenActivation.relu
+    for (index, layer) in layers.enumerated() {
+      guard layer.kind == "dense" else {
+        throw MetadataProblem(
+          field: "layers[\(index)].kind", value: CSVError.quoted(layer.kind),
+          rule: "must be \"dense\": chainrule train, predict, gradcheck and dot handle "
+            + "multilayer perceptrons (load other models with SavedModel.load(from:))")
+      }
+      let name = layer.activation ?? "none"
+      if index == layers.count - 1 {
+        guard name == "none" else {
+          throw MetadataProblem(
+            field: "layers[\(index)].activation", value: CSVError.quoted(name),
+            rule: "must be \"none\" on the output layer (logits or a value)")
+        }
+      } else {
+        guard let hidden = HiddenActivation(rawValue: name), index == 0 || hidden == activation
+        else {
+          throw MetadataProblem(
+            field: "layers[\(index)].activation", value: CSVError.quoted(name),
+            rule: "must be relu, tanh or sigmoid, the same in every hidden layer")
+        }
+        activation = hidden
+      }
+    }
+    self.init(
+      featureColumns: data.featureColumns, labelColumn: data.labelColumn, task: data.task,
+      classes: data.classes, hidden: layers.dropLast().map { $0.outputSize ?? 0 },
+      activation: activation, featureMean: data.featureMean, featureStd: data.featureStd,
+      labelMean: data.labelMean, labelStd: data.labelStd)
+  }
+
   /// Checks every field against what `train` writes, in an order that makes each check safe
-  /// (sizes before products of sizes).
+  /// (sizes before products of sizes). Fields are named by their JSON path in the file.
   /// - Throws: `MetadataProblem` for the first field that breaks a rule.
   func validate() throws(MetadataProblem) {
     guard !featureColumns.isEmpty else {
-      throw MetadataProblem(field: "featureColumns", value: "[]", rule: "must name a column")
+      throw MetadataProblem(field: "data.featureColumns", value: "[]", rule: "must name a column")
     }
     var seen: [String: Int] = [:]
     for (index, name) in featureColumns.enumerated() {
-      try Self.checkName(name, "featureColumns[\(index)]")
+      try Self.checkName(name, "data.featureColumns[\(index)]")
       if let first = seen.updateValue(index, forKey: name) {
         throw MetadataProblem(
-          field: "featureColumns[\(index)]", value: CSVError.quoted(name),
-          rule: "must differ from every other column (it repeats featureColumns[\(first)])")
+          field: "data.featureColumns[\(index)]", value: CSVError.quoted(name),
+          rule: "must differ from every other column (it repeats data.featureColumns[\(first)])")
       }
     }
-    try Self.checkName(labelColumn, "labelColumn")
+    try Self.checkName(labelColumn, "data.labelColumn")
     if let index = seen[labelColumn] {
       throw MetadataProblem(
-        field: "labelColumn", value: CSVError.quoted(labelColumn),
-        rule: "must not be a feature column (it is featureColumns[\(index)])")
+        field: "data.labelColumn", value: CSVError.quoted(labelColumn),
+        rule: "must not be a feature column (it is data.featureColumns[\(index)])")
     }
     switch task {
     case .classification:
-      try MetadataProblem.check(classes.count, in: Limits.classes, "classes.count")
-      for (index, value) in classes.enumerated() {
-        guard value.isFinite else {
+      try MetadataProblem.check(classes.count, in: Limits.classes, "data.classes.count")
+      var names: [String: Int] = [:]
+      for (index, name) in classes.enumerated() {
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
           throw MetadataProblem(
-            field: "classes[\(index)]", value: "\(value)", rule: "must be a finite number")
+            field: "data.classes[\(index)]", value: CSVError.quoted(name),
+            rule: "must not hold a control character")
         }
-        if index > 0, value <= classes[index - 1] {
+        if let first = names.updateValue(index, forKey: name) {
           throw MetadataProblem(
-            field: "classes[\(index)]", value: Self.show(value),
-            rule: "must be greater than classes[\(index - 1)] = \(Self.show(classes[index - 1])) "
-              + "(the classes are distinct and sorted)")
+            field: "data.classes[\(index)]", value: CSVError.quoted(name),
+            rule: "must differ from every other class (it repeats data.classes[\(first)])")
         }
       }
       if labelMean != 0 || labelStd != 1 {
         throw MetadataProblem(
-          field: labelMean != 0 ? "labelMean" : "labelStd",
+          field: labelMean != 0 ? "data.labelMean" : "data.labelStd",
           value: "\(labelMean != 0 ? labelMean : labelStd)",
           rule: "must be \(labelMean != 0 ? 0 : 1) for classification")
       }
     case .regression:
       guard classes.isEmpty else {
         throw MetadataProblem(
-          field: "classes", value: "\(classes.count) values", rule: "must be empty for regression")
+          field: "data.classes", value: "\(classes.count) values",
+          rule: "must be empty for regression")
       }
       try MetadataProblem.check(
         labelMean, in: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude,
-        "labelMean")
-      try Self.checkStd(labelStd, "labelStd")
+        "data.labelMean")
+      try Self.checkStd(labelStd, "data.labelStd")
     }
     for (index, size) in hidden.enumerated() {
-      try MetadataProblem.check(size, in: Limits.layerSize, "hidden[\(index)]")
+      try MetadataProblem.check(size, in: Limits.layerSize, "layers[\(index)].outputSize")
     }
     let sizes = layerSizes
     let weights = zip(sizes, sizes.dropFirst()).map { Double($0) * Double($1) }.reduce(0, +)
     guard weights <= Double(Limits.weights) else {
       throw MetadataProblem(
-        field: "hidden", value: "\(hidden)",
-        rule: "with \(featureColumns.count) features and \(outputSize) outputs it gives "
-          + "\(Int(weights)) weights, more than the \(Limits.weights) train allows")
+        field: "layers", value: "\(sizes)",
+        rule: "gives \(Int(weights)) weights, more than the \(Limits.weights) train allows")
     }
-    for (name, values) in [("featureMean", featureMean), ("featureStd", featureStd)]
+    for (name, values) in [("data.featureMean", featureMean), ("data.featureStd", featureStd)]
     where values.count != featureColumns.count {
       throw MetadataProblem(
         field: name, value: "\(values.count) values",
@@ -136,25 +192,25 @@ extension ModelSpec {
     }
     for (index, mean) in featureMean.enumerated() where !mean.isFinite {
       throw MetadataProblem(
-        field: "featureMean[\(index)]", value: "\(mean)", rule: "must be a finite number")
+        field: "data.featureMean[\(index)]", value: "\(mean)", rule: "must be a finite number")
     }
     for (index, std) in featureStd.enumerated() {
-      try Self.checkStd(std, "featureStd[\(index)]")
+      try Self.checkStd(std, "data.featureStd[\(index)]")
     }
   }
 
-  /// A name a CSV header can hold: not empty, no comma, no control character, no spaces
-  /// around it (the reader trims them).
+  /// A name a CSV header can hold: not empty, no control character, no spaces around it
+  /// (the reader trims them). A comma is fine: the reader takes quoted names.
   private static func checkName(_ name: String, _ field: String) throws(MetadataProblem) {
     let plain =
-      !name.isEmpty && !name.contains(",")
+      !name.isEmpty
       && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
       && name.trimmingCharacters(in: .whitespaces) == name
     guard plain else {
       throw MetadataProblem(
         field: field, value: CSVError.quoted(name),
-        rule: "must be a CSV column name (not empty; no comma, control character or "
-          + "surrounding space)")
+        rule: "must be a CSV column name (not empty; no control character or surrounding "
+          + "space)")
     }
   }
 

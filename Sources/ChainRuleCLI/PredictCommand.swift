@@ -6,6 +6,7 @@ enum PredictCommand: Command {
   static let name = "predict"
   static let summary = "predictions of a saved model for every row of a CSV file"
   static let options = ["--model", "--data", "--out"]
+  static let flags = ["--no-header"]
   static let help = """
     usage: chainrule predict --model MODEL.safetensors --data FILE.csv [--out predictions.csv]
 
@@ -25,21 +26,23 @@ enum PredictCommand: Command {
   static func run(_ arguments: Arguments) throws(CLIError) {
     if let out = arguments.string("--out") { try requireFolder(of: out, option: "--out") }
     let loaded = try ModelBundle.load(try arguments.required("--model"), as: Float.self)
-    let table = try CSVTable.load(try arguments.required("--data"))
+    let table = try CSVTable.load(
+      try arguments.required("--data"), hasHeader: !arguments.has("--no-header"))
     let spec = loaded.spec
     let features = try spec.features(table, as: Float.self)
     let labelIndex = table.columns.firstIndex(of: spec.labelColumn)
 
     var lines: [String] = []
-    lines.reserveCapacity(table.rows.count + 1)
+    lines.reserveCapacity(table.rowCount + 1)
     var header = ["prediction"]
-    if spec.task == .classification { header += spec.classes.map { "p_\(ModelSpec.show($0))" } }
+    if spec.task == .classification { header += spec.classes.map { CSVTable.field("p_" + $0) } }
     lines.append(header.joined(separator: ","))
     var correct = 0
     var squaredError = 0.0
     let width = features.shape[1]
-    for start in stride(from: 0, to: table.rows.count, by: 1024) {
-      let end = min(start + 1024, table.rows.count)
+    var scored = 0
+    for start in stride(from: 0, to: table.rowCount, by: 1024) {
+      let end = min(start + 1024, table.rowCount)
       let chunk = Tensor(
         shape: [end - start, width], scalars: Array(features.scalars[start * width..<end * width]))
       let graph = Graph<Float>()
@@ -51,23 +54,32 @@ enum PredictCommand: Command {
       let outputs = values.shape[1]
       if let bad = values.scalars.firstIndex(where: { !$0.isFinite }) {
         throw CLIError(
-          message: "\(table.source), line \(start + bad / outputs + 2): the model's output is "
+          message:
+            "\(table.source), line \(table.lines[start + bad / outputs]): the model's output is "
             + "\(values.scalars[bad]) (its inputs are too far from the training data)")
       }
       for row in 0..<(end - start) {
-        let truth = labelIndex.map { table.rows[start + row][$0] }
+        // The label cell, when the file has the column and the cell is not empty.
+        let truth = labelIndex.map { table.cells[start + row][$0] }.flatMap {
+          $0.isEmpty ? nil : $0
+        }
         switch spec.task {
         case .classification:
           let probabilities = (0..<spec.classes.count).map { Double(values[row, $0]) }
           let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-          let predicted = spec.classes[best]
-          if truth == predicted { correct += 1 }
+          if let truth {
+            scored += 1
+            if CSVTable.classIndex(of: truth, in: spec.classes) == best { correct += 1 }
+          }
           lines.append(
-            ([ModelSpec.show(predicted)] + probabilities.map { String(format: "%.6g", $0) })
+            ([CSVTable.field(spec.classes[best])] + probabilities.map { String(format: "%.6g", $0) })
               .joined(separator: ","))
         case .regression:
           let predicted = Double(values[row, 0]) * spec.labelStd + spec.labelMean
-          if let truth { squaredError += (predicted - truth) * (predicted - truth) }
+          if let truth, let value = CSVTable.number(truth) {
+            scored += 1
+            squaredError += (predicted - value) * (predicted - value)
+          }
           lines.append(String(format: "%.9g", predicted))
         }
       }
@@ -79,15 +91,15 @@ enum PredictCommand: Command {
       } catch {
         throw CLIError(message: error.description)
       }
-      Terminal.error("wrote \(table.rows.count) predictions to \(out)\n")
+      Terminal.error("wrote \(table.rowCount) predictions to \(out)\n")
     } else {
       print(text, terminator: "")
     }
-    if labelIndex != nil {
-      let count = Double(table.rows.count)
+    if labelIndex != nil && scored > 0 {
+      let count = Double(scored)
       let score =
         spec.task == .classification
-        ? "accuracy \(correct)/\(table.rows.count) = \(Format.percent(Double(correct) / count))"
+        ? "accuracy \(correct)/\(scored) = \(Format.percent(Double(correct) / count))"
         : "RMSE \(Format.fixed((squaredError / count).squareRoot(), 4))"
       Terminal.error("\(spec.labelColumn) present in \(table.source): \(score)\n")
     }

@@ -87,7 +87,8 @@ struct Progress {
     Double(samplesDone) / max(Date().timeIntervalSince(start), 1e-9)
   }
 
-  /// Records a finished batch and redraws at most ten times a second.
+  /// Records a finished batch and redraws at most ten times a second (and at each epoch's
+  /// last batch).
   mutating func batchDone(
     epoch: Int, batch: Int, samples: Int, loss: Double, accuracy: Double?
   ) {
@@ -96,16 +97,46 @@ struct Progress {
     let now = Date()
     guard now.timeIntervalSince(lastDrawn) >= 0.1 || batch == batchesPerEpoch else { return }
     lastDrawn = now
-    let fraction = Double(batch) / Double(batchesPerEpoch)
-    let filled = Int((fraction * 20).rounded(.down))
-    let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
     let remaining = Double(epochs.count * samplesPerEpoch - samplesDone) / max(throughput, 1e-9)
-    var line =
-      "epoch \(epoch + 1)/\(epochs.upperBound) \(bar) \(batch)/\(batchesPerEpoch)"
-      + " loss \(Format.fixed(loss, 4))"
-    if let accuracy { line += " acc \(Format.percent(accuracy))" }
-    line += " \(Int(throughput)) samples/s ETA \(Format.duration(remaining))"
-    Terminal.showProgress(line)
+    Terminal.showProgress(
+      Self.line(
+        epoch: "\(epoch + 1)/\(epochs.upperBound)", batch: batch, of: batchesPerEpoch,
+        loss: loss, accuracy: accuracy, throughput: throughput, remaining: remaining,
+        width: Terminal.columns - 1))
+  }
+
+  /// The progress line in at most `width` characters. All fields fit at 120 columns; when
+  /// they do not, the bar shrinks first (20 cells down to 5), then goes, then fields go in
+  /// this order: samples/s, accuracy, batch count, loss. The epoch and the ETA stay, and the
+  /// ETA is never cut (`ETA 0.8 s`, not `ETA 0`).
+  static func line(
+    epoch: String, batch: Int, of batches: Int, loss: Double, accuracy: Double?,
+    throughput: Double, remaining: Double, width: Int
+  ) -> String {
+    // (text, priority): lower priorities are dropped first; the bar is slot 1.
+    var fields: [(text: String, priority: Int)] = [
+      ("epoch \(epoch)", 9), ("", 0), ("\(batch)/\(batches)", 3),
+      ("loss \(Format.fixed(loss, 4))", 4),
+    ]
+    if let accuracy { fields.append(("acc \(Format.percent(accuracy))", 2)) }
+    fields.append(("\(Int(throughput)) samples/s", 1))
+    fields.append(("ETA \(Format.duration(remaining))", 8))
+    let fraction = batches > 0 ? Double(batch) / Double(batches) : 1
+    func joined() -> String { fields.map(\.text).filter { !$0.isEmpty }.joined(separator: " ") }
+    for cells in stride(from: 20, through: 5, by: -1) {
+      let filled = Int((fraction * Double(cells)).rounded(.down))
+      fields[1].text =
+        String(repeating: "█", count: filled) + String(repeating: "·", count: cells - filled)
+      if joined().count <= width { return joined() }
+    }
+    fields.remove(at: 1)
+    while joined().count > width,
+      let drop = fields.indices.filter({ fields[$0].priority < 8 })
+        .min(by: { fields[$0].priority < fields[$1].priority })
+    {
+      fields.remove(at: drop)
+    }
+    return String(joined().prefix(max(width, 0)))
   }
 }
 
@@ -115,11 +146,19 @@ enum Format {
     value.isFinite ? String(format: "%.\(decimals)f", value) : "\(value)"
   }
 
+  /// Four significant digits: `12.35`, `0.001235`, `1.235e+06`.
+  static func significant(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.4g", value) : "\(value)"
+  }
+
   static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
 
+  /// A duration a reader can take in at a glance: `340 ms` below a second, `4.2 s` below a
+  /// minute, then `3:07` and `1:02:03`.
   static func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    if seconds < 60 { return String(format: "%.1f s", seconds) }
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    if seconds < 0.9995 { return "\(Int((seconds * 1000).rounded())) ms" }
+    if seconds < 59.95 { return String(format: "%.1f s", seconds) }
     let whole = Int(seconds.rounded())
     return whole < 3600
       ? String(format: "%d:%02d", whole / 60, whole % 60)

@@ -10,22 +10,26 @@ enum TrainCommand: Command {
     "--data", "--label", "--task", "--hidden", "--activation", "--epochs", "--batch-size", "--lr",
     "--optimizer", "--momentum", "--seed", "--validation", "--save", "--plot", "--resume",
   ]
+  static let flags = ["--no-header", "--drop-missing"]
   static let help = """
     usage: chainrule train --data FILE.csv --label COLUMN [options]
            chainrule train --resume MODEL.safetensors --data FILE.csv [--epochs N] [options]
 
     Trains a multilayer perceptron: every column but the label is a feature, standardised with
     the training rows' mean and standard deviation (kept in the model file). The task follows
-    from the label column — whole numbers with at most 20 distinct values: classification
-    (softmax cross-entropy); anything else: regression (mean squared error of the standardised
-    label) — unless --task says otherwise. Each epoch visits the training rows in an order
+    from the label column — class names (text such as setosa) or whole numbers with at most 20
+    distinct values: classification (softmax cross-entropy; the class names are kept in the
+    model and printed by predict); other numbers: regression (mean squared error of the
+    standardised label; each epoch also shows the RMSE in the label's units) — unless --task
+    says otherwise. Each epoch visits the training rows in an order
     drawn from (seed, epoch), so a resumed run is bitwise the same as an uninterrupted one.
 
     On a terminal a progress bar shows epoch, batch, loss, accuracy, samples/s and ETA on
     standard error; every epoch ends with one line on standard output.
 
     options:
-      --data FILE          CSV file: a header row, then numbers (required)
+      --data FILE          CSV file (RFC 4180): a header row, then rows; feature columns
+                           hold numbers, the label numbers or class names (required)
       --label COLUMN       the column to predict (required unless resuming)
       --task KIND          classification|regression (default: from the label column)
       --hidden SIZES       hidden layer sizes, e.g. 32,16; "none" for no hidden layer (default: 32)
@@ -39,9 +43,13 @@ enum TrainCommand: Command {
       --validation F       fraction of rows held out for validation, in [0, 0.9] (default: 0.2)
       --save FILE          model file to write (default: model.safetensors; on resume: the
                            resumed file), replaced atomically after the last epoch
-      --plot FILE.svg      write the loss curves (train and validation) as an SVG chart
+      --plot FILE          write the loss curves (train and validation): FILE.svg, or
+                           FILE.png when rsvg-convert is installed
       --resume FILE        continue from a saved model: weights, optimizer state, epoch count;
                            the architecture and settings come from the file
+      --no-header          the file's first line is data; columns are numbered 1, 2, …
+                           (e.g. --label 5)
+      --drop-missing       leave out rows with an empty cell (default: refuse them)
       -h, --help           this text
     """
 
@@ -53,6 +61,10 @@ enum TrainCommand: Command {
 
   static func run(_ arguments: Arguments) throws(CLIError) {
     let dataPath = try arguments.required("--data")
+    let plotPath = arguments.string("--plot")
+    let plotFormat = try plotPath.map { path throws(CLIError) in
+      try OutputFormat.chart(path, option: "--plot")
+    }
     var resumed: (String, ModelBundle.Loaded<Float>)?
     if let path = arguments.string("--resume") {
       resumed = (path, try ModelBundle.load(path, as: Float.self))
@@ -64,10 +76,11 @@ enum TrainCommand: Command {
             + "(only --epochs, --lr, --save and --plot may be given)")
       }
     }
-    let table = try CSVTable.load(dataPath)
+    let table = try CSVTable.load(dataPath, hasHeader: !arguments.has("--no-header"))
     let setup: Setup
     if let (_, loaded) = resumed {
-      setup = try Setup(resuming: loaded, table: table)
+      setup = try Setup(
+        resuming: loaded, table: table, dropMissing: arguments.has("--drop-missing"))
     } else {
       setup = try Setup(arguments: arguments, table: table)
     }
@@ -76,14 +89,8 @@ enum TrainCommand: Command {
       "--lr", default: training.learningRate, in: Limits.learningRate)
     let epochs = try arguments.int("--epochs", default: 10, in: Limits.epochsPerRun)
     let savePath = arguments.string("--save") ?? resumed?.0 ?? "model.safetensors"
-    let plotPath = arguments.string("--plot")
     try requireFolder(of: savePath, option: "--save")
-    if let plotPath {
-      try requireExtension(
-        of: plotPath, option: "--plot", allowed: ["svg"],
-        hint: "an SVG chart; for PNG convert it, e.g. rsvg-convert loss.svg -o loss.png")
-      try requireFolder(of: plotPath, option: "--plot")
-    }
+    if let plotPath { try requireFolder(of: plotPath, option: "--plot") }
 
     let spec = setup.spec
     let model = setup.model
@@ -178,7 +185,7 @@ enum TrainCommand: Command {
       }
       training.history.append(record)
       training.epochs = epoch + 1
-      Terminal.say(line(record, of: first + epochs, throughput: progress.throughput))
+      Terminal.say(line(record, of: first + epochs, spec: spec, throughput: progress.throughput))
     }
     training.stepCount = adam?.stepCount ?? training.stepCount
     let elapsed = Date().timeIntervalSince(progress.start)
@@ -203,10 +210,10 @@ enum TrainCommand: Command {
       model: model, optimizerState: savedState, spec: spec, training: training,
       to: URL(fileURLWithPath: savePath))
     print("saved \(savePath) (epoch \(training.epochs))")
-    if let plotPath {
+    if let plotPath, let plotFormat {
       try plot(
         training.history, spec: spec,
-        source: URL(fileURLWithPath: dataPath).lastPathComponent, to: plotPath)
+        source: URL(fileURLWithPath: dataPath).lastPathComponent, to: plotPath, as: plotFormat)
       print("wrote \(plotPath)")
     }
   }
@@ -228,19 +235,28 @@ enum TrainCommand: Command {
     return mixer.next()
   }
 
-  private static func line(_ record: EpochRecord, of total: Int, throughput: Double) -> String {
+  /// One epoch's line; for regression the losses (mean squared error of the standardised
+  /// label) come with the RMSE in the label's own units, √loss · labelStd.
+  private static func line(
+    _ record: EpochRecord, of total: Int, spec: ModelSpec, throughput: Double
+  ) -> String {
+    func rmse(_ loss: Double) -> String { Format.significant(loss.squareRoot() * spec.labelStd) }
+    let regression = spec.task == .regression
     var text = "epoch \(record.epoch)/\(total)  loss \(Format.fixed(record.trainLoss, 4))"
+    if regression { text += "  rmse \(rmse(record.trainLoss))" }
     if let accuracy = record.trainAccuracy { text += "  acc \(Format.percent(accuracy))" }
-    if let loss = record.validationLoss { text += "  val_loss \(Format.fixed(loss, 4))" }
+    if let loss = record.validationLoss {
+      text += "  val_loss \(Format.fixed(loss, 4))"
+      if regression { text += "  val_rmse \(rmse(loss))" }
+    }
     if let accuracy = record.validationAccuracy { text += "  val_acc \(Format.percent(accuracy))" }
     return text + "  \(Int(throughput)) samples/s"
   }
 
   private static func plot(
-    _ history: [EpochRecord], spec: ModelSpec, source: String, to path: String
-  )
-    throws(CLIError)
-  {
+    _ history: [EpochRecord], spec: ModelSpec, source: String, to path: String,
+    as format: OutputFormat
+  ) throws(CLIError) {
     var plot = LinePlot(
       title: "\(source): loss per epoch, predicting \"\(spec.labelColumn)\"", xLabel: "epoch",
       yLabel: spec.task == .classification ? "cross-entropy" : "mean squared error (standardised)")
@@ -250,9 +266,17 @@ enum TrainCommand: Command {
       plot.add("validation", x: epochs, y: history.map { $0.validationLoss ?? .nan })
     }
     do {
-      try plot.write(to: URL(fileURLWithPath: path))
-    } catch {
+      switch format {
+      case .png:
+        try DotFile.write(try OutputFormat.png(fromSVG: plot.svg), to: URL(fileURLWithPath: path))
+      default: try plot.write(to: URL(fileURLWithPath: path))
+      }
+    } catch let error as DrawingError {
       throw CLIError(message: error.description)
+    } catch let error as CLIError {
+      throw error
+    } catch {
+      throw CLIError(message: "\(error)")
     }
   }
 

@@ -14,20 +14,33 @@ struct Setup {
   init(arguments: Arguments, table: CSVTable) throws(CLIError) {
     let label = try arguments.required("--label")
     let labelIndex = try Self.column(label, in: table)
-    let labels = table.rows.map { $0[labelIndex] }
-    let distinct = Set(labels).sorted()
-    let integral = labels.allSatisfy { $0 == $0.rounded() }
-    let guessed: Task = integral && distinct.count <= 20 ? .classification : .regression
+    let table = try Self.complete(table, dropping: arguments.has("--drop-missing"))
+    let numeric = table.isNumeric(column: labelIndex)
+    let classes = table.classNames(inColumn: labelIndex)
+    let integral =
+      numeric
+      && table.cells.allSatisfy {
+        CSVTable.number($0[labelIndex])!.rounded() == CSVTable.number($0[labelIndex])!
+      }
+    let guessed: Task =
+      !numeric || (integral && classes.count <= 20) ? .classification : .regression
     let task = try arguments.choice("--task", default: guessed)
-    if task == .classification && distinct.count > 1000 {
+    if task == .regression && !numeric {
+      let row = table.cells.firstIndex { CSVTable.number($0[labelIndex]) == nil }!
       throw CLIError(
-        message: "\(table.source): column \"\(label)\" has \(distinct.count) distinct values, "
+        message: "\(table.source), line \(table.lines[row]), column \(labelIndex + 1) "
+          + "(\(CSVError.quoted(label))): \(CSVError.quoted(table.cells[row][labelIndex])) is not "
+          + "a number; regression needs numbers (text labels are classes: drop --task regression)")
+    }
+    if task == .classification && classes.count > 1000 {
+      throw CLIError(
+        message: "\(table.source): column \"\(label)\" has \(classes.count) distinct values, "
           + "too many classes for classification (use --task regression)")
     }
-    if task == .classification && distinct.count < 2 {
+    if task == .classification && classes.count < 2 {
       throw CLIError(
         message: "\(table.source): column \"\(label)\" has only one value "
-          + "(\(ModelSpec.show(distinct[0]))); classification needs at least two classes")
+          + "(\(CSVError.quoted(classes[0]))); classification needs at least two classes")
     }
     let optimizer = try arguments.choice("--optimizer", default: OptimizerKind.adam)
     training = TrainingState(
@@ -38,13 +51,13 @@ struct Setup {
       batchSize: try arguments.int("--batch-size", default: 32, in: Limits.batchSize),
       seed: UInt64(try arguments.int("--seed", default: 1, in: Limits.seed)),
       validation: try arguments.double("--validation", default: 0.2, in: Limits.validation),
-      epochs: 0, stepCount: 0, rowCount: table.rows.count, history: [])
+      epochs: 0, stepCount: 0, rowCount: table.rowCount, history: [])
     if training.optimizer == .adam && training.momentum != 0 {
       throw .usage("train: --momentum applies to --optimizer sgd only")
     }
     let hidden = try arguments.sizes("--hidden", default: [32])
     let activation = try arguments.choice("--activation", default: HiddenActivation.relu)
-    let sizes = [table.columns.count - 1] + hidden + [task == .classification ? distinct.count : 1]
+    let sizes = [table.columns.count - 1] + hidden + [task == .classification ? classes.count : 1]
     let weights = zip(sizes, sizes.dropFirst()).map { Double($0) * Double($1) }.reduce(0, +)
     guard weights <= Double(Limits.weights) else {
       throw .usage(
@@ -52,11 +65,11 @@ struct Setup {
           + "\(Int(weights)) weights, more than the \(Limits.weights) this tool trains")
     }
 
-    let order = Self.order(rows: table.rows.count, training: training)
+    let order = Self.order(rows: table.rowCount, training: training)
     let trainingRows = order.training
     guard !trainingRows.isEmpty else {
       throw CLIError(
-        message: "\(table.source): \(table.rows.count) row\(table.rows.count == 1 ? "" : "s") "
+        message: "\(table.source): \(table.rowCount) row\(table.rowCount == 1 ? "" : "s") "
           + "leave no training rows after --validation \(training.validation)")
     }
     let featureIndices = table.columns.indices.filter { $0 != labelIndex }
@@ -68,16 +81,23 @@ struct Setup {
     var mean: [Double] = []
     var std: [Double] = []
     for index in featureIndices {
-      let (m, s) = try Self.moments(trainingRows.map { table.rows[$0][index] }, index, table)
+      var values: [Double] = []
+      values.reserveCapacity(trainingRows.count)
+      for row in trainingRows { values.append(try cellNumber(table, row, index)) }
+      let (m, s) = try Self.moments(values, index, table)
       mean.append(m)
       std.append(s)
     }
-    let (labelMean, labelStd) =
-      task == .regression
-      ? try Self.moments(trainingRows.map { labels[$0] }, labelIndex, table) : (0, 1)
+    var labelMoments = (mean: 0.0, std: 1.0)
+    if task == .regression {
+      var values: [Double] = []
+      for row in trainingRows { values.append(try cellNumber(table, row, labelIndex)) }
+      labelMoments = try Self.moments(values, labelIndex, table)
+    }
+    let (labelMean, labelStd) = labelMoments
     spec = ModelSpec(
       featureColumns: featureIndices.map { table.columns[$0] }, labelColumn: label, task: task,
-      classes: task == .classification ? distinct : [], hidden: hidden, activation: activation,
+      classes: task == .classification ? classes : [], hidden: hidden, activation: activation,
       featureMean: mean, featureStd: std, labelMean: labelMean, labelStd: labelStd)
     var generator = Xoshiro256StarStar(seed: training.seed)
     model = spec.makeModel(Float.self, using: &generator)
@@ -85,34 +105,63 @@ struct Setup {
   }
 
   /// A saved network and its training state; the data must have its columns.
-  init(resuming loaded: ModelBundle.Loaded<Float>, table: CSVTable) throws(CLIError) {
+  init(resuming loaded: ModelBundle.Loaded<Float>, table: CSVTable, dropMissing: Bool)
+    throws(CLIError)
+  {
     spec = loaded.spec
     training = loaded.training
     model = loaded.model
     optimizerState = loaded.optimizerState
     _ = try Self.column(spec.labelColumn, in: table)
-    let order = Self.order(rows: table.rows.count, training: training)
+    let table = try Self.complete(table, dropping: dropMissing)
+    let order = Self.order(rows: table.rowCount, training: training)
     guard !order.training.isEmpty else {
       throw CLIError(
-        message: "\(table.source): \(table.rows.count) row\(table.rows.count == 1 ? "" : "s") "
+        message: "\(table.source): \(table.rowCount) row\(table.rowCount == 1 ? "" : "s") "
           + "leave no training rows after the model's validation fraction \(training.validation)")
     }
-    if table.rows.count != training.rowCount {
+    if table.rowCount != training.rowCount {
       Terminal.error(
-        "chainrule: warning: \(table.source) has \(table.rows.count) rows, the model was "
+        "chainrule: warning: \(table.source) has \(table.rowCount) rows, the model was "
           + "trained on \(training.rowCount); the training/validation split differs\n")
     }
     split = try Self.datasets(table, spec: spec, order: order)
   }
 
-  /// The index of column `name`.
+  /// The index of column `name` (a column number for a file without a header).
   static func column(_ name: String, in table: CSVTable) throws(CLIError) -> Int {
-    guard let index = table.columns.firstIndex(of: name) else {
-      throw CLIError(
-        message: "\(table.source): has no column \(CSVError.quoted(name)) "
-          + "(columns: \(ModelSpec.list(table.columns)))")
+    do {
+      return try table.columnIndex(named: name)
+    } catch {
+      throw CLIError(message: error.description)
     }
-    return index
+  }
+
+  /// `table` when no cell is empty; with `dropping`, the table without the rows that have an
+  /// empty cell (their count and first lines said on standard error), else an error naming
+  /// the first empty cell.
+  static func complete(_ table: CSVTable, dropping: Bool) throws(CLIError) -> CSVTable {
+    let all = Array(table.columns.indices)
+    guard dropping else {
+      for row in 0..<table.rowCount {
+        if let column = all.first(where: { table.cells[row][$0].isEmpty }) {
+          _ = try cellNumber(table, row, column)
+        }
+      }
+      return table
+    }
+    let (kept, dropped) = table.droppingRows(withEmptyCellsIn: all)
+    if !dropped.isEmpty {
+      let shown = dropped.prefix(5).map(String.init).joined(separator: ", ")
+      Terminal.error(
+        "chainrule: --drop-missing left out \(dropped.count) row\(dropped.count == 1 ? "" : "s") "
+          + "with empty cells (line\(dropped.count == 1 ? "" : "s") \(shown)"
+          + "\(dropped.count > 5 ? ", …" : ""))\n")
+    }
+    guard kept.rowCount > 0 else {
+      throw CLIError(message: "\(table.source): every row has an empty cell")
+    }
+    return kept
   }
 
   /// The rows in an order drawn from the seed, cut into training and validation rows.
@@ -150,8 +199,7 @@ struct Setup {
     let labelIndex = try column(spec.labelColumn, in: table)
     let features = try spec.features(table, as: Float.self)
     let targets = try spec.targets(
-      table.rows.map { $0[labelIndex] }, source: table.source, labelLine: { $0 + 2 },
-      as: Float.self)
+      table, labelIndex: labelIndex, rows: 0..<table.rowCount, as: Float.self)
     let all: Dataset<Float>
     do {
       all = try Dataset(features: features, labels: targets)

@@ -8,7 +8,7 @@ import Foundation
 /// The subcommands, in the order `--help` lists them.
 let commands = [
   DemoCommand.entry, TrainCommand.entry, PredictCommand.entry, GradcheckCommand.entry,
-  DotCommand.entry,
+  DotCommand.entry, SummaryCommand.entry,
 ]
 
 /// The commands' names, for messages.

@@ -216,6 +216,44 @@ let traps: [(name: String, trigger: () -> Void)] = [
       _ = try? graph.explain(loss, withRespectTo: scalarGraph().w)
     }
   ),
+  // Forward mode (Graph+ForwardMode.swift).
+  (
+    "jvp-tangent-shape",
+    {
+      let (graph, x, y) = vectorGraph()
+      _ = graph.jvp(of: y, withRespectTo: x, tangent: Tensor([1, 2]))
+    }
+  ),
+  (
+    "jvp-tangent-count",
+    {
+      let (graph, x, y) = vectorGraph()
+      _ = graph.jvp(of: y, withRespectTo: [x], tangents: [])
+    }
+  ),
+  (
+    "jvp-node-from-another-graph",
+    {
+      let (graph, _, loss) = scalarGraph()
+      _ = graph.jvp(of: loss, withRespectTo: scalarGraph().w, tangent: Tensor([1]))
+    }
+  ),
+  (
+    "jvp-node-twice",
+    {
+      let (graph, x, y) = vectorGraph()
+      let tangent = Tensor<Double>([[1, 2]])
+      _ = graph.jvp(of: y, withRespectTo: [x, x], tangents: [tangent, tangent])
+    }
+  ),
+  (
+    "jacobian-no-gradient",
+    {
+      let graph = Graph<Double>()
+      let c = graph.constant(Tensor([1]), name: "c")
+      _ = graph.jacobian(of: c.exp(), withRespectTo: [c], mode: .forward)
+    }
+  ),
   ("lineplot-too-small", { _ = LinePlot(title: "t", xLabel: "x", yLabel: "y", width: 100) }),
   (
     "lineplot-counts",

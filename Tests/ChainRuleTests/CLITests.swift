@@ -249,16 +249,18 @@ struct CLITests {
       var labelMean: Double
       var labelStd: Double
     }
+    struct Description: Decodable { var data: Spec }
     let spec = try JSONDecoder().decode(
-      Spec.self, from: Data(try #require(file.metadata["chainrule.model"]).utf8))
+      Description.self, from: Data(try #require(file.metadata["chainrule.model"]).utf8)
+    ).data
     try #require(spec.featureMean.count == 2 && spec.featureStd.count == 2)
-    let table = try CSVTable(contentsOf: folder.appendingPathComponent(data))
+    let rows = try CSVTable(contentsOf: folder.appendingPathComponent(data)).rows
     let written = try String(contentsOf: folder.appendingPathComponent("p.csv"), encoding: .utf8)
       .split(separator: "\n")
     #expect(written.first == "prediction")
-    #expect(written.count == table.rows.count + 1)
+    #expect(written.count == rows.count + 1)
     var squaredError = 0.0
-    for (row, line) in zip(table.rows, written.dropFirst()) {
+    for (row, line) in zip(rows, written.dropFirst()) {
       let z0 = Float((row[0] - spec.featureMean[0]) / spec.featureStd[0])
       let z1 = Float((row[1] - spec.featureMean[1]) / spec.featureStd[1])
       let out = z0 * w[0, 0] + z1 * w[1, 0] + b[0]
@@ -268,7 +270,7 @@ struct CLITests {
       squaredError += (expected - row[2]) * (expected - row[2])
     }
     // y is linear in (a, b) with noise 0.1: the fitted line is close.
-    #expect((squaredError / Double(table.rows.count)).squareRoot() < 0.5)
+    #expect((squaredError / Double(rows.count)).squareRoot() < 0.5)
   }
 
   @Test func predictGradcheckAndDotOnATrainedClassifier() throws {
@@ -302,7 +304,7 @@ struct CLITests {
     #expect(predict.error.contains("accuracy"))
 
     let check = try Self.run(
-      ["gradcheck", "--model", "model.safetensors", "--data", data, "--batch-size", "5"],
+      ["gradcheck", "--model", "model.safetensors", "--data", data, "--rows", "5"],
       in: folder)
     #expect(check.status == 0, "\(check.error)")
     #expect(check.output.contains("Gradient check of loss"))
@@ -368,8 +370,8 @@ struct CLITests {
         1
       ),
       (
-        ["train", "--data", "blobs.csv", "--label", "label", "--plot", "loss.png"],
-        "--plot loss.png: the name ends in .png; --plot writes .svg", 1
+        ["train", "--data", "blobs.csv", "--label", "label", "--plot", "loss.jpg"],
+        "--plot loss.jpg: the name ends in .jpg; --plot writes .svg, .png", 1
       ),
       (
         ["predict", "--model", "garbage.safetensors", "--data", "blobs.csv"],
@@ -500,33 +502,33 @@ struct CLIDamagedFileTests {
         ModelBundle.trainingKey, "seed", "1e400", #"field "seed": 1e400 is not in UInt64's range"#
       ),
       (
-        ModelBundle.modelKey, "hidden.0", "100000000",
-        #"field "hidden[0]" is 100000000; must be ≤ 100000"#
+        ModelBundle.modelKey, "layers.0.outputSize", "100000000",
+        #"field "layers[1].inputSize" is 4; layers[0] outputs 100000000"#
       ),
       (
-        ModelBundle.modelKey, "hidden.0", "4611686018427387904",
-        #"field "hidden[0]" is 4611686018427387904"#
+        ModelBundle.modelKey, "layers.0.outputSize", "4611686018427387904",
+        #"layers[0] outputs 4611686018427387904"#
       ),
       (
-        ModelBundle.modelKey, "featureStd.1", "-1",
-        #"field "featureStd[1]" is -1.0; must be a standard deviation"#
+        ModelBundle.modelKey, "data.featureStd.1", "-1",
+        #"field "data.featureStd[1]" is -1.0; must be a standard deviation"#
       ),
-      (ModelBundle.modelKey, "featureStd.1", "0", #"field "featureStd[1]" is 0.0"#),
+      (ModelBundle.modelKey, "data.featureStd.1", "0", #"field "data.featureStd[1]" is 0.0"#),
       (
-        ModelBundle.modelKey, "featureMean.2", "1e400",
-        #"field "featureMean[2]": 1e400 is beyond Double's range"#
-      ),
-      (
-        ModelBundle.modelKey, "classes.1", "0",
-        #"field "classes[1]" is 0; must be greater than classes[0] = 0"#
+        ModelBundle.modelKey, "data.featureMean.2", "1e400",
+        #"field "data.featureMean[2]": 1e400 is beyond Double's range"#
       ),
       (
-        ModelBundle.modelKey, "featureColumns.1", "\"f1\"",
-        #"field "featureColumns[1]" is "f1"; must differ"#
+        ModelBundle.modelKey, "data.classes.1", "\"0\"",
+        #"field "data.classes[1]" is "0"; must differ from every other class"#
       ),
       (
-        ModelBundle.modelKey, "labelColumn", "\"a\\rb\"",
-        #"field "labelColumn" is "a\rb"; must be a CSV column name"#
+        ModelBundle.modelKey, "data.featureColumns.1", "\"f1\"",
+        #"field "data.featureColumns[1]" is "f1"; must differ"#
+      ),
+      (
+        ModelBundle.modelKey, "data.labelColumn", "\"a\\rb\"",
+        #"field "data.labelColumn" is "a\rb"; must be a CSV column name"#
       ),
     ] as [(String, String, String, String)])
   func aDamagedFieldIsRefusedByName(key: String, path: String, raw: String, message: String)

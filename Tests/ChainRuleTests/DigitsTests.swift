@@ -12,10 +12,11 @@ struct DigitsTests {
 
   @Test func fileHasTheDocumentedShape() throws {
     let table = try CSVTable(contentsOf: Self.file)
+    let rows = try table.rows
     #expect(table.columns == (0..<64).map { "pixel\($0)" } + ["label"])
-    #expect(table.rows.count == 1797)
-    #expect(table.rows.allSatisfy { row in row.allSatisfy { (0...16).contains($0) } })
-    #expect(Set(table.rows.map { $0[64] }) == Set((0..<10).map(Double.init)))
+    #expect(rows.count == 1797)
+    #expect(rows.allSatisfy { row in row.allSatisfy { (0...16).contains($0) } })
+    #expect(Set(rows.map { $0[64] }) == Set((0..<10).map(Double.init)))
   }
 
   // Training outcomes pass even with gradients that are slightly off: the gradients are

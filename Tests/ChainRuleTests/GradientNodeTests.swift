@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ChainRule
@@ -157,5 +158,38 @@ struct GradientNodeTests {
     graph.backward(from: gradientSum)
     expectClose(built.value, w.gradient, relative: 1e-12, absolute: 1e-14)
     #expect(w.gradient.scalars.contains { abs($0) > 1e-3 }, "a live second derivative")
+  }
+
+  // The builder is generic: in Float, tanh″ = −2t(1 − t²) to Float precision, and the
+  // first-order gradient graph equals backward(from:) bit for bit (the same scalar rules).
+  @Test func floatGraphsBuildGradientsToo() {
+    let graph = Graph<Float>()
+    let x = graph.input(Tensor([-2.5, -0.4, 0.3, 1.6]), name: "x")
+    let loss = x.tanh().sum()
+    let first = graph.gradients(of: loss, withRespectTo: [x])[0]
+    let second = graph.gradients(of: first.sum(), withRespectTo: [x])[0]
+    graph.backward(from: loss)
+    #expect(first.value == x.gradient)
+    for (value, x) in zip(second.value.scalars, x.value.scalars) {
+      let t = Foundation.tanh(Double(x))
+      #expect(abs(Double(value) - (-2 * t * (1 - t * t))) <= 1e-6, "tanh″(\(x)) in Float")
+    }
+  }
+
+  // Names of derivatives of derivatives follow the usual notation.
+  @Test func derivativesOfDerivativesAreNamedInTheUsualNotation() {
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor(0.3), name: "x")
+    let w = graph.input(Tensor(0.6), name: "w")
+    let loss = (x * w).tanh().named("L")
+    let first = graph.gradients(of: loss, withRespectTo: [x, w])
+    let second = graph.gradients(of: first[0], withRespectTo: [x, w])
+    let third = graph.gradients(of: second[0], withRespectTo: [x])[0]
+    let mixed = graph.gradients(of: second[1], withRespectTo: [x])[0]
+    #expect(first.map(\.name) == ["∂L/∂x", "∂L/∂w"])
+    #expect(second.map(\.name) == ["∂²L/∂x²", "∂²L/∂x∂w"])
+    #expect(third.name == "∂³L/∂x³")
+    #expect(mixed.name == "∂³L/∂x∂w∂x")
+    #expect(Graph<Double>.derivativeName(of: "sum#7", withRespectTo: "x") == "∂sum#7/∂x")
   }
 }

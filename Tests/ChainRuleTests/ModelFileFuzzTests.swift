@@ -102,7 +102,8 @@ enum ModelRules {
     key: String, path: [Any], raw: String, original: Any?, model: Any, training: Any
   ) -> Bool? {
     let field = path.compactMap { $0 as? String }.last ?? ""
-    let task = (model as? [String: Any])?["task"] as? String
+    let data = (model as? [String: Any])?["data"] as? [String: Any]
+    let task = data?["task"] as? String
     let optimizer = (training as? [String: Any])?["optimizer"] as? String
     // The unchanged value is valid.
     if let original,
@@ -139,8 +140,9 @@ enum ModelRules {
     case (ModelBundle.trainingKey, "trainAccuracy"),
       (ModelBundle.trainingKey, "validationAccuracy"):
       return number.map { (0...1).contains($0) } ?? false
-    case (ModelBundle.modelKey, "hidden"), (ModelBundle.modelKey, "task"):
-      return false  // the tensors' shapes fix both
+    case (ModelBundle.modelKey, "inputSize"), (ModelBundle.modelKey, "outputSize"),
+      (ModelBundle.modelKey, "task"), (ModelBundle.modelKey, "kind"):
+      return false  // the tensors' shapes fix them (and dense is the only kind)
     case (ModelBundle.modelKey, "featureMean"): return number != nil
     case (ModelBundle.modelKey, "featureStd"):
       return number.map { $0 > 1e-12 && $0 <= 1.3e154 } ?? false
@@ -149,9 +151,10 @@ enum ModelRules {
     case (ModelBundle.modelKey, "labelStd"):
       return task == "classification" ? false : number.map { $0 > 1e-12 && $0 <= 1.3e154 } ?? false
     case (ModelBundle.modelKey, "activation"):
-      return ["\"relu\"", "\"tanh\"", "\"sigmoid\""].contains(raw)
+      // Valid only if the hidden layers still agree and the output layer stays "none".
+      return ["\"relu\"", "\"tanh\"", "\"sigmoid\"", "\"none\""].contains(raw) ? nil : false
     case (ModelBundle.modelKey, "classes"):
-      return number == nil ? false : nil  // valid only if still sorted and distinct
+      return raw.hasPrefix("\"") ? nil : false  // valid only if still distinct
     case (ModelBundle.modelKey, "featureColumns"), (ModelBundle.modelKey, "labelColumn"):
       return raw.hasPrefix("\"") ? nil : false
     default: return nil
@@ -384,7 +387,9 @@ struct ModelFileFuzzTests {
         key: key, path: path, raw: raw, original: original, model: model, training: training)
       // Fields checked against other fields or the tensors are refused by the first rule
       // they break, which may name the other side; invalid JSON is refused by byte offset.
-      let relational = ["hidden", "task", "optimizer", "momentum"].contains { field.hasPrefix($0) }
+      let relational = ["layers", "data.task", "optimizer", "momentum"].contains {
+        field.hasPrefix($0)
+      }
       let named = !relational && raw != "NaN" && !field.isEmpty
       let expectation: Expectation =
         switch verdict {

@@ -60,6 +60,13 @@ struct TrapMessageTests {
     "frames-seed-shape": "backward frames: seed shape [1] differs from output y [1, 2]",
     "frames-needs-seed": "backward frames: output y has shape [1, 2]; pass a seed gradient",
     "explain-node-from-another-graph": "explain: node from another graph",
+    "jvp-tangent-shape": "jvp: tangent 0 has shape [2], but its node x has shape [1, 2]",
+    "jvp-tangent-count": "jvp: 0 tangents for 1 nodes; give one per node",
+    "jvp-node-from-another-graph": "jvp: node w from another graph",
+    "jvp-node-twice": "jvp: node x is given twice",
+    "jacobian-no-gradient":
+      "jacobian: no gradient is computed for c (a constant, an input made with "
+      + "requiresGradient: false, a frozen parameter, or an op on such nodes only)",
     "lineplot-too-small": "LinePlot: 100×440 is too small",
     "lineplot-counts": "LinePlot.add: 2 x values but 1 y values",
     "sparse-label-out-of-range":

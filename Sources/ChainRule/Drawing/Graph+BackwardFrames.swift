@@ -40,6 +40,15 @@ extension Graph {
   public func backwardSteps(
     from output: Node<Scalar>, seed: Tensor<Scalar>? = nil, options: DotOptions = DotOptions()
   ) -> [BackwardStep] {
+    numberedSteps(from: output, seed: seed, options: options, verdicts: [:]).map(\.step)
+  }
+
+  /// The steps of `backwardSteps` with the id of the node each completes, every frame with
+  /// the verdict colours of `verdicts` (the interactive page's frames).
+  func numberedSteps(
+    from output: Node<Scalar>, seed: Tensor<Scalar>?, options: DotOptions,
+    verdicts: [Int: (color: String, line: String)]
+  ) -> [(id: Int, step: BackwardStep)] {
     // The replay checks `output` too; check it here first, before it indexes the graph.
     require(output.graph === self, "backward frames: output node from another graph")
     let drawn = ancestors(of: output.id)
@@ -50,8 +59,9 @@ extension Graph {
       // Only gradients of nodes at or after `id` are complete; earlier ones may be partial.
       steps.append((id, gradients.indices.map { $0 >= id ? gradients[$0] : nil }))
     }
-    return steps.enumerated().map { step, entry -> BackwardStep in
+    return steps.enumerated().map { step, entry -> (id: Int, step: BackwardStep) in
       var drawing = base
+      drawing.verdicts = verdicts
       drawing.gradients = entry.gradients
       drawing.showsPendingGradients = true
       drawing.highlighted = entry.id
@@ -63,7 +73,9 @@ extension Graph {
           entry.id, output: output.id, feeding: feeding, gradients: entry.gradients,
           drawing: base)
       drawing.title = title
-      return BackwardStep(node: base.names[entry.id], title: title, dot: drawing.render())
+      return (
+        entry.id, BackwardStep(node: base.names[entry.id], title: title, dot: drawing.render())
+      )
     }
   }
 

@@ -77,6 +77,8 @@ struct DotDrawing<Scalar: TensorScalar> {
   var gradients: [Tensor<Scalar>?] = []
   /// Whether a gradient not known yet shows as `…` (frames: the layout stays put).
   var showsPendingGradients = false
+  /// Forward-mode tangents shown, by node id (`nil`: none); see `Graph+Tangents.swift`.
+  var tangents: [Tensor<Scalar>?] = []
   /// The node drawn with a thick red outline.
   var highlighted: Int?
   /// Edges (operand, result), between drawn representatives, drawn thick and red.
@@ -86,6 +88,14 @@ struct DotDrawing<Scalar: TensorScalar> {
   /// Fill colours by drawn node (verdicts), overriding the kind's colour, and a line for the
   /// label.
   var verdicts: [Int: (color: String, line: String)] = [:]
+  /// Attributes by drawn node and by edge [operand, result], each replacing the attribute of
+  /// the same name (the gradient graph's colours by derivative order).
+  var nodeStyles: [Int: [String]] = [:]
+  var edgeStyles: [[Int]: [String]] = [:]
+  /// The scope path a node is drawn in, in place of its own (gradient nodes in their cluster).
+  var scopeOverrides: [Int: [String]] = [:]
+  /// Rows of HTML-like text that replace the note on edge labels under the drawing.
+  var legend: [String]?
 
   init(graph: Graph<Scalar>, nodes: [Int], loss: Int, options: DotOptions) {
     self.graph = graph
@@ -132,7 +142,7 @@ struct DotDrawing<Scalar: TensorScalar> {
   /// The scope path a visible node is drawn in: a collapsed scope's node sits in the scope
   /// around it.
   func drawnScope(_ id: Int) -> [String] {
-    let scope = graph.records[id].scope
+    let scope = scopeOverrides[id] ?? graph.records[id].scope
     guard let (_, path) = collapsed[id] else { return scope }
     return Array(scope.prefix(path.split(separator: ".").count - 1))
   }
@@ -234,7 +244,9 @@ struct DotDrawing<Scalar: TensorScalar> {
   private func graphLabel() -> String? {
     var rows: [String] = []
     if let title { rows.append("<B>" + DotLabel.escaped(title) + "</B>") }
-    if options.showsLegend && options.edgeLabels != .none {
+    if let legend {
+      rows += legend
+    } else if options.showsLegend && options.edgeLabels != .none {
       rows.append(
         "<FONT POINT-SIZE=\"12\" COLOR=\"#4b5563\">edges: ∂y/∂x local derivative · "
           + "x̄ = … vector–Jacobian product (ȳ = ∂L/∂result, x̄ = ∂L/∂operand)</FONT>")
@@ -312,6 +324,10 @@ struct DotDrawing<Scalar: TensorScalar> {
         cells.append(("grad", "…", "#9ca3af"))
       }
     }
+    if id < tangents.count, let tangent = tangents[id] {
+      cells.append(
+        ("tangent", DotLabel.tensor(tangent, maximum: maximum, digits: digits), tangentColor))
+    }
     // A matrix of several rows puts value and gradient side by side, so the node stays low.
     let tall =
       value.rank == 2 && value.shape[0] > 1 && value.count <= maximum
@@ -342,7 +358,8 @@ struct DotDrawing<Scalar: TensorScalar> {
       attributes.append("fillcolor=\"\(verdict.color)\"")
     }
     if id == highlighted { attributes += ["color=\"#dc2626\"", "penwidth=3"] }
-    return "n\(id) [" + attributes.joined(separator: ", ") + "];"
+    return "n\(id) [" + Self.replacing(attributes, with: nodeStyles[id]).joined(separator: ", ")
+      + "];"
   }
 
   /// The edges between drawn nodes, in creation order of their results: one per operand
@@ -377,6 +394,7 @@ struct DotDrawing<Scalar: TensorScalar> {
         if highlightedEdges.contains([from, to]) {
           attributes += ["color=\"#dc2626\"", "fontcolor=\"#dc2626\"", "penwidth=2.5"]
         }
+        attributes = Self.replacing(attributes, with: edgeStyles[[from, to]])
         let list = attributes.isEmpty ? "" : " [" + attributes.joined(separator: ", ") + "]"
         lines.append("n\(from) -> n\(to)\(list);")
       }
@@ -397,6 +415,15 @@ struct DotDrawing<Scalar: TensorScalar> {
       return "\(derivative) = \(DotText.number(number, digits: options.significantDigits))"
     }
     return "\(Graph<Scalar>.bar(names[operand])) = VJP through \(scope)"
+  }
+}
+
+extension DotDrawing {
+  /// `attributes` with each of `styles` (`name=value`) in place of the one of the same name.
+  static func replacing(_ attributes: [String], with styles: [String]?) -> [String] {
+    guard let styles else { return attributes }
+    let names = Set(styles.map { $0.prefix { $0 != "=" } })
+    return attributes.filter { !names.contains($0.prefix { $0 != "=" }) } + styles
   }
 }
 

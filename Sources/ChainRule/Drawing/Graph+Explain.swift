@@ -43,6 +43,18 @@ extension Graph {
     }
     return walk.explanation(lossName: lossName, elementName: name)
   }
+
+  /// The node-level edges (operand, result) that some path of `explain(loss, withRespectTo:
+  /// node, at: index)` runs along: the drawing's view of the explanation, for highlighting.
+  /// Empty when no path leads from the element to the loss.
+  func explainedEdges(_ loss: Node<Scalar>, withRespectTo node: Node<Scalar>, at index: [Int])
+    -> Set<[Int]>
+  {
+    let target = ElementKey(
+      id: node.id, index: index.isEmpty ? 0 : values[node.id].offset(of: index))
+    let walk = ElementWalk(graph: self, loss: ElementKey(id: loss.id, index: 0), target: target)
+    return walk.total > 0 ? walk.nodeEdges : []
+  }
 }
 
 /// One element of one node.
@@ -98,6 +110,16 @@ struct ElementWalk<Scalar: TensorScalar> {
         fromLoss[ElementKey(id: edge.input, index: edge.index), default: 0] += fromLoss[key] ?? 0
       }
     }
+  }
+
+  /// Every edge between elements kept here lies on a path from the loss to the target (it
+  /// was reached from the loss and leads to the target); these are their nodes' edges.
+  var nodeEdges: Set<[Int]> {
+    var result: Set<[Int]> = []
+    for (key, found) in edges {
+      for edge in found { result.insert([edge.input, key.id]) }
+    }
+    return result
   }
 
   /// The elements on every path, from the loss to the target.

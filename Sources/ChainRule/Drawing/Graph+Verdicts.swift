@@ -116,11 +116,36 @@ extension Graph {
     reaching output: Node<Scalar>? = nil, options: DotOptions = DotOptions(),
     checked report: GradientCheckReport
   ) -> String {
+    dot(
+      reaching: output, options: options, verdicts: verdicts(checked: report), reference: "numeric")
+  }
+
+  /// The verdict of every node of `report` that belongs to this graph, by node id.
+  func verdicts(checked report: GradientCheckReport) -> [Int: GradientVerdict] {
     var verdicts: [Int: GradientVerdict] = [:]
     for entry in report.entries where entry.node < nodeCount {
       verdicts[entry.node] = GradientVerdict(entry)
     }
-    return dot(reaching: output, options: options, verdicts: verdicts, reference: "numeric")
+    return verdicts
+  }
+
+  /// How each node's gradient in `gradients` (by id) compares with its hand-derived one.
+  func verdicts(
+    expected: [Node<Scalar>: Tensor<Scalar>], gradients: [Tensor<Scalar>?],
+    absoluteTolerance: Double, relativeTolerance: Double, caller: String
+  ) -> [Int: GradientVerdict] {
+    var verdicts: [Int: GradientVerdict] = [:]
+    for (node, tensor) in expected {
+      require(node.graph === self, "\(caller): node \(node.label) from another graph")
+      let gradient =
+        (node.id < gradients.count ? gradients[node.id] : nil)
+        ?? Tensor.zeros(values[node.id].shape)
+      verdicts[node.id] = GradientVerdict(
+        gradient: Tensor(shape: gradient.shape, scalars: gradient.scalars.map { Double($0) }),
+        reference: Tensor(shape: tensor.shape, scalars: tensor.scalars.map { Double($0) }),
+        absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance)
+    }
+    return verdicts
   }
 
   /// The graph drawn with each node of `expected` coloured by how its gradient from the last
@@ -138,15 +163,9 @@ extension Graph {
     expected: [Node<Scalar>: Tensor<Scalar>], absoluteTolerance: Double = 1e-10,
     relativeTolerance: Double = 1e-8
   ) -> String {
-    var verdicts: [Int: GradientVerdict] = [:]
-    for (node, tensor) in expected {
-      require(node.graph === self, "dot(expected:): node \(node.label) from another graph")
-      let gradient = node.gradient
-      verdicts[node.id] = GradientVerdict(
-        gradient: Tensor(shape: gradient.shape, scalars: gradient.scalars.map { Double($0) }),
-        reference: Tensor(shape: tensor.shape, scalars: tensor.scalars.map { Double($0) }),
-        absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance)
-    }
+    let verdicts = verdicts(
+      expected: expected, gradients: gradients, absoluteTolerance: absoluteTolerance,
+      relativeTolerance: relativeTolerance, caller: "dot(expected:)")
     return dot(reaching: output, options: options, verdicts: verdicts, reference: "expected")
   }
 

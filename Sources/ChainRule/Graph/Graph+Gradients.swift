@@ -114,8 +114,49 @@ extension Graph {
       guard let name = node.name, result.id >= start, named.insert(result.id).inserted else {
         continue  // unnamed, the caller's own seed, or already named for another node
       }
-      rename(result.id, to: "∂\(output.label)/∂\(name)")
+      rename(result.id, to: Self.derivativeName(of: output.label, withRespectTo: name))
     }
     return results
+  }
+
+  /// `∂L/∂x`, and for a derivative of a derivative the usual notation: `∂²L/∂x²` from `∂L/∂x`,
+  /// `∂²L/∂w∂x` from `∂L/∂w`, `∂³L/∂x³` from `∂²L/∂x²`.
+  static func derivativeName(of output: String, withRespectTo name: String) -> String {
+    let superscripts = Array("⁰¹²³⁴⁵⁶⁷⁸⁹")
+    func superscript(_ n: Int) -> String {
+      n == 1 ? "" : String(String(n).map { superscripts[Int(String($0))!] })
+    }
+    func number(_ text: Substring) -> Int? {
+      guard !text.isEmpty else { return 1 }
+      var value = 0
+      for character in text {
+        guard let digit = superscripts.firstIndex(of: character) else { return nil }
+        value = value * 10 + digit
+      }
+      return value
+    }
+    // output = ∂ⁿL/D, D a product of ∂v or ∂vᵏ factors.
+    guard output.hasPrefix("∂"), let slash = output.firstIndex(of: "/") else {
+      return "∂\(output)/∂\(name)"
+    }
+    let head = output[output.index(after: output.startIndex)..<slash]
+    let orderDigits = head.prefix { superscripts.contains($0) }
+    let denominator = output[output.index(after: slash)...]
+    guard let order = number(orderDigits), order < 9, denominator.hasPrefix("∂") else {
+      return "∂\(output)/∂\(name)"
+    }
+    let base = head.dropFirst(orderDigits.count)
+    // The last factor: ∂name or ∂nameᵏ raises its power; anything else gets ∂name appended.
+    var factors = denominator.split(separator: "∂", omittingEmptySubsequences: true)
+    if let last = factors.last {
+      let power = last.reversed().prefix { superscripts.contains($0) }.count
+      let variable = last.dropLast(power)
+      if variable == name, let k = number(last.suffix(power)) {
+        factors[factors.count - 1] = Substring(name + superscript(k + 1))
+        let joined = factors.map { "∂\($0)" }.joined()
+        return "∂\(superscript(order + 1))\(base)/\(joined)"
+      }
+    }
+    return "∂\(superscript(order + 1))\(base)/\(denominator)∂\(name)"
   }
 }

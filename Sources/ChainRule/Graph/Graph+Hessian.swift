@@ -8,7 +8,8 @@ extension Graph {
   /// ∇s = ∇(vᵀ∇L) = H·v (v held fixed; H symmetric for a twice continuously differentiable L),
   /// so one more reverse pass over the gradient graph gives H·v at about the cost of two
   /// gradients (Pearlmutter 1994). The nodes re-evaluate with `forward()`: set new values of
-  /// the vector's nodes (inputs, say) to get H·v for another v.
+  /// the vector's nodes (inputs, say) to get H·v for another v. The part of a named node `w`
+  /// is named `(∇²L·v)[w]`.
   /// - Parameters:
   ///   - output: A one-element node L.
   ///   - nodes: The nodes x₁, …, xₘ; the Hessian is taken over all their elements together.
@@ -41,7 +42,12 @@ extension Graph {
     guard let product else { return [] }
     setDerivativeOrder(firstOrder.map(\.derivativeOrder).max() ?? 1, fromNode: start)
     product.named("vᵀ∇\(output.label)")
-    return gradients(of: product, withRespectTo: nodes)
+    let secondStart = records.count
+    let results = gradients(of: product, withRespectTo: nodes)
+    for (node, result) in zip(nodes, results) where result.id >= secondStart {
+      if let name = node.name { rename(result.id, to: "(∇²\(output.label)·v)[\(name)]") }
+    }
+    return results
   }
 
   /// H·v for a vector of fixed values: each part becomes a constant node.
@@ -76,6 +82,7 @@ extension Graph {
     of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>]
   ) -> Tensor<Scalar> {
     require(output.graph === self, "hessian: the output \(output.label) is from another graph")
+    requireNoPlaceholders("hessian")
     for node in nodes {
       require(node.graph === self, "hessian: the node \(node.label) is from another graph")
     }

@@ -16,8 +16,9 @@ public enum CheckDomain: Sendable {
   /// an axis has no derivative; the fuzz applies the op only to values without two closer
   /// than 1e−4.
   case distinct
-  /// Uniform in [−2, 2], like `anywhere`; the extreme-values family keeps |x| ≤ 100 here,
-  /// since sin and cos of a huge argument turn its last bit into a different value.
+  /// Uniform in [−2, 2], like `anywhere`; the fuzz applies the op only to values with
+  /// |x| ≤ 100 (≤ 10 in a Float graph), since sin and cos of a large argument turn its last
+  /// bits into a different value.
   case moderate
 }
 
@@ -78,5 +79,12 @@ public enum OperationCatalog {
     Gather.self,
     Permute.self,
     BatchedMatMul.self,
+    Conv2D.self,
+    ConvTranspose2D.self,
+    Conv2DWeightGradient.self,
+    MaxPool2D.self,
+    MaxPool2DRoute.self,
+    Flattening.self,
+    LayerNormalization.self,
   ]
 }

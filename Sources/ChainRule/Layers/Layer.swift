@@ -14,4 +14,15 @@ public protocol Layer<Scalar>: AnyObject {
 
   /// Adds the layer's nodes to `input.graph` and returns the output node.
   func callAsFunction(_ input: Node<Scalar>) -> Node<Scalar>
+
+  /// Switches between training (`true`, the state of a new layer) and evaluation (`false`),
+  /// PyTorch's `train()` and `eval()`: only layers that behave differently (`Dropout`) act
+  /// on it; the default does nothing, and `Sequential` passes it to every layer. It takes
+  /// effect at the next evaluation of graphs already built from the layer.
+  func setTraining(_ isTraining: Bool)
+}
+
+extension Layer {
+  /// Does nothing: the layer computes the same in training and evaluation.
+  public func setTraining(_ isTraining: Bool) {}
 }

@@ -34,6 +34,11 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     layers.reduce(input) { node, layer in layer(node) }
   }
 
+  /// Sets training (`true`) or evaluation (`false`) mode on every layer.
+  public func setTraining(_ isTraining: Bool) {
+    for layer in layers { layer.setTraining(isTraining) }
+  }
+
   private func renameLayers() {
     for (index, layer) in layers.enumerated() {
       layer.name = name.isEmpty ? "layer\(index)" : "\(name).layer\(index)"

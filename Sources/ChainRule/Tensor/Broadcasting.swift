@@ -31,7 +31,11 @@ public enum Broadcast {
 
 extension Tensor {
   /// Combines two tensors element by element after broadcasting them to a common shape.
-  /// - Parameter operation: The name a shape mismatch is reported under (`+`, `add`).
+  /// - Parameters:
+  ///   - a: The left operand.
+  ///   - b: The right operand.
+  ///   - operation: The name a shape mismatch is reported under (`+`, `add`).
+  ///   - combine: The function applied to each pair of broadcast elements.
   /// - Precondition: the shapes broadcast (check with `Broadcast.shape` first).
   public static func zipBroadcast(
     _ a: Tensor, _ b: Tensor, operation: String = "zipBroadcast",

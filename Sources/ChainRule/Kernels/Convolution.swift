@@ -1,0 +1,303 @@
+import Foundation
+
+/// A height and a width: a convolution's or pooling's kernel, stride, padding or dilation.
+///
+/// An integer literal means the same value on both axes, as PyTorch's `stride=2` does:
+/// `Conv2D(stride: 2)` is `Conv2D(stride: Size2D(height: 2, width: 2))`.
+public struct Size2D: Sendable, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+  /// The size along the rows (axis 2 of NCHW).
+  public var height: Int
+  /// The size along the columns (axis 3 of NCHW).
+  public var width: Int
+
+  /// A size per axis.
+  public init(height: Int, width: Int) {
+    self.height = height
+    self.width = width
+  }
+
+  /// The same size on both axes.
+  public init(_ both: Int) { self.init(height: both, width: both) }
+
+  /// The same size on both axes.
+  public init(integerLiteral value: Int) { self.init(value) }
+
+  /// `"2"` when both axes agree, else `"2×3"`.
+  public var description: String { height == width ? "\(height)" : "\(height)×\(width)" }
+}
+
+/// Every size of one 2-D window sweep over an NCHW tensor — batch N, channels C, image H × W,
+/// kernel kH × kW, stride, zero padding, dilation — and the output size OH × OW, with
+/// `OH = ⌊(H + 2·padH − dilH·(kH − 1) − 1) / strideH⌋ + 1` (PyTorch's formula).
+///
+/// Window position (oh, ow), kernel tap (kh, kw) reads the input row `oh·strideH − padH +
+/// kh·dilH` and column `ow·strideW − padW + kw·dilW`; a position outside the image is padding.
+struct WindowGeometry: Sendable, Equatable {
+  var batch: Int
+  var channels: Int
+  var height: Int
+  var width: Int
+  var kernel: Size2D
+  var stride: Size2D
+  var padding: Size2D
+  var dilation: Size2D
+  var outputHeight: Int
+  var outputWidth: Int
+
+  /// The geometry of a sweep over an input [N, C, H, W]; `nil` when the (dilated) kernel
+  /// does not fit in the padded image.
+  init?(
+    input shape: [Int], kernel: Size2D, stride: Size2D, padding: Size2D, dilation: Size2D
+  ) {
+    guard shape.count == 4 else { return nil }
+    (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3])
+    (self.kernel, self.stride, self.padding, self.dilation) = (kernel, stride, padding, dilation)
+    let spanH = dilation.height * (kernel.height - 1) + 1
+    let spanW = dilation.width * (kernel.width - 1) + 1
+    guard height + 2 * padding.height >= spanH, width + 2 * padding.width >= spanW else {
+      return nil
+    }
+    outputHeight = (height + 2 * padding.height - spanH) / stride.height + 1
+    outputWidth = (width + 2 * padding.width - spanW) / stride.width + 1
+  }
+
+  /// Output positions per image, OH · OW.
+  var positions: Int { outputHeight * outputWidth }
+  /// Kernel taps per output channel, C · kH · kW: the inner dimension of the product.
+  var taps: Int { channels * kernel.height * kernel.width }
+  /// Elements of the input.
+  var inputCount: Int { batch * channels * height * width }
+
+  /// Checks the hyper-parameters shared by convolution and pooling: kernel, stride and
+  /// dilation at least 1, padding at least 0.
+  static func validate(
+    op: String, kernel: Size2D?, stride: Size2D, padding: Size2D, dilation: Size2D
+  ) {
+    if let kernel {
+      require(
+        kernel.height >= 1 && kernel.width >= 1, "\(op): kernel size \(kernel) must be positive")
+    }
+    require(
+      stride.height >= 1 && stride.width >= 1, "\(op): stride \(stride) must be positive")
+    require(
+      padding.height >= 0 && padding.width >= 0, "\(op): padding \(padding) must not be negative")
+    require(
+      dilation.height >= 1 && dilation.width >= 1,
+      "\(op): dilation \(dilation) must be positive")
+  }
+}
+
+/// The convolution kernels: im2col, the matrix products on the GEMM kernels, col2im.
+///
+/// With K = C·kH·kW taps and P = OH·OW positions, the batch is unfolded into one matrix
+/// `cols` [K, N·P] (im2col: column n·P + p holds the K input values under the window at
+/// position p of image n, 0 where it covers padding), so that the convolution is a single
+/// product `Y [O, N·P] = W [O, K] · cols` and its two gradients are `W̄ = Ȳ · colsᵀ` and
+/// `cols̄ = Wᵀ · Ȳ`, folded back onto the image by col2im (the sum over every window that
+/// covered an input element). `Y [O, N·P]` is [N, O, P] with the first two axes swapped: one
+/// cheap permutation per call, against N small products.
+enum Convolution {
+  /// y (+)= conv(x, w): x [N, C, H, W], w [O, C, kH, kW], y [N, O, OH, OW].
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func forward<Scalar: TensorScalar>(
+    _ g: WindowGeometry, x: Tensor<Scalar>, w: Tensor<Scalar>, into y: inout Tensor<Scalar>,
+    accumulating: Bool, workspace: ConvolutionWorkspace
+  ) {
+    let (o, k, np) = (w.shape[0], g.taps, g.batch * g.positions)
+    guard o > 0, np > 0 else { return }
+    workspace.withScratch(Scalar.self, count: k * np + o * np) { scratch in
+      let cols = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * np)])
+      let product = UnsafeMutableBufferPointer(rebasing: scratch[(k * np)...])
+      x.scalars.withUnsafeBufferPointer { im2col(g, $0, into: cols) }
+      w.scalars.withUnsafeBufferPointer { w in
+        Scalar.gemm(
+          transposeA: false, transposeB: false, m: o, n: np, k: k, a: w.baseAddress!, lda: k,
+          b: UnsafePointer(cols.baseAddress!), ldb: np, accumulate: false,
+          c: product.baseAddress!, ldc: np)
+      }
+      y.withUnsafeMutableBufferPointer { y in
+        swapLeadingAxes(
+          UnsafePointer(product.baseAddress!), rows: o, blocks: g.batch, block: g.positions,
+          into: y.baseAddress!, accumulating: accumulating)
+      }
+    }
+  }
+
+  /// x̄ (+)= convᵀ(ȳ, w), the transposed convolution: col2im(Wᵀ · Ȳ), x̄ [N, C, H, W].
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func inputGradient<Scalar: TensorScalar>(
+    _ g: WindowGeometry, gradient: Tensor<Scalar>, w: Tensor<Scalar>,
+    into x: inout Tensor<Scalar>, accumulating: Bool, workspace: ConvolutionWorkspace
+  ) {
+    if !accumulating { x.fill(with: 0) }
+    let (o, k, np) = (w.shape[0], g.taps, g.batch * g.positions)
+    guard o > 0, np > 0, k > 0 else { return }
+    workspace.withScratch(Scalar.self, count: k * np + o * np) { scratch in
+      let cols = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * np)])
+      let product = UnsafeMutableBufferPointer(rebasing: scratch[(k * np)...])
+      gradient.scalars.withUnsafeBufferPointer { ybar in
+        swapLeadingAxes(
+          ybar.baseAddress!, rows: g.batch, blocks: o, block: g.positions,
+          into: product.baseAddress!, accumulating: false)
+      }
+      w.scalars.withUnsafeBufferPointer { w in
+        Scalar.gemm(
+          transposeA: true, transposeB: false, m: k, n: np, k: o, a: w.baseAddress!, lda: k,
+          b: UnsafePointer(product.baseAddress!), ldb: np, accumulate: false,
+          c: cols.baseAddress!, ldc: np)
+      }
+      x.withUnsafeMutableBufferPointer { col2imAdding(g, UnsafePointer(cols.baseAddress!), $0) }
+    }
+  }
+
+  /// w̄ (+)= Ȳ · colsᵀ: the weight gradient [O, C, kH, kW] of conv at input x for ȳ.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func weightGradient<Scalar: TensorScalar>(
+    _ g: WindowGeometry, x: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into w: inout Tensor<Scalar>, accumulating: Bool, workspace: ConvolutionWorkspace
+  ) {
+    let (o, k, np) = (w.shape[0], g.taps, g.batch * g.positions)
+    guard np > 0 else {
+      if !accumulating { w.fill(with: 0) }
+      return
+    }
+    guard o > 0, k > 0 else { return }
+    workspace.withScratch(Scalar.self, count: k * np + o * np) { scratch in
+      let cols = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * np)])
+      let product = UnsafeMutableBufferPointer(rebasing: scratch[(k * np)...])
+      x.scalars.withUnsafeBufferPointer { im2col(g, $0, into: cols) }
+      gradient.scalars.withUnsafeBufferPointer { ybar in
+        swapLeadingAxes(
+          ybar.baseAddress!, rows: g.batch, blocks: o, block: g.positions,
+          into: product.baseAddress!, accumulating: false)
+      }
+      w.withUnsafeMutableBufferPointer { w in
+        Scalar.gemm(
+          transposeA: false, transposeB: true, m: o, n: k, k: np,
+          a: UnsafePointer(product.baseAddress!), lda: np, b: UnsafePointer(cols.baseAddress!),
+          ldb: np, accumulate: accumulating, c: w.baseAddress!, ldc: k)
+      }
+    }
+  }
+
+  /// Unfolds x [N, C, H, W] into cols [K, N·P]: row (c, kh, kw), column n·P + oh·OW + ow.
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func im2col<Scalar: TensorScalar>(
+    _ g: WindowGeometry, _ x: UnsafeBufferPointer<Scalar>,
+    into cols: UnsafeMutableBufferPointer<Scalar>
+  ) {
+    let (kh, kw, p, np) = (g.kernel.height, g.kernel.width, g.positions, g.batch * g.positions)
+    let plane = g.height * g.width
+    for c in 0..<g.channels {
+      for i in 0..<kh {
+        for j in 0..<kw {
+          let row = ((c * kh + i) * kw + j) * np
+          for n in 0..<g.batch {
+            let image = (n * g.channels + c) * plane
+            for oh in 0..<g.outputHeight {
+              let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
+              let start = row + n * p + oh * g.outputWidth
+              guard ih >= 0 && ih < g.height else {
+                for ow in 0..<g.outputWidth { cols[start + ow] = 0 }
+                continue
+              }
+              let line = image + ih * g.width
+              for ow in 0..<g.outputWidth {
+                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
+                cols[start + ow] = iw >= 0 && iw < g.width ? x[line + iw] : 0
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Folds cols [K, N·P] back onto x [N, C, H, W], adding: each input element receives the
+  /// sum of the entries of every window position that read it (padding entries are dropped).
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func col2imAdding<Scalar: TensorScalar>(
+    _ g: WindowGeometry, _ cols: UnsafePointer<Scalar>, _ x: UnsafeMutableBufferPointer<Scalar>
+  ) {
+    let (kh, kw, p, np) = (g.kernel.height, g.kernel.width, g.positions, g.batch * g.positions)
+    let plane = g.height * g.width
+    for c in 0..<g.channels {
+      for i in 0..<kh {
+        for j in 0..<kw {
+          let row = ((c * kh + i) * kw + j) * np
+          for n in 0..<g.batch {
+            let image = (n * g.channels + c) * plane
+            for oh in 0..<g.outputHeight {
+              let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
+              guard ih >= 0 && ih < g.height else { continue }
+              let start = row + n * p + oh * g.outputWidth
+              let line = image + ih * g.width
+              for ow in 0..<g.outputWidth {
+                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
+                if iw >= 0 && iw < g.width { x[line + iw] += cols[start + ow] }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Swaps the two leading axes of a [rows, blocks, block] array: out[b, r, :] (+)= in[r, b, :].
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func swapLeadingAxes<Scalar: TensorScalar>(
+    _ source: UnsafePointer<Scalar>, rows: Int, blocks: Int, block: Int,
+    into target: UnsafeMutablePointer<Scalar>, accumulating: Bool
+  ) {
+    for r in 0..<rows {
+      for b in 0..<blocks {
+        let from = source + (r * blocks + b) * block
+        let to = target + (b * rows + r) * block
+        if accumulating {
+          for e in 0..<block { to[e] += from[e] }
+        } else {
+          to.update(from: from, count: block)
+        }
+      }
+    }
+  }
+}
+
+/// Scratch memory that a convolution node reuses from run to run, so that a built graph's
+/// forward and backward passes allocate nothing for im2col and the products.
+///
+/// One workspace per op value. The lock is a guard, not a bottleneck: graphs are used from
+/// one thread at a time, but an op value applied in two graphs on two threads must not share
+/// the memory — the caller that finds the workspace busy works in a temporary buffer instead.
+/// Hence `@unchecked Sendable`: every access to `storage` holds `lock`.
+final class ConvolutionWorkspace: @unchecked Sendable {
+  private let lock = NSLock()
+  private var storage: UnsafeMutableRawPointer?
+  private var byteCount = 0
+
+  deinit { storage?.deallocate() }
+
+  /// Runs `body` on `count` scalars of scratch holding stale values.
+  func withScratch<Scalar: TensorScalar, Result>(
+    _: Scalar.Type, count: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Result
+  ) -> Result {
+    let bytes = count * MemoryLayout<Scalar>.stride
+    guard lock.try() else {
+      let temporary = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: count)
+      temporary.initialize(repeating: 0)
+      defer { temporary.deallocate() }
+      return body(temporary)
+    }
+    defer { lock.unlock() }
+    if bytes > byteCount {
+      storage?.deallocate()
+      storage = UnsafeMutableRawPointer.allocate(
+        byteCount: bytes, alignment: MemoryLayout<Double>.alignment)
+      byteCount = bytes
+    }
+    // Scalars are trivial types, so the bytes may be rebound from Float to Double and back;
+    // every kernel writes its scratch before reading it.
+    let typed = storage!.bindMemory(to: Scalar.self, capacity: count)
+    return body(UnsafeMutableBufferPointer(start: typed, count: count))
+  }
+}

@@ -1,0 +1,195 @@
+/// Two-dimensional max pooling (PyTorch's `max_pool2d`), NCHW, with kernel, stride and
+/// padding.
+///
+/// x: [N, C, H, W], y: [N, C, OH, OW] with `OH = ⌊(H + 2·padH − kH) / strideH⌋ + 1` (OW
+/// likewise; no ceil mode, no dilation): `y[n, c, i, j] = max x[n, c, window(i, j)]`, the
+/// window rows `i·sH − pH ..< i·sH − pH + kH` (columns likewise). Padding is −∞, as in
+/// PyTorch, so it never wins; the padding must be at most half the kernel (PyTorch's rule),
+/// which keeps every window on at least one pixel.
+///
+/// ∂y[q]/∂x[p] = 1 where p is the argmax of window q, else 0; so `x̄[p] = Σ_{q: argmax q = p} ȳ[q]`
+/// (overlapping windows that pick one pixel add up) and the JVP is `ẏ[q] = ẋ[argmax q]`.
+/// Ties: the argmax is the FIRST maximum in the window in row-major order, as PyTorch's CPU
+/// kernel (it replaces the running maximum only on a strictly greater value); a NaN in the
+/// window is the maximum (the first NaN), so NaN propagates as in PyTorch. At a tie the
+/// function has no derivative; the gradient goes wholly to the first maximum.
+public struct MaxPool2D: CatalogedOperation {
+  /// kH × kW of the window.
+  public let kernelSize: Size2D
+  /// Steps between windows (PyTorch's default: the kernel size, windows that do not overlap).
+  public let stride: Size2D
+  /// −∞ rows and columns added on each side.
+  public let padding: Size2D
+
+  public var name: String {
+    var options = ["kernel: \(kernelSize)"]
+    if stride != kernelSize { options.append("stride: \(stride)") }
+    if padding != 0 { options.append("padding: \(padding)") }
+    return "maxPool2d(" + options.joined(separator: ", ") + ")"
+  }
+
+  /// Max pooling over windows of `kernelSize`, `stride` apart (default: `kernelSize`).
+  /// - Precondition: kernel and stride at least 1; 0 ≤ padding ≤ kernel / 2 on each axis.
+  public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) {
+    let stride = stride ?? kernelSize
+    WindowGeometry.validate(
+      op: "maxPool2d", kernel: kernelSize, stride: stride, padding: padding, dilation: 1)
+    require(
+      padding.height <= kernelSize.height / 2 && padding.width <= kernelSize.width / 2,
+      "maxPool2d: padding \(padding) must be at most half the kernel size \(kernelSize)")
+    (self.kernelSize, self.stride, self.padding) = (kernelSize, stride, padding)
+  }
+
+  public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    let g = try poolingGeometry(op: name, operands[0], kernelSize, stride, padding)
+    return [g.batch, g.channels, g.outputHeight, g.outputWidth]
+  }
+
+  func geometry(_ shape: [Int]) -> WindowGeometry {
+    WindowGeometry(
+      input: shape, kernel: kernelSize, stride: stride, padding: padding, dilation: 1)!
+  }
+
+  public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    let g = geometry(inputs[0].shape)
+    var y = Tensor<Scalar>.zeros([g.batch, g.channels, g.outputHeight, g.outputWidth])
+    forward(inputs, into: &y)
+    return y
+  }
+
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func forward<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
+  ) {
+    inputs[0].scalars.withUnsafeBufferPointer { x in
+      output.withUnsafeMutableBufferPointer { y in
+        geometry(inputs[0].shape).forEachWindowMaximum(x) { q, p in y[q] = x[p] }
+      }
+    }
+  }
+
+  public func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] {
+    var shares = [Tensor<Scalar>.zeros(inputs[0].shape)]
+    accumulateVJP(inputs, output: output, gradient: gradient, into: &shares, needs: [true])
+    return shares
+  }
+
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  public func accumulateVJP<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], needs: [Bool]
+  ) {
+    guard needs[0] else { return }
+    inputs[0].scalars.withUnsafeBufferPointer { x in
+      gradient.scalars.withUnsafeBufferPointer { ybar in
+        gradients[0].withUnsafeMutableBufferPointer { xbar in
+          geometry(inputs[0].shape).forEachWindowMaximum(x) { q, p in xbar[p] += ybar[q] }
+        }
+      }
+    }
+  }
+
+  public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    [
+      needs[0]
+        ? inputs[0].graph.apply(
+          MaxPool2DRoute(
+            direction: .scatter, kernelSize: kernelSize, stride: stride, padding: padding),
+          [inputs[0], gradient]) : nil
+    ]
+  }
+
+  public func jvp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) -> Tensor<Scalar> {
+    guard let dx = tangents[0] else { return Tensor.zeros(output.shape) }
+    return MaxPool2DRoute(
+      direction: .gather, kernelSize: kernelSize, stride: stride, padding: padding
+    ).forward([inputs[0], dx])
+  }
+
+  public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
+    "[\(operands[0]) = argmax of its window]"
+  }
+
+  public static let checks = [
+    OperationCheck("2×2 windows of [2, 2, 4, 4]", [[2, 2, 4, 4]], domain: .distinct) { _, x in
+      x[0].maxPool2d(kernelSize: 2)
+    },
+    OperationCheck(
+      "overlapping 3×3, stride 2, padding 1 on [1, 2, 5, 4]", [[1, 2, 5, 4]], domain: .distinct
+    ) { _, x in
+      x[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1)
+    },
+    OperationCheck("2×1 windows, stride 1×2 on [1, 1, 3, 4]", [[1, 1, 3, 4]], domain: .distinct) {
+      _, x in
+      x[0].maxPool2d(
+        kernelSize: Size2D(height: 2, width: 1), stride: Size2D(height: 1, width: 2))
+    },
+  ]
+}
+
+/// The geometry of a pooling of x [N, C, H, W].
+/// - Throws: `ShapeError` when x is not rank 4 or smaller than the window.
+func poolingGeometry(
+  op: String, _ x: ShapeError.Operand, _ kernel: Size2D, _ stride: Size2D, _ padding: Size2D
+) throws(ShapeError) -> WindowGeometry {
+  guard x.shape.count == 4 else {
+    throw ShapeError.invalid(op: op, x, "must be [batch, channels, height, width] (NCHW)")
+  }
+  guard
+    let g = WindowGeometry(
+      input: x.shape, kernel: kernel, stride: stride, padding: padding, dilation: 1)
+  else {
+    throw ShapeError.invalid(
+      op: op, x, "is smaller than the window \(kernel) with padding \(padding)")
+  }
+  return g
+}
+
+extension WindowGeometry {
+  /// Calls `body(q, p)` for every output element q (flat index into [N, C, OH, OW]) with p,
+  /// the flat index into x of its window's first maximum (a NaN counts as the maximum).
+  @inline(__always)
+  func forEachWindowMaximum<Scalar: TensorScalar>(
+    _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
+  ) {
+    var q = 0
+    for plane in 0..<(batch * channels) {
+      let base = plane * height * width
+      for i in 0..<outputHeight {
+        let top = i * stride.height - padding.height
+        let rows = Swift.max(top, 0)..<Swift.min(top + kernel.height, height)
+        for j in 0..<outputWidth {
+          let left = j * stride.width - padding.width
+          let columns = Swift.max(left, 0)..<Swift.min(left + kernel.width, width)
+          var best = base + rows.lowerBound * width + columns.lowerBound
+          scan: for r in rows {
+            for c in columns {
+              let p = base + r * width + c
+              if x[best].isNaN { break scan }
+              if x[p] > x[best] || x[p].isNaN { best = p }
+            }
+          }
+          body(q, best)
+          q += 1
+        }
+      }
+    }
+  }
+}
+
+extension Node {
+  /// Max pooling of this NCHW node over windows of `kernelSize`, `stride` apart (default:
+  /// `kernelSize`) with −∞ `padding`: [N, C, OH, OW]. The gradient goes to the first maximum
+  /// of each window.
+  public func maxPool2d(
+    kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0
+  ) -> Node {
+    graph.apply(MaxPool2D(kernelSize: kernelSize, stride: stride, padding: padding), [self])
+  }
+}
