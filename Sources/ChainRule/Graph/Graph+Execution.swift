@@ -173,6 +173,8 @@ extension Graph {
     // Creation order is topological, so in reverse order every use of a node comes before
     // the node itself: its gradient is complete when the loop reaches it.
     for id in stride(from: output, through: 0, by: -1) where reached[id] {
+      // ∂L/∂node is complete here: its hooks may watch or replace it (`Graph+Hooks`).
+      if !gradientHooks.isEmpty { gradient[id] = hookedGradient(id, gradient[id]!) }
       guard let operation = records[id].operation else { continue }  // a leaf: nothing further
       let operands = records[id].inputs
       let operandNeeds = operands.map { needs[$0] }
@@ -206,11 +208,12 @@ extension Graph {
     }
   }
 
-  /// Backward as it runs: the compiled plan when the graph's values fit it, else the
-  /// definition. (They differ only in speed; `ExecutionPlanTests` holds them equal.)
+  /// Backward as it runs: the compiled plan when the graph's values fit it and no gradient
+  /// hook is registered, else the definition. (They differ only in speed;
+  /// `ExecutionPlanTests` holds them equal.)
   func runBackward(from output: Int, seed: Tensor<Scalar>?) {
     prepareExecution()
-    if !runPlannedBackward(from: output, seed: seed) {
+    if !gradientHooks.isEmpty || !runPlannedBackward(from: output, seed: seed) {
       publish(gradientsByDefinition(from: output, seed: seed))
     }
   }

@@ -72,6 +72,8 @@ public final class Graph<Scalar: TensorScalar> {
 
   /// Per-node buffers that forward and backward reuse from run to run (see `Graph+Execution`).
   @exclusivity(unchecked) var execution = ExecutionState<Scalar>()
+  /// Gradient hooks by node id (`Graph+Hooks`); empty unless a hook was registered.
+  var gradientHooks: [Int: [GradientHook]] = [:]
 
   /// Creates an empty graph.
   public init() {}
@@ -192,6 +194,7 @@ public final class Graph<Scalar: TensorScalar> {
     values.stored.removeSubrange(start...)
     values.parameters.removeSubrange(start...)
     gradients.removeSubrange(start...)
+    gradientHooks = gradientHooks.filter { $0.key < start }
     execution = ExecutionState()  // rebuilt for the remaining nodes on the next run
     throw error
   }

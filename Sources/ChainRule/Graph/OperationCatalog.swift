@@ -80,6 +80,8 @@ public enum OperationCatalog {
     Concat.self,
     Slicing.self,
     Gather.self,
+    Permute.self,
+    BatchedMatMul.self,
     Conv2D.self,
     ConvTranspose2D.self,
     Conv2DWeightGradient.self,

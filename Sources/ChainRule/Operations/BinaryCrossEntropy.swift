@@ -3,7 +3,8 @@ import Foundation
 /// Binary cross-entropy of probabilities p against targets y (0/1 labels or soft targets).
 ///
 /// L = −(1/n) Σᵢ [yᵢ log pᵢ + (1 − yᵢ) log(1 − pᵢ)] (n = number of elements; no 1/n with
-/// `.sum`). Each log is clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite
+/// `.sum`; with `.none` the output is ℓᵢ itself, one per element, and L̄ᵢ takes the place of
+/// L̄/n below). Each log is clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite
 /// loss instead of ∞.  ∂L/∂pᵢ = (pᵢ − yᵢ) / (pᵢ(1 − pᵢ) n);  ∂L/∂yᵢ = (log(1 − pᵢ) − log pᵢ)/n.
 /// VJP: p̄ = L̄ · (p − y)/(p(1 − p) n), with p(1 − p) floored at 10⁻¹² (PyTorch's guard);
 /// ȳ = L̄ · (log(1 − p) − log p)/n. After a sigmoid output a = σ(z), the chain rule turns
@@ -16,7 +17,7 @@ import Foundation
 /// are clamped at −100 (so p = 0 or 1 costs 100, not ∞), and a p above 1 — not a probability
 /// — has its log(1 − p) clamped the same way instead of giving NaN.
 public struct BinaryCrossEntropy: CatalogedOperation {
-  /// Mean (default) or sum over the elements.
+  /// Mean (default) or sum over the elements, or none (one loss per element).
   public let reduction: LossReduction
   public var name: String { "binaryCrossEntropy" }
   /// The loss, averaged over the elements (`.mean`) or summed (`.sum`).
@@ -24,11 +25,18 @@ public struct BinaryCrossEntropy: CatalogedOperation {
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
     try requireSameShape(operands, op: name)
-    return []
+    return reduction.outputShape(terms: operands[0].shape)
   }
 
   public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
     let (p, y) = (inputs[0].scalars, inputs[1].scalars)
+    if reduction == .none {
+      return Tensor(
+        shape: inputs[0].shape,
+        scalars: p.indices.map { i in
+          -(y[i] * clampedLog(p[i]) + (1 - y[i]) * clampedLogOfComplement(p[i]))
+        })
+    }
     var total: Scalar = 0
     for i in p.indices {
       total -= y[i] * clampedLog(p[i]) + (1 - y[i]) * clampedLogOfComplement(p[i])
@@ -40,12 +48,12 @@ public struct BinaryCrossEntropy: CatalogedOperation {
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
   ) -> [Tensor<Scalar>] {
     let (p, y) = (inputs[0].scalars, inputs[1].scalars)
-    let scale = gradient.scalar * reduction.factor(p.count)
+    let scale = reduction.termScales(gradient, count: p.count)
     var gradientP = [Scalar](repeating: 0, count: p.count)
     var gradientY = [Scalar](repeating: 0, count: p.count)
     for i in p.indices {
-      gradientP[i] = scale * (p[i] - y[i]) / max(p[i] * (1 - p[i]), Scalar(1e-12))
-      gradientY[i] = scale * (clampedLogOfComplement(p[i]) - clampedLog(p[i]))
+      gradientP[i] = scale[i] * (p[i] - y[i]) / max(p[i] * (1 - p[i]), Scalar(1e-12))
+      gradientY[i] = scale[i] * (clampedLogOfComplement(p[i]) - clampedLog(p[i]))
     }
     return [
       Tensor(shape: inputs[0].shape, scalars: gradientP),
@@ -54,13 +62,13 @@ public struct BinaryCrossEntropy: CatalogedOperation {
   }
 
   /// p̄ = s·(p − y)/max(p(1 − p), 10⁻¹²), ȳ = s·(log(1 − p) − log p), each log clamped at
-  /// −100, with s = L̄/n. log(1 − p) is the plain log of 1 − p here (no log1p among the ops), so
+  /// −100, with s = L̄/n (L̄ itself, per element, for `.none`). log(1 − p) is the plain log of 1 − p here (no log1p among the ops), so
   /// the target's share loses the digits of a tiny p that the training path keeps.
   public func gradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
     let (p, y) = (inputs[0], inputs[1])
-    let s = gradient * reduction.factor(p.shape.reduce(1, *))
+    let s = reduction.termScale(gradient, count: p.shape.reduce(1, *))
     return [
       needs[0] ? (s * (p - y)) / (p * (1 - p)).maximum(1e-12) : nil,
       needs[1] ? s * ((1 - p).log().clamp(min: -100) - p.log().clamp(min: -100)) : nil,
@@ -74,14 +82,16 @@ public struct BinaryCrossEntropy: CatalogedOperation {
   ) -> Tensor<Scalar> {
     let (p, y) = (inputs[0].scalars, inputs[1].scalars)
     let (tangentP, tangentY) = (tangents[0]?.scalars, tangents[1]?.scalars)
-    var total: Scalar = 0
+    var terms = [Scalar](repeating: 0, count: p.count)
     for i in p.indices {
       if let tangentP {
-        total += tangentP[i] * (p[i] - y[i]) / max(p[i] * (1 - p[i]), Scalar(1e-12))
+        terms[i] += tangentP[i] * (p[i] - y[i]) / max(p[i] * (1 - p[i]), Scalar(1e-12))
       }
-      if let tangentY { total += tangentY[i] * (clampedLogOfComplement(p[i]) - clampedLog(p[i])) }
+      if let tangentY {
+        terms[i] += tangentY[i] * (clampedLogOfComplement(p[i]) - clampedLog(p[i]))
+      }
     }
-    return Tensor(total * reduction.factor(p.count))
+    return reducedTerms(terms, shape: inputs[0].shape, reduction)
   }
 
   public func derivativeFormula(input: Int, operands: [String], output: String) -> String {
@@ -97,6 +107,9 @@ public struct BinaryCrossEntropy: CatalogedOperation {
     },
     OperationCheck("sum reduction, [2, 3]", [[2, 3], [2, 3]], domain: .probability) { _, x in
       x[0].binaryCrossEntropy(x[1], reduction: .sum)
+    },
+    OperationCheck("no reduction, [2, 3]", [[2, 3], [2, 3]], domain: .probability) { _, x in
+      x[0].binaryCrossEntropy(x[1], reduction: .none)
     },
   ]
 }

@@ -2,7 +2,8 @@
 ///
 /// L = (1/n) Σᵢ ℓ(zᵢ, yᵢ) with ℓ = −[y log σ(z) + (1 − y) log(1 − σ(z))], evaluated as
 /// ℓ = max(z, 0) − z·y + log1p(e^−|z|), which never overflows and keeps full precision for
-/// large |z| (no 1/n with `.sum`).
+/// large |z| (no 1/n with `.sum`; with `.none` the output is ℓᵢ, one per element, and L̄ᵢ
+/// takes the place of L̄/n below).
 /// ∂ℓ/∂z = σ(z) − y — the course's "a − y" for a sigmoid output with cross-entropy;
 /// ∂ℓ/∂y = −z.  VJP: z̄ = L̄ · (σ(z) − y)/n;  ȳ = −L̄ · z/n.
 ///
@@ -11,7 +12,7 @@
 /// plain σ(z) − y rounded σ(z) to 1 first, so a confident right answer (z = 20, y = 1 in
 /// Float) had z̄ = 0 instead of −2.06e-9, while the loss itself, log1p(e⁻²⁰), was exact.
 public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
-  /// Mean (default) or sum over the elements.
+  /// Mean (default) or sum over the elements, or none (one loss per element).
   public let reduction: LossReduction
   public var name: String { "binaryCrossEntropyWithLogits" }
   /// The loss, averaged over the elements (`.mean`) or summed (`.sum`).
@@ -19,11 +20,18 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
     try requireSameShape(operands, op: name)
-    return []
+    return reduction.outputShape(terms: operands[0].shape)
   }
 
   public func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
     let (z, y) = (inputs[0].scalars, inputs[1].scalars)
+    if reduction == .none {
+      return Tensor(
+        shape: inputs[0].shape,
+        scalars: z.indices.map { i in
+          max(z[i], 0) - z[i] * y[i] + Scalar.log1p(Scalar.exp(-abs(z[i])))
+        })
+    }
     var total: Scalar = 0
     for i in z.indices {
       total += max(z[i], 0) - z[i] * y[i] + Scalar.log1p(Scalar.exp(-abs(z[i])))
@@ -35,12 +43,12 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
   ) -> [Tensor<Scalar>] {
     let (z, y) = (inputs[0].scalars, inputs[1].scalars)
-    let scale = gradient.scalar * reduction.factor(z.count)
+    let scale = reduction.termScales(gradient, count: z.count)
     var gradientZ = [Scalar](repeating: 0, count: z.count)
     var gradientY = [Scalar](repeating: 0, count: z.count)
     for i in z.indices {
-      gradientZ[i] = scale * sigmoidMinusTarget(z[i], y[i])
-      gradientY[i] = -scale * z[i]
+      gradientZ[i] = scale[i] * sigmoidMinusTarget(z[i], y[i])
+      gradientY[i] = -scale[i] * z[i]
     }
     return [
       Tensor(shape: inputs[0].shape, scalars: gradientZ),
@@ -48,13 +56,13 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     ]
   }
 
-  /// z̄ = s·(σ(z) − y), ȳ = −s·z with s = L̄/n; σ(z) − y is the plain difference here, not
+  /// z̄ = s·(σ(z) − y), ȳ = −s·z with s = L̄/n (L̄ itself, per element, for `.none`); σ(z) − y is the plain difference here, not
   /// `sigmoidMinusTarget`'s cancellation-free form (the same to an ulp of σ(z)).
   public func gradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
     let (z, y) = (inputs[0], inputs[1])
-    let s = gradient * reduction.factor(z.shape.reduce(1, *))
+    let s = reduction.termScale(gradient, count: z.shape.reduce(1, *))
     return [needs[0] ? s * (z.sigmoid() - y) : nil, needs[1] ? -s * z : nil]
   }
 
@@ -63,6 +71,10 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
   public func forward<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
   ) {
+    guard reduction != .none else {
+      output = forward(inputs)
+      return
+    }
     var total: Scalar = 0
     inputs[0].scalars.withUnsafeBufferPointer { z in
       inputs[1].scalars.withUnsafeBufferPointer { y in
@@ -79,6 +91,11 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>,
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {
+    guard reduction != .none else {
+      accumulateThroughVJP(
+        inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
+      return
+    }
     let scale = gradient.scalar * reduction.factor(inputs[0].count)
     inputs[0].scalars.withUnsafeBufferPointer { z in
       inputs[1].scalars.withUnsafeBufferPointer { y in
@@ -103,12 +120,12 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
   ) -> Tensor<Scalar> {
     let (z, y) = (inputs[0].scalars, inputs[1].scalars)
     let (tangentZ, tangentY) = (tangents[0]?.scalars, tangents[1]?.scalars)
-    var total: Scalar = 0
+    var terms = [Scalar](repeating: 0, count: z.count)
     for i in z.indices {
-      if let tangentZ { total += tangentZ[i] * sigmoidMinusTarget(z[i], y[i]) }
-      if let tangentY { total -= tangentY[i] * z[i] }
+      if let tangentZ { terms[i] += tangentZ[i] * sigmoidMinusTarget(z[i], y[i]) }
+      if let tangentY { terms[i] -= tangentY[i] * z[i] }
     }
-    return Tensor(total * reduction.factor(z.count))
+    return reducedTerms(terms, shape: inputs[0].shape, reduction)
   }
 
   /// ∂L/∂z = (σ(z) − y)/n, i.e. "a − y" with a = σ(z); ∂L/∂y = −z/n.
@@ -124,6 +141,9 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     },
     OperationCheck("sum reduction, [2, 3]", [[2, 3], [2, 3]]) { _, x in
       x[0].binaryCrossEntropyWithLogits(x[1].sigmoid(), reduction: .sum)
+    },
+    OperationCheck("no reduction, [3, 2]", [[3, 2], [3, 2]]) { _, x in
+      x[0].binaryCrossEntropyWithLogits(x[1].sigmoid(), reduction: .none)
     },
   ]
 }

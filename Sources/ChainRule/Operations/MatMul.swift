@@ -86,11 +86,34 @@ public struct MatMul: CatalogedOperation {
 }
 
 extension Node {
-  /// Matrix product `self · other` of two rank-2 nodes.
-  public func matmul(_ other: Node) -> Node { graph.apply(MatMul(), [self, other]) }
+  /// Matrix product `self · other` with `torch.matmul`'s semantics: two matrices take
+  /// `MatMul` (the GEMM, unchanged); operands of rank ≥ 3, or a matrix against a batch, take
+  /// `BatchedMatMul`, whose batch axes broadcast; a vector (rank 1) operand is promoted to a
+  /// matrix — [k] to [1, k] on the left, [k, 1] on the right — and the added axis removed
+  /// from the result (`Reshape` nodes), so vector · vector is their dot product (rank 0).
+  /// A rank-0 operand is an error.
+  public func matmul(_ other: Node) -> Node {
+    let (rankA, rankB) = (shape.count, other.shape.count)
+    // A failed op's placeholder (shape [0], inside `throwingShapeErrors`) is no vector.
+    let placeholder = graph.record(id).isPlaceholder || other.graph.record(other.id).isPlaceholder
+    if placeholder || rankA == 2 && rankB == 2 || rankA == 0 || rankB == 0 {
+      return graph.apply(MatMul(), [self, other])
+    }
+    if rankA == 1 || rankB == 1 {
+      let a = rankA == 1 ? reshaped([1] + shape) : self
+      let b = rankB == 1 ? other.reshaped(other.shape + [1]) : other
+      let product = a.matmul(b)
+      guard product.shape.count >= 2 else { return product }  // a placeholder again
+      var result = product.shape
+      if rankB == 1 { result.removeLast() }
+      if rankA == 1 { result.remove(at: result.count - (rankB == 1 ? 1 : 2)) }
+      return product.reshaped(result)
+    }
+    return graph.apply(BatchedMatMul(), [self, other])
+  }
 }
 
 extension Graph {
-  /// Matrix product `a · b` of two rank-2 nodes.
+  /// Matrix product `a · b` (`Node.matmul`: rank-2 GEMM, batched, or with vectors promoted).
   public func matmul(_ a: Node<Scalar>, _ b: Node<Scalar>) -> Node<Scalar> { a.matmul(b) }
 }

@@ -148,4 +148,38 @@ extension Node {
       Max(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
       [self])
   }
+
+  /// The maximum over several `axes` (negative counts from the end), each removed unless
+  /// `keepingDimension` keeps it with length 1: PyTorch's `amax(dim: (…), keepdim:)` values.
+  ///
+  /// A composite, not a new rule: the reduced axes are moved last in their order (`Permute`),
+  /// flattened into one (`Reshape`) and reduced by `Max`. So the gradient goes to the first
+  /// maximal element in row-major order of each reduced block — `max(alongAxis:)`'s rule, so
+  /// one axis and several agree — where `torch.amax` splits a tie's gradient evenly.
+  public func max(alongAxes axes: [Int], keepingDimension: Bool = false) -> Node {
+    reduced(overAxes: axes, keepingDimension: keepingDimension) {
+      $0.max(alongAxis: $1, keepingDimension: $2)
+    }
+  }
+
+  /// A reduction over several axes from a one-axis one (`reduce(node, axis, keepingDimension)`):
+  /// one axis is reduced directly; several are moved last, flattened, and reduced as one.
+  func reduced(
+    overAxes axes: [Int], keepingDimension: Bool, _ reduce: (Node, Int, Bool) -> Node
+  ) -> Node {
+    let rank = shape.count
+    let resolved = axes.map { normalizedAxis($0, rank: rank) }.sorted()
+    require(
+      !resolved.isEmpty && resolved.allSatisfy { $0 >= 0 && $0 < rank }
+        && Set(resolved).count == resolved.count,
+      "\(label): \(axes) are not distinct axes of shape \(shape)")
+    if resolved.count == 1 { return reduce(self, resolved[0], keepingDimension) }
+    let others = (0..<rank).filter { !resolved.contains($0) }
+    let permutation = others + resolved
+    let moved = permutation == Array(0..<rank) ? self : permuted(permutation)
+    let block = resolved.reduce(1) { $0 * shape[$1] }
+    let result = reduce(moved.reshaped(others.map { shape[$0] } + [block]), others.count, false)
+    return keepingDimension
+      ? result.reshaped(reducedShape(shape, axes: resolved, keepingDimension: true)) : result
+  }
 }

@@ -73,4 +73,14 @@ extension Node {
       Min(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
       [self])
   }
+
+  /// The minimum over several `axes` (negative counts from the end), each removed unless
+  /// `keepingDimension` keeps it with length 1: PyTorch's `amin(dim: (…), keepdim:)` values,
+  /// with the gradient to the first minimal element in row-major order of each reduced block
+  /// (a composite of `Permute`, `Reshape` and `Min`; see `max(alongAxes:keepingDimension:)`).
+  public func min(alongAxes axes: [Int], keepingDimension: Bool = false) -> Node {
+    reduced(overAxes: axes, keepingDimension: keepingDimension) {
+      $0.min(alongAxis: $1, keepingDimension: $2)
+    }
+  }
 }

@@ -149,3 +149,73 @@ extension Tensor {
   /// x^p for every element, as the C library's `pow` defines it.
   public func pow(_ exponent: Scalar) -> Tensor { map { Scalar.pow($0, exponent) } }
 }
+
+// MARK: Several axes at once, and permuted axes (issue 15: the API corners)
+
+extension Tensor {
+  /// The sum over several `axes` (negative counts from the end; all when nil), each removed
+  /// unless `keepingDimension` keeps it with length 1, as PyTorch's `sum(dim: (…), keepdim:)`.
+  /// One axis at a time, from the last: a single axis gives `sum(alongAxis:)`'s bits.
+  /// - Precondition: every axis exists, none repeats.
+  public func sum(alongAxes axes: [Int]?, keepingDimension: Bool = false) -> Tensor {
+    let resolved = resolvedAxes(axes, rank: rank)
+    require(
+      resolved.allSatisfy { $0 >= 0 && $0 < rank } && Set(resolved).count == resolved.count,
+      "sum: axes \(axes ?? []) are not distinct axes of shape \(shape)")
+    if axes == nil { return sum().reshaped(keepingDimension ? shape.map { _ in 1 } : []) }
+    var result = self
+    for axis in resolved.reversed() { result = result.sum(alongAxis: axis, keepingDimension: true) }
+    return keepingDimension
+      ? result : result.reshaped(reducedShape(shape, axes: resolved, keepingDimension: false))
+  }
+
+  /// The tensor with its axes reordered: axis i of the result is axis `permutation[i]` of
+  /// this one (PyTorch's `permute`, NumPy's `transpose(axes)`), copied into row-major order.
+  /// - Precondition: `permutation` holds each of 0..<rank once.
+  public func permuted(_ permutation: [Int]) -> Tensor {
+    require(
+      permutation.sorted() == Array(0..<rank),
+      "permuted: \(permutation) is not a permutation of the \(rank) axes of \(shape)")
+    let newShape = permutation.map { shape[$0] }
+    var rowStrides = [Int](repeating: 1, count: rank)
+    for axis in stride(from: rank - 2, through: 0, by: -1) {
+      rowStrides[axis] = rowStrides[axis + 1] * shape[axis + 1]
+    }
+    let strides = permutation.map { rowStrides[$0] }  // input step per output axis
+    var result = [Scalar]()
+    result.reserveCapacity(count)
+    var index = [Int](repeating: 0, count: rank)
+    var offset = 0
+    for _ in 0..<count {
+      result.append(scalars[offset])
+      var axis = rank - 1
+      while axis >= 0 {
+        index[axis] += 1
+        offset += strides[axis]
+        if index[axis] < newShape[axis] { break }
+        offset -= strides[axis] * newShape[axis]
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+    return Tensor(shape: newShape, scalars: result)
+  }
+
+  /// The tensor with axes `first` and `second` swapped (negative counts from the end), as
+  /// PyTorch's `transpose(dim0, dim1)`; `transposed()` is the rank-2 case.
+  public func transposed(_ first: Int, _ second: Int) -> Tensor {
+    permuted(swappedAxes(rank: rank, first, second))
+  }
+}
+
+/// The permutation of 0..<rank that swaps `first` and `second` (negative counts from the end).
+/// - Precondition: both are axes of that rank.
+func swappedAxes(rank: Int, _ first: Int, _ second: Int) -> [Int] {
+  let (a, b) = (normalizedAxis(first, rank: rank), normalizedAxis(second, rank: rank))
+  require(
+    a >= 0 && a < rank && b >= 0 && b < rank,
+    "transposed: axes \(first) and \(second) are not both axes of a rank-\(rank) tensor")
+  var permutation = Array(0..<rank)
+  permutation.swapAt(a, b)
+  return permutation
+}
