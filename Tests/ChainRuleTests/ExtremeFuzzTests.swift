@@ -158,8 +158,9 @@ struct ExtremeFuzzTests {
         + "range; \(compared) gradient elements compared, \(skipped) skipped (NaN in Double); "
         + "\(extremes); ops: "
         + "\(counts.sorted { $0.key < $1.key })")
+    // Each op's share of the draws shrinks as the catalog grows (51 ops now): 15 graphs each.
     for op in OperationCatalog.all {
-      #expect(counts[String(describing: op), default: 0] >= 20, "\(op) is rarely drawn: \(counts)")
+      #expect(counts[String(describing: op), default: 0] >= 15, "\(op) is rarely drawn: \(counts)")
     }
     #expect(extremes.subnormal >= 200)
     #expect(extremes.logits >= 200)
