@@ -11,6 +11,7 @@
 /// Numerics: as `MatMul`, per matrix.
 public struct BatchedMatMul: CatalogedOperation {
   public var name: String { "batchedMatmul" }
+  /// The op; it has no settings.
   public init() {}
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {

@@ -7,6 +7,7 @@ public struct Permute: CatalogedOperation {
   /// Axis i of the output is axis `permutation[i]` of the input.
   public let permutation: [Int]
   public var name: String { "permute\(permutation)" }
+  /// Reorders the axes: output axis i is input axis `permutation[i]`.
   public init(_ permutation: [Int]) { self.permutation = permutation }
 
   /// π⁻¹: the permutation that puts the axes back.
