@@ -32,7 +32,9 @@ public final class Conv2d<Scalar: TensorScalar>: Layer {
   ///   - inputChannels: C.
   ///   - outputChannels: O, the number of kernels.
   ///   - kernelSize: kH × kW.
-  ///   - stride, padding, dilation: as `Conv2D`.
+  ///   - stride: The step between windows, per axis (as `Conv2D`).
+  ///   - padding: Zeros added on each side, per axis (as `Conv2D`).
+  ///   - dilation: The spacing of the kernel's taps, per axis (as `Conv2D`).
   ///   - activation: applied after conv(x, W) + b.
   ///   - weightInitializer: rule for W (fanIn = C·kH·kW, fanOut = O·kH·kW).
   ///   - biasInitializer: rule for b.
