@@ -386,6 +386,7 @@ enum CheckedLayer: Sendable {
       .invalidMetadata(key: ModelDescription.key, message: message)
     }
     let given = "\(source) gives \(ModelDescription.text(input))"
+    let outputs = source.hasPrefix("layers[") ? "\(source) outputs" : "\(source) has"
     switch self {
     case .dense(let size, let output, _):
       guard let input else { return [nil, output] }
@@ -393,7 +394,7 @@ enum CheckedLayer: Sendable {
         throw refuse("\(field) (dense) reads [N, \(size)]; \(given) (add a flatten layer)")
       }
       if let features = input[1], features != size {
-        throw refuse("field \"\(field).inputSize\" is \(size); \(source) outputs \(features)")
+        throw refuse("field \"\(field).inputSize\" is \(size); \(outputs) \(features)")
       }
       return [nil, output]
     case .conv2d(let channels, let output, let kernel, let stride, let padding, let dilation, _):
@@ -403,7 +404,7 @@ enum CheckedLayer: Sendable {
       }
       if let c = input[1], c != channels {
         throw refuse(
-          "field \"\(field).inputChannels\" is \(channels); \(source) outputs \(c) channels")
+          "field \"\(field).inputChannels\" is \(channels); \(outputs) \(c) channels")
       }
       let (height, width) = try Self.window(
         input, kernel, stride, padding, dilation, field: field, given: given)

@@ -137,7 +137,7 @@ public struct ModelDescription: Codable, Equatable, Sendable {
             + "\(Self.largestRank) axes of sizes 1…\(LayerRecord.largestSize)")
       }
       shape = [nil] + inputShape
-      source = "the input shape"
+      source = "the input"
       try Self.checkElementCount(shape, field: "inputShape")
       if let data, Self.elementCount(inputShape) != data.featureColumns.count {
         throw .invalidMetadata(
@@ -319,7 +319,9 @@ public struct SavedModel<Scalar: TensorScalar> {
         let owner = parameter.name.dropFirst(
           parameter.name.hasPrefix(ModelDescription.optimizerPrefix)
             ? ModelDescription.optimizerPrefix.count : 0
-        ).split(separator: ".").first.flatMap { Int($0.dropFirst("layer".count)) }
+        ).split(separator: ".").first.flatMap {
+          $0.hasPrefix("layer") ? Int($0.dropFirst("layer".count)) : nil
+        }
         let layer = owner.flatMap { layers.indices.contains($0) ? $0 : nil }.map {
           " (layers[\($0)], a \(layers[$0].kind) layer)"
         }
