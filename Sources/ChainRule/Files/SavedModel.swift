@@ -366,9 +366,13 @@ extension Sequential {
   /// Training or evaluation mode is not stored: `load(from:)` gives a network in evaluation
   /// mode. A dropout layer's generator state is stored, so masks resume where they stopped.
   /// - Parameters:
+  ///   - url: where the file goes (written to a temporary file beside it, then renamed).
   ///   - inputShape: one example's shape without the batch axis (`[1, 8, 8]`), checked
   ///     against every layer; needed for `chainrule predict` to feed an input that is not a
   ///     row of features (`[featureColumns.count]`, the default with `data`).
+  ///   - data: the columns the network reads and what it predicts, for `chainrule`.
+  ///   - optimizerState: an optimizer's `state`, stored as `optimizer.<key>` tensors.
+  ///   - metadata: further `__metadata__` entries (not the format's own keys).
   /// - Throws: `ModelFileError.invalidMetadata` for a layer the format cannot store, layers
   ///   whose shapes do not chain, or a metadata key of the format given in `metadata`;
   ///   `.file` when writing fails (the previous file, if any, is left untouched).
