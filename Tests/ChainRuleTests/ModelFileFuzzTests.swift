@@ -142,7 +142,7 @@ enum ModelRules {
       return number.map { (0...1).contains($0) } ?? false
     case (ModelBundle.modelKey, "inputSize"), (ModelBundle.modelKey, "outputSize"),
       (ModelBundle.modelKey, "task"), (ModelBundle.modelKey, "kind"):
-      return false  // the tensors' shapes fix them (and dense is the only kind)
+      return false  // the tensors' shapes fix them (and any other kind has other fields)
     case (ModelBundle.modelKey, "featureMean"): return number != nil
     case (ModelBundle.modelKey, "featureStd"):
       return number.map { $0 > 1e-12 && $0 <= 1.3e154 } ?? false
