@@ -413,9 +413,16 @@ enum ModelBundle {
             + "with chainrule)")
       }
       try data.validate()
-      if let index = description.layers.firstIndex(where: { $0.kind == "embedding" }) {
+      func embedding(_ layers: [LayerRecord], _ path: String) -> String? {
+        for (index, layer) in layers.enumerated() {
+          if layer.kind == "embedding" { return "\(path)[\(index)]" }
+          if let found = embedding(layer.layers ?? [], "\(path)[\(index)].layers") { return found }
+        }
+        return nil
+      }
+      if let field = embedding(description.layers, "layers") {
         throw MetadataProblem(
-          field: "layers[\(index)].kind", value: "\"embedding\"",
+          field: "\(field).kind", value: "\"embedding\"",
           rule: "chainrule predict feeds standardised feature columns, not the indices an "
             + "embedding reads (use the model from the library)")
       }

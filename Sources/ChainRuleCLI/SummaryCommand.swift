@@ -12,10 +12,10 @@ enum SummaryCommand: Command {
 
     Prints the layers of a model file (written by `chainrule train` or by the library's
     `Sequential.save(to:)`, every layer kind: dense, conv2d, maxPool2d, flatten, dropout,
-    layerNorm, embedding) with their kinds, sizes, activations, parameter shapes and
-    counts, each layer's output shape per example and its settings (kernel, stride,
-    padding, …); the data the model reads (feature columns and their standardisation, the label,
-    the class names); the optimizer state it carries; the training settings and history when
+    layerNorm, embedding, sequential) with their kinds, sizes, activations, parameter
+    shapes and counts, each layer's output shape per example and its settings (kernel,
+    stride, padding, …); the data the model reads (feature columns and their
+    standardisation, the label, the class names); the optimizer state it carries; the training settings and history when
     `chainrule train` wrote it; and every metadata key. The description is checked against
     the tensors first, and no tensor is decoded. Files of the older format chainrule-mlp-1 are
     read too.
@@ -183,6 +183,9 @@ enum SummaryCommand: Command {
     case "layerNorm":
       return "over the last axis, eps \(layer.epsilon.map { "\($0)" } ?? "?"), affine"
     case "embedding": return "\(layer.count.map(String.init) ?? "?") rows"
+    case "sequential":
+      return "\(layer.layers?.count ?? 0) layers: "
+        + (layer.layers ?? []).map(\.kind).joined(separator: ", ")
     default: return "-"
     }
   }

@@ -450,11 +450,31 @@ enum LayerRules {
     "normalizedShape",
   ]
 
-  static func valid(path: [Any], raw: String, original: Any?, model: Any) -> Bool? {
-    // JSONSerialization reads true as 1: a flag's rule comes before the comparison below.
-    if path.count >= 3, let flag = path[2] as? String, ["bias", "affine"].contains(flag) {
-      return raw == "true"
+  /// The record a path points into, through nested sequentials: its JSON object, its field
+  /// path as messages write it (`layers[3].layers[1]`), and where the field's name sits in
+  /// `path`; nil outside the layers.
+  static func record(_ path: [Any], in model: Any) -> (
+    record: [String: Any], text: String, fieldIndex: Int
+  )? {
+    var (object, text, i) = (model as? [String: Any], "", 0)
+    var found: [String: Any]?
+    while i + 1 < path.count, (path[i] as? String) == "layers", let index = path[i + 1] as? Int {
+      let records = object?["layers"] as? [[String: Any]] ?? []
+      guard records.indices.contains(index) else { return nil }
+      found = records[index]
+      object = found
+      text += (text.isEmpty ? "" : ".") + "layers[\(index)]"
+      i += 2
     }
+    guard let found, i < path.count else { return nil }
+    return (found, text, i)
+  }
+
+  static func valid(path: [Any], raw: String, original: Any?, model: Any) -> Bool? {
+    let place = record(path, in: model)
+    let field = place.flatMap { path[$0.fieldIndex] as? String }
+    // JSONSerialization reads true as 1: a flag's rule comes before the comparison below.
+    if let field, ["bias", "affine"].contains(field) { return raw == "true" }
     if let original,
       raw == "\(original)" || (original as? String).map({ "\"\($0)\"" == raw }) == true
     {
@@ -466,11 +486,8 @@ enum LayerRules {
       return raw == "null" ? false : nil
     }
     if names.first == "inputShape" { return Int(raw).map { $0 >= 1 ? nil : false } ?? false }
-    guard path.count >= 3, let index = path[1] as? Int, let field = path[2] as? String else {
-      return nil
-    }
-    let layers = (model as? [String: Any])?["layers"] as? [[String: Any]]
-    let kind = layers.flatMap { $0.indices.contains(index) ? $0[index]["kind"] as? String : nil }
+    guard let place, let field else { return nil }
+    let kind = place.record["kind"] as? String
     let int = Int(raw)
     let number = ModelRules.number(raw)
     switch field {
@@ -521,8 +538,8 @@ struct LayerFileFuzzTests {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Three files: every kind but embedding; the embedding network; every kind again with a
-  /// data description for `data.csv`.
+  /// Four files: every kind but embedding; the embedding network; every kind again with a
+  /// data description for `data.csv`; a network with a `Sequential` inside.
   static func bases(in folder: URL) throws -> [Data] {
     let model = SavedModelLayerTests.everyKind()
     let url = folder.appendingPathComponent("base.st")
@@ -532,9 +549,12 @@ struct LayerFileFuzzTests {
         featureColumns: (0..<60).map { "f\($0)" }, featureMean: Array(repeating: 0.5, count: 60),
         featureStd: Array(repeating: 1.5, count: 60), labelColumn: "label",
         task: .classification, classes: ["a", "b"]))
+    let (nested, shape, _, _) = SavedModelLayerTests.network("sequential")
+    let nestedURL = folder.appendingPathComponent("nested.st")
+    try nested.save(to: nestedURL, inputShape: shape)
     return [
       try SavedModelLayerTests.baseFile(), try SavedModelLayerTests.baseFile(embedding: true),
-      try Data(contentsOf: url),
+      try Data(contentsOf: url), try Data(contentsOf: nestedURL),
     ]
   }
 
@@ -701,12 +721,13 @@ struct LayerFileFuzzTests {
       let verdict = LayerRules.valid(path: path, raw: raw, original: original, model: model)
       // A value that is well-formed but of the wrong size is refused where the shapes stop
       // chaining, which may be a later layer; a malformed one names its own layer.
-      let inLayer = path.count >= 3 && (path[0] as? String) == "layers" && path[1] is Int
-      let own = inLayer ? "layers[\(path[1])]" : nil
-      let name = inLayer ? "\(path[2])" : ""
+      let place = LayerRules.record(path, in: model)
+      let own = place?.text
+      let name = place.map { "\(path[$0.fieldIndex])" } ?? ""
       let named =
-        raw != "NaN" && inLayer
-        && !(LayerRules.fixedByTensors.contains(name) || ["kind", "kernelSize"].contains(name))
+        raw != "NaN" && place != nil
+        && !(LayerRules.fixedByTensors.contains(name)
+          || ["kind", "kernelSize", "layers"].contains(name))
       let expectation: ModelFileFuzzTests.Expectation =
         switch verdict {
         case true?: .load

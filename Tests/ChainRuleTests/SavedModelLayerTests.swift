@@ -9,7 +9,7 @@ import Testing
 @Suite("model files: every layer kind")
 struct SavedModelLayerTests {
   static let kinds = [
-    "dense", "conv2d", "maxPool2d", "flatten", "dropout", "layerNorm", "embedding",
+    "dense", "conv2d", "maxPool2d", "flatten", "dropout", "layerNorm", "embedding", "sequential",
   ]
 
   /// A small network holding `kind`, the shape of one example, a batch of 5 and its labels.
@@ -67,6 +67,16 @@ struct SavedModelLayerTests {
       shape = [3]
       layers = [
         Dense(inputSize: 3, outputSize: 4, using: &generator), LayerNorm(size: 4, epsilon: 1e-3),
+        Dense(inputSize: 4, outputSize: 2, using: &generator),
+      ]
+    case "sequential":
+      // A Sequential inside the Sequential: its parameters are layer0.layer0.weight, …
+      shape = [2, 3]
+      layers = [
+        Sequential<Float>([
+          Flatten(), Dense(inputSize: 6, outputSize: 4, activation: .relu, using: &generator),
+          Dropout(probability: 0.25, seed: 12),
+        ]),
         Dense(inputSize: 4, outputSize: 2, using: &generator),
       ]
     default:  // embedding: two indices in 0..<5 per example
@@ -129,7 +139,8 @@ struct SavedModelLayerTests {
       #expect(Self.bits(loaded.value) == Self.bits(original.value), "\(original.name)")
     }
     // The loaded network is in evaluation mode; the original is put there to compare.
-    for case let dropout as Dropout<Float> in saved.model.layers { #expect(!dropout.isTraining) }
+    let inner = saved.model.layers.flatMap { ($0 as? Sequential<Float>)?.layers ?? [$0] }
+    for case let dropout as Dropout<Float> in inner { #expect(!dropout.isTraining) }
     model.setTraining(false)
     #expect(Self.bits(Self.output(saved.model, x)) == Self.bits(Self.output(model, x)))
     #expect(saved.model.layers.map { "\(type(of: $0))" } == model.layers.map { "\(type(of: $0))" })
@@ -234,7 +245,7 @@ struct SavedModelLayerTests {
   @Test func summaryPrintsDropoutLayerNormAndEmbedding() throws {
     let folder = try CLITests.folder()
     defer { try? FileManager.default.removeItem(at: folder) }
-    for kind in ["dropout", "layerNorm", "embedding"] {
+    for kind in ["dropout", "layerNorm", "embedding", "sequential"] {
       let (model, inputShape, _, _) = Self.network(kind)
       try model.save(to: folder.appendingPathComponent("\(kind).st"), inputShape: inputShape)
       let summary = try CLITests.run(["summary", "\(kind).st"], in: folder)
@@ -243,7 +254,13 @@ struct SavedModelLayerTests {
         switch kind {
         case "dropout": ["layer1  dropout", "p 0.3", "dropout: loaded in evaluation mode"]
         case "layerNorm": ["layer1  layerNorm  4   4", "weight [4], bias [4]", "eps 0.001"]
-        default: ["layer0  embedding  -   3", "weight [5, 3]", "5 rows", "[2, 3]", "[6]"]
+        case "embedding":
+          ["layer0  embedding  -   3", "weight [5, 3]", "5 rows", "[2, 3]", "[6]"]
+        default:
+          [
+            "layer0  sequential", "3 layers: flatten, dense, dropout", "weight [6, 4], bias [4]",
+            "28", "[4]",
+          ]
         }
       for text in expected {
         #expect(summary.output.contains(text), "\(text) in\n\(summary.output)")
@@ -389,6 +406,34 @@ struct SavedModelLayerTests {
     #expect(try Self.refusal(base) == nil)
   }
 
+  /// The records inside a nested `Sequential` are checked like the others, named by their
+  /// path.
+  @Test func nestedRecordsAreCheckedByTheirPath() throws {
+    let (model, shape, _, _) = Self.network("sequential")
+    let url = Self.scratch("nested")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try model.save(to: url, inputShape: shape)
+    let base = try Data(contentsOf: url)
+    #expect(try Self.refusal(base) == nil)
+    for (path, raw, expected) in [
+      (
+        ["layers", 0, "layers", 2, "probability"], "1",
+        #"field "layers[0].layers[2].probability" is 1.0; a dropout probability is in [0, 1)"#
+      ),
+      (
+        ["layers", 0, "layers", 1, "inputSize"], "5",
+        #"field "layers[0].layers[1].inputSize" is 5; layers[0].layers[0] outputs 6"#
+      ),
+      (["layers", 0, "layers"], "[]", #"field "layers[0].layers" is empty"#),
+      (["layers", 1, "inputSize"], "3", #"field "layers[1].inputSize" is 3; layers[0] outputs 4"#),
+    ] as [([Any], String, String)] {
+      let edited = try ModelEdit.setting(
+        try ModelEdit.read(url), key: ModelDescription.key, path: path, raw: raw)
+      let refusal = try Self.refusal(try ModelEdit.encode(edited))
+      #expect(refusal?.contains(expected) == true, "\(refusal ?? "loaded")")
+    }
+  }
+
   @Test func embeddingRecordsAreCheckedToo() throws {
     let base = try Self.baseFile(embedding: true)
     #expect(try Self.refusal(base) == nil)
@@ -474,8 +519,8 @@ struct SavedModelLayerTests {
     #expect(dtype?.contains("I32") == true, "\(dtype ?? "loaded")")
   }
 
-  /// A layer of your own, or a nested `Sequential`, is refused by name on save; no file is
-  /// written.
+  /// A layer of your own, also inside a nested `Sequential`, is refused by name on save; no
+  /// file is written.
   @Test func aLayerTheFormatCannotStoreIsRefusedOnSave() throws {
     final class Twice: Layer {
       var name = "twice"
@@ -486,8 +531,8 @@ struct SavedModelLayerTests {
     for (model, expected) in [
       (Sequential<Float>([Twice()]), #"layer "layer0" is a Twice, which the model format"#),
       (
-        Sequential<Float>([Sequential<Float>([Flatten()])]),
-        "put the inner layers in the outer Sequential"
+        Sequential<Float>([Sequential<Float>([Flatten(), Twice()])]),
+        #"layer "layer0.layer1" is a Twice, which the model format"#
       ),
     ] {
       let error = #expect(throws: ModelFileError.self) { try model.save(to: url) }

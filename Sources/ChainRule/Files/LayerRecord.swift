@@ -20,6 +20,7 @@
 /// | `dropout` | `probability`, `generator` (the four state words of its mask generator) | none |
 /// | `layerNorm` | `normalizedShape` ([D]), `epsilon`, `affine` (`true`) | `weight` [D] (γ), `bias` [D] (β) |
 /// | `embedding` | `count`, `dimension` | `weight` [count, dimension] |
+/// | `sequential` | `layers` (the records of a `Sequential` inside the `Sequential`) | its layers', as `layer<j>.<role>` under its own name |
 ///
 /// A kind this version does not know is refused by name when loading, never guessed; so is a
 /// `bias` or `affine` of `false` (this version's `Conv2d` always has a bias and `LayerNorm`
@@ -68,10 +69,12 @@ public struct LayerRecord: Codable, Equatable, Sendable {
   public var count: Int?
   /// Embedding: the length of each vector.
   public var dimension: Int?
+  /// Sequential: the records of the nested network's layers.
+  public var layers: [LayerRecord]?
 
   /// The kinds this version reads and writes.
   public static let knownKinds = [
-    "dense", "conv2d", "maxPool2d", "flatten", "dropout", "layerNorm", "embedding",
+    "dense", "conv2d", "maxPool2d", "flatten", "dropout", "layerNorm", "embedding", "sequential",
   ]
 
   /// The largest size a record may hold (2³¹ − 1): large enough for any model that fits in
@@ -92,7 +95,7 @@ public struct LayerRecord: Codable, Equatable, Sendable {
 
   /// The record of `layer`.
   /// - Throws: `ModelFileError.invalidMetadata` for a layer type the format has no kind for
-  ///   (a layer of your own, or a `Sequential` inside the `Sequential`).
+  ///   (a layer of your own, also inside a nested `Sequential`).
   public init<Scalar: TensorScalar>(_ layer: any Layer<Scalar>) throws(ModelFileError) {
     func pair(_ size: Size2D) -> [Int] { [size.height, size.width] }
     switch layer {
@@ -122,13 +125,16 @@ public struct LayerRecord: Codable, Equatable, Sendable {
     case let embedding as Embedding<Scalar>:
       self.init(kind: "embedding")
       (count, dimension) = (embedding.count, embedding.dimension)
+    case let sequential as Sequential<Scalar>:
+      self.init(kind: "sequential")
+      var records: [LayerRecord] = []
+      for inner in sequential.layers { records.append(try LayerRecord(inner)) }
+      layers = records
     default:
       throw .invalidMetadata(
         key: ModelDescription.key,
         message: "layer \"\(layer.name)\" is a \(type(of: layer)), which the model format cannot "
-          + "store (it stores: \(Self.knownKinds.joined(separator: ", "))"
-          + (layer is Sequential<Scalar> ? "; put the inner layers in the outer Sequential" : "")
-          + ")")
+          + "store (it stores: \(Self.knownKinds.joined(separator: ", ")))")
     }
   }
 
@@ -157,6 +163,7 @@ public struct LayerRecord: Codable, Equatable, Sendable {
     "dropout": (["probability", "generator"], []),
     "layerNorm": (["normalizedShape", "epsilon", "affine"], []),
     "embedding": (["count", "dimension"], []),
+    "sequential": (["layers"], []),
   ]
 
   /// Each field of the record with whether the file has it.
@@ -170,6 +177,7 @@ public struct LayerRecord: Codable, Equatable, Sendable {
       ("probability", probability != nil), ("generator", generator != nil),
       ("normalizedShape", normalizedShape != nil), ("epsilon", epsilon != nil),
       ("affine", affine != nil), ("count", count != nil), ("dimension", dimension != nil),
+      ("layers", layers != nil),
     ]
   }
 
@@ -254,6 +262,13 @@ public struct LayerRecord: Codable, Equatable, Sendable {
       guard e >= 0 else { throw problem(field, "epsilon", "is \(e); ε must not be negative") }
       return .layerNorm(
         size: try size(normalizedShape![0], "normalizedShape[0]", field), epsilon: e)
+    case "sequential":
+      guard !layers!.isEmpty else { throw problem(field, "layers", "is empty") }
+      var inner: [CheckedLayer] = []
+      for (index, record) in layers!.enumerated() {
+        inner.append(try record.checked("\(field).layers[\(index)]"))
+      }
+      return .sequential(inner)
     default:  // "embedding"
       return .embedding(
         count: try size(count, "count", field), dimension: try size(dimension, "dimension", field))
@@ -318,6 +333,8 @@ enum CheckedLayer: Sendable {
   case dropout(probability: Double, generator: Xoshiro256StarStar)
   case layerNorm(size: Int, epsilon: Double)
   case embedding(count: Int, dimension: Int)
+  /// A `Sequential` inside the `Sequential`.
+  indirect case sequential([CheckedLayer])
 
   /// The record's kind, for messages.
   var kind: String {
@@ -329,6 +346,7 @@ enum CheckedLayer: Sendable {
     case .dropout: "dropout"
     case .layerNorm: "layerNorm"
     case .embedding: "embedding"
+    case .sequential: "sequential"
     }
   }
 
@@ -344,6 +362,10 @@ enum CheckedLayer: Sendable {
       ]
     case .layerNorm(let size, _): [("\(prefix).weight", [size]), ("\(prefix).bias", [size])]
     case .embedding(let count, let dimension): [("\(prefix).weight", [count, dimension])]
+    case .sequential(let layers):
+      layers.enumerated().flatMap { index, layer in
+        layer.parameterShapes(prefix: "\(prefix).layer\(index)")
+      }
     case .maxPool2d, .flatten, .dropout: []
     }
   }
@@ -370,6 +392,8 @@ enum CheckedLayer: Sendable {
       return LayerNorm<Scalar>(size: size, epsilon: epsilon)
     case .embedding(let count, let dimension):
       return Embedding<Scalar>(table: .zeros([count, dimension]))
+    case .sequential(let layers):
+      return Sequential<Scalar>(layers.map { $0.makeLayer(Scalar.self) })
     }
   }
 
@@ -442,6 +466,15 @@ enum CheckedLayer: Sendable {
       return input
     case .embedding(_, let dimension):
       return input.map { $0 + [dimension] }
+    case .sequential(let layers):
+      var (shape, from) = (input, source)
+      for (index, layer) in layers.enumerated() {
+        let inner = "\(field).layers[\(index)]"
+        shape = try layer.outputShape(shape, field: inner, source: from)
+        try ModelDescription.checkElementCount(shape, field: inner)
+        from = inner
+      }
+      return shape
     }
   }
 

@@ -8,8 +8,9 @@ import Foundation
 // - `chainrule.format`: `chainrule-model-2`;
 // - `chainrule.model`: JSON of `ModelDescription`: the layers, one `LayerRecord` each (every
 //   layer type of the library: dense, conv2d, maxPool2d, flatten, dropout, layerNorm,
-//   embedding; see LayerRecord.swift), optionally the shape of one example, and optionally the
-//   data the model reads (`DataDescription`: columns, standardisation, class names);
+//   embedding, a nested sequential; see LayerRecord.swift), optionally the shape of one
+//   example, and optionally the data the model reads (`DataDescription`: columns,
+//   standardisation, class names);
 // - anything else the writer adds (the command line keeps its training state there).
 //
 // Files of format `chainrule-mlp-1` (written by `chainrule train` before this format) are read
@@ -208,7 +209,7 @@ public struct ModelDescription: Codable, Equatable, Sendable {
   }
 
   /// Refuses a shape with more than 2³¹ − 1 elements per example (where all are known).
-  private static func checkElementCount(_ shape: [Int?]?, field: String) throws(ModelFileError) {
+  static func checkElementCount(_ shape: [Int?]?, field: String) throws(ModelFileError) {
     guard let shape, shape.count >= 1 else { return }
     let known = shape.dropFirst().compactMap { $0 }
     guard known.count == shape.count - 1 else { return }
