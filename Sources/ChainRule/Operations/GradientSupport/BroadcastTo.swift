@@ -50,7 +50,7 @@ extension Node {
   /// of that shape when it is one).
   func broadcasted(to shape: [Int]) -> Node {
     if self.shape == shape { return self }
-    return graph.apply(
-      isOnes ? Ones(shape: shape) : BroadcastTo(shape: shape), isOnes ? [] : [self])
+    if isOnes { return graph.apply(Ones(shape: shape), []) }
+    return graph.apply(BroadcastTo(shape: shape), [self])
   }
 }
