@@ -96,7 +96,8 @@ struct VJPShare<Op: CarefulVJP>: DifferentiableOperation {
     return zip(shares, inputs).map { share, input in share?.value ?? Tensor.zeros(input.shape) }
   }
 
-  /// ẋₖ = Σⱼ ∂pₖ/∂operandⱼ · operandⱼ̇, forward mode on the plain formula's nodes.
+  /// The share's tangent Σⱼ ∂pₖ/∂operandⱼ · (operand j's tangent): forward mode on the plain
+  /// formula's nodes.
   func jvp<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
   ) -> Tensor<Scalar> {
@@ -108,7 +109,11 @@ struct VJPShare<Op: CarefulVJP>: DifferentiableOperation {
       of: plain, withRespectTo: moved.map { operands[$0] }, tangents: moved.map { tangents[$0]! })
   }
 
+  /// ∂(ȳ · ∂y/∂xₖ)/∂operand, in the op's own notation for ∂y/∂xₖ.
   func derivativeFormula(input: Int, operands: [String], output: String) -> String {
-    "∂(\(op.derivativeFormula(input: slot, operands: Array(operands[..<operandCount]), output: operands[operandCount])))/∂\(operands[input])"
+    let n = operandCount
+    let local = op.derivativeFormula(
+      input: slot, operands: Array(operands[..<n]), output: operands[n])
+    return "∂(\(operands[n + 1])·\(local))/∂\(operands[input])"
   }
 }
