@@ -6,6 +6,10 @@
 #   Benchmarks/peers/run.sh --quick    a few steps each (smoke test)
 #   Benchmarks/peers/run.sh --sweep    how cost grows, ChainRule beside PyTorch, drawn as
 #                                      Docs/sweep-{batch,width,nodes}.svg
+#   Benchmarks/peers/run.sh --avx2     every side held to AVX2 + FMA on an AVX-512 machine (the
+#                                      target kind, a Zen 3 EPYC, has no AVX-512): ChainRule's
+#                                      GEMM, OpenBLAS (NumPy), MKL, oneDNN and ATen (PyTorch), XLA
+#                                      (JAX)
 #
 # Creates a virtual environment from PyPI in Benchmarks/peers/.venv on first use.
 set -euo pipefail
@@ -18,6 +22,10 @@ for argument in "$@"; do
   case "$argument" in
     --quick) quick=(--quick) ;;
     --sweep) sweep=1 ;;
+    --avx2)
+      export CHAINRULE_GEMM_ISA=avx2 OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2
+      export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 XLA_FLAGS=--xla_cpu_max_isa=AVX2
+      ;;
     *) echo "run.sh: unknown option $argument" >&2; exit 2 ;;
   esac
 done

@@ -36,6 +36,18 @@ enum DotCommand: Command {
     let out = arguments.string("--out") ?? "graph.dot"
     let format = try OutputFormat.drawing(out, option: "--out")
     try requireFolder(of: out, option: "--out")
+    // Every refusal about the arguments comes before any file is read.
+    let frames = arguments.string("--frames")
+    if frames != nil && arguments.string("--data") == nil {
+      throw CLIError(message: "--frames needs --data: the backward pass starts from the loss")
+    }
+    let page = arguments.string("--html")
+    if let page {
+      guard arguments.string("--data") != nil else {
+        throw CLIError(message: "--html needs --data: the backward pass starts from the loss")
+      }
+      try requireFolder(of: page, option: "--html")
+    }
     let loaded = try ModelBundle.load(modelPath, as: Double.self)
     let spec = loaded.spec
     let graph = Graph<Double>()
@@ -58,17 +70,6 @@ enum DotCommand: Command {
       $0.trimmingCharacters(in: .whitespaces)
     }.filter { !$0.isEmpty }
     let dot = graph.dot(reaching: end, options: options)
-    let frames = arguments.string("--frames")
-    if frames != nil && arguments.string("--data") == nil {
-      throw CLIError(message: "--frames needs --data: the backward pass starts from the loss")
-    }
-    let page = arguments.string("--html")
-    if let page {
-      guard arguments.string("--data") != nil else {
-        throw CLIError(message: "--html needs --data: the backward pass starts from the loss")
-      }
-      try requireFolder(of: page, option: "--html")
-    }
     do {
       if let frames {
         let urls = try graph.renderFrames(

@@ -22,6 +22,20 @@ struct WrongShapeOperation: DifferentiableOperation {
   func derivativeFormula(input: Int, operands: [String], output: String) -> String { "0" }
 }
 
+/// A user's op with a forward pass and a VJP but neither optional rule (no `gradientNodes`, no
+/// `jvp`): y = x.
+struct RulelessOperation: DifferentiableOperation {
+  var name: String { "ruleless" }
+  func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
+    operands[0].shape
+  }
+  func forward<Scalar: TensorScalar>(_ inputs: [Tensor<Scalar>]) -> Tensor<Scalar> { inputs[0] }
+  func vjp<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, gradient: Tensor<Scalar>
+  ) -> [Tensor<Scalar>] { [gradient] }
+  func derivativeFormula(input: Int, operands: [String], output: String) -> String { "1" }
+}
+
 /// A graph holding x: [1, 2] (named "x") and y = x + x: [1, 2] (named "y").
 func vectorGraph() -> (Graph<Double>, x: Node<Double>, y: Node<Double>) {
   let graph = Graph<Double>()
@@ -252,6 +266,31 @@ let traps: [(name: String, trigger: () -> Void)] = [
       let graph = Graph<Double>()
       let c = graph.constant(Tensor([1]), name: "c")
       _ = graph.jacobian(of: c.exp(), withRespectTo: [c], mode: .forward)
+    }
+  ),
+  // Gradients built as nodes (Graph+Gradients.swift) and the optional rules' defaults.
+  (
+    "gradients-no-node-built-vjp",
+    {
+      let (graph, x, _) = vectorGraph()
+      let y = graph.apply(RulelessOperation(), [x]).sum()
+      _ = graph.gradients(of: y, withRespectTo: [x])
+    }
+  ),
+  (
+    "jvp-no-rule",
+    {
+      let (graph, x, _) = vectorGraph()
+      let y = graph.apply(RulelessOperation(), [x])
+      _ = graph.jvp(of: y, withRespectTo: x, tangent: Tensor([[1, 2]]))
+    }
+  ),
+  (
+    "gradients-hooked-node",
+    {
+      let (graph, x, y) = vectorGraph()
+      y.registerHook { _ in nil }
+      _ = graph.gradients(of: y.sum(), withRespectTo: [x])
     }
   ),
   ("lineplot-too-small", { _ = LinePlot(title: "t", xLabel: "x", yLabel: "y", width: 100) }),

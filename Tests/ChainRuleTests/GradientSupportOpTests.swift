@@ -14,7 +14,49 @@ struct GradientSupportOpTests {
     var build: @Sendable (Graph<Double>, [Node<Double>]) -> Node<Double>
   }
 
+  /// op′ on (x, y = op(x), ȳ): y is the forward node, built from x, as the builder passes it.
+  static func elementwiseGradient<Op: UnaryElementwise>(
+    _ op: Op, _ graph: Graph<Double>, _ x: [Node<Double>]
+  ) -> Node<Double> {
+    graph.apply(ElementwiseGradient(op: op), [x[0], graph.apply(op, [x[0]]), x[1]])
+  }
+
+  /// op′[slot] on (operands, y = op(operands), ȳ), the last input being ȳ: a careful op's
+  /// VJP share, its derivatives those of the op's plain formula.
+  static func share<Op: CarefulVJP>(
+    _ op: Op, _ slot: Int, _ graph: Graph<Double>, _ x: [Node<Double>]
+  ) -> Node<Double> {
+    let operands = Array(x.dropLast())
+    let y = graph.apply(op, operands)
+    return graph.apply(
+      VJPShare(op: op, slot: slot, operandCount: operands.count), operands + [y, x.last!])
+  }
+
   static let cases: [Case] = [
+    Case(name: "div′[0]", shapes: [[2, 3], [3], [2, 3]], domain: .awayFromZero) { g, x in
+      share(Divide(), 0, g, x)
+    },
+    Case(name: "div′[1]", shapes: [[2, 3], [3], [2, 3]], domain: .awayFromZero) { g, x in
+      share(Divide(), 1, g, x)
+    },
+    Case(name: "pow′[0]", shapes: [[2, 2], [2, 2], [2, 2]], domain: .positive) { g, x in
+      share(Power(), 0, g, x)
+    },
+    Case(name: "pow′[1]", shapes: [[2, 2], [2], [2, 2]], domain: .positive) { g, x in
+      share(Power(), 1, g, x)
+    },
+    Case(name: "binaryCrossEntropy′[0]", shapes: [[4], [4], []], domain: .probability) { g, x in
+      share(BinaryCrossEntropy(), 0, g, x)
+    },
+    Case(name: "binaryCrossEntropy′[1], none", shapes: [[3], [3], [3]], domain: .probability) {
+      g, x in share(BinaryCrossEntropy(reduction: .none), 1, g, x)
+    },
+    Case(name: "binaryCrossEntropyWithLogits′[0]", shapes: [[4], [4], []]) { g, x in
+      share(BinaryCrossEntropyWithLogits(), 0, g, x)
+    },
+    Case(name: "binaryCrossEntropyWithLogits′[1], sum", shapes: [[4], [4], []]) { g, x in
+      share(BinaryCrossEntropyWithLogits(reduction: .sum), 1, g, x)
+    },
     Case(name: "broadcast [4] to [3, 4]", shapes: [[4]]) { g, x in
       g.apply(BroadcastTo(shape: [3, 4]), [x[0]])
     },
@@ -28,34 +70,34 @@ struct GradientSupportOpTests {
       g.apply(SumToShape(shape: [4]), [x[0]])
     },
     Case(name: "tanh′", shapes: [[2, 3], [2, 3]]) { g, x in
-      g.apply(ElementwiseGradient(op: Tanh()), x)
+      elementwiseGradient(Tanh(), g, x)
     },
     Case(name: "sigmoid′", shapes: [[2, 3], [2, 3]]) { g, x in
-      g.apply(ElementwiseGradient(op: Sigmoid()), x)
+      elementwiseGradient(Sigmoid(), g, x)
     },
     Case(name: "log′", shapes: [[2, 3], [2, 3]], domain: .positive) { g, x in
-      g.apply(ElementwiseGradient(op: Log()), x)
+      elementwiseGradient(Log(), g, x)
     },
     Case(name: "sqrt′", shapes: [[4], [4]], domain: .positive) { g, x in
-      g.apply(ElementwiseGradient(op: Sqrt()), x)
+      elementwiseGradient(Sqrt(), g, x)
     },
     Case(name: "pow(1.5)′", shapes: [[4], [4]], domain: .positive) { g, x in
-      g.apply(ElementwiseGradient(op: ScalarPower(exponent: 1.5)), x)
+      elementwiseGradient(ScalarPower(exponent: 1.5), g, x)
     },
     Case(name: "exp′", shapes: [[3], [3]]) { g, x in
-      g.apply(ElementwiseGradient(op: Exp()), x)
+      elementwiseGradient(Exp(), g, x)
     },
     Case(name: "sin′", shapes: [[3], [3]]) { g, x in
-      g.apply(ElementwiseGradient(op: Sin()), x)
+      elementwiseGradient(Sin(), g, x)
     },
     Case(name: "cos′", shapes: [[3], [3]]) { g, x in
-      g.apply(ElementwiseGradient(op: Cos()), x)
+      elementwiseGradient(Cos(), g, x)
     },
     Case(name: "square′", shapes: [[3], [3]]) { g, x in
-      g.apply(ElementwiseGradient(op: Square()), x)
+      elementwiseGradient(Square(), g, x)
     },
     Case(name: "relu′ (f″ = 0)", shapes: [[2, 3], [2, 3]], domain: .awayFromZero) { g, x in
-      g.apply(ElementwiseGradient(op: ReLU()), x)
+      elementwiseGradient(ReLU(), g, x)
     },
     Case(name: "argmax mask, axis 1 of [3, 4]", shapes: [[3, 4]], domain: .distinct) { g, x in
       g.apply(ExtremumMask(axis: 1, ofMaximum: true), [x[0]])

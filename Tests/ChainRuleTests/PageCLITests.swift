@@ -55,6 +55,13 @@ import Testing
     let refused = try CLITests.run(
       ["dot", "--model", "model.safetensors", "--html", "page.html"], in: folder)
     #expect(refused.status == 1 && refused.error.contains("--html needs --data"))
+    // The argument refusals come before the model is read: a missing model is not reached.
+    for option in ["--html", "--frames"] {
+      let early = try CLITests.run(
+        ["dot", "--model", "absent.safetensors", option, "out"], in: folder)
+      #expect(early.status == 1 && early.error.contains("\(option) needs --data"), "\(early.error)")
+      #expect(!early.error.contains("absent.safetensors"), "\(early.error)")
+    }
     let missing = try CLITests.run(
       ["dot", "--model", "model.safetensors", "--data", data, "--html", "nowhere/page.html"],
       in: folder)

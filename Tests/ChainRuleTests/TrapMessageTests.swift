@@ -64,6 +64,13 @@ struct TrapMessageTests {
     "jvp-tangent-count": "jvp: 0 tangents for 1 nodes; give one per node",
     "jvp-node-from-another-graph": "jvp: node w from another graph",
     "jvp-node-twice": "jvp: node x is given twice",
+    "gradients-no-node-built-vjp":
+      "ruleless: this op has no node-built VJP (gradientNodes), so its gradient cannot be built "
+      + "as graph nodes or differentiated again",
+    "jvp-no-rule": "ruleless: this op has no JVP rule, so forward mode cannot pass it",
+    "gradients-hooked-node":
+      "gradients: y has a gradient hook, which acts in backward(from:) only; a gradient built as "
+      + "nodes would skip it, so remove it first (removeHooks)",
     "jacobian-no-gradient":
       "jacobian: no gradient is computed for c (a constant, an input made with "
       + "requiresGradient: false, a frozen parameter, or an op on such nodes only)",

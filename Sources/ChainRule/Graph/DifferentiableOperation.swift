@@ -26,14 +26,17 @@ public protocol DifferentiableOperation: Sendable {
   /// a gradient can be drawn, computed on and differentiated again. `nil` where `needs[i]` is
   /// false or the operand takes no gradient (labels, indices). A share may have the broadcast
   /// output shape, as in `vjp`; the caller sums it back to the operand's shape. The default
-  /// stops with a message naming the op.
+  /// (an op that has no such rule) stops with a message naming the op; the library's callers
+  /// and tests reach it through `nodeBuiltVJP`, which reports it as a `MissingRule` error.
   func gradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?]
 
   /// ẏ = Σᵢ ∂y/∂xᵢ · ẋᵢ, the Jacobian-vector product of forward mode, given the forward
   /// values and one tangent per operand in the operand's shape (`nil`: zero). Returns the
-  /// output's tangent in the output's shape. The default stops with a message naming the op.
+  /// output's tangent in the output's shape. The default (an op that has no such rule) stops
+  /// with a message naming the op; tests reach it through `forwardModeRule`, which reports it
+  /// as a `MissingRule` error.
   func jvp<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
   ) -> Tensor<Scalar>
@@ -58,15 +61,45 @@ extension DifferentiableOperation {
   public func gradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
-    requirementFailure(
-      "\(name): this op has no node-built VJP (gradientNodes), so its gradient cannot be "
-        + "built as graph nodes or differentiated again")
+    let missing = MissingRule(op: name, rule: .nodeBuiltVJP)
+    guard let probe = MissingRule.probe else { requirementFailure(missing.description) }
+    probe.found = missing
+    return inputs.map { _ in nil }
   }
 
   public func jvp<Scalar: TensorScalar>(
     _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
   ) -> Tensor<Scalar> {
-    requirementFailure("\(name): this op has no JVP rule, so forward mode cannot pass it")
+    let missing = MissingRule(op: name, rule: .jvp)
+    guard let probe = MissingRule.probe else { requirementFailure(missing.description) }
+    probe.found = missing
+    return Tensor.zeros(output.shape)
+  }
+
+  /// `gradientNodes`, or a `MissingRule` error where the op has none (the protocol's default):
+  /// how `Graph.gradients(of:withRespectTo:seed:)` and the tests ask for the rule, so that a
+  /// missing one is a named failure, not a stopped test run.
+  func nodeBuiltVJP<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) throws(MissingRule) -> [Node<Scalar>?] {
+    let probe = MissingRule.Probe()
+    let shares = MissingRule.$probe.withValue(probe) {
+      gradientNodes(inputs, output: output, gradient: gradient, needs: needs)
+    }
+    if let missing = probe.found { throw missing }
+    return shares
+  }
+
+  /// `jvp`, or a `MissingRule` error where the op has none (the protocol's default).
+  func forwardModeRule<Scalar: TensorScalar>(
+    _ inputs: [Tensor<Scalar>], output: Tensor<Scalar>, tangents: [Tensor<Scalar>?]
+  ) throws(MissingRule) -> Tensor<Scalar> {
+    let probe = MissingRule.Probe()
+    let tangent = MissingRule.$probe.withValue(probe) {
+      jvp(inputs, output: output, tangents: tangents)
+    }
+    if let missing = probe.found { throw missing }
+    return tangent
   }
 
   public func forward<Scalar: TensorScalar>(
@@ -127,12 +160,13 @@ extension UnaryElementwise {
         + "differentiated again")
   }
 
-  /// x̄ = ȳ · f′(x) as one `ElementwiseGradient` node on (x, ȳ): the training path's numbers,
-  /// differentiable again through `secondDerivative(x:y:)`.
+  /// x̄ = ȳ · f′(x) as one `ElementwiseGradient` node on (x, y, ȳ), y this op's output node:
+  /// the training path's numbers, differentiable again through `secondDerivative(x:y:)`.
   public func gradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
-    [needs[0] ? gradient.graph.apply(ElementwiseGradient(op: self), [inputs[0], gradient]) : nil]
+    guard needs[0] else { return [nil] }
+    return [gradient.graph.apply(ElementwiseGradient(op: self), [inputs[0], output, gradient])]
   }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
@@ -206,4 +240,37 @@ extension BinaryElementwise {
       Tensor(shape: output.shape, scalars: gradientB),
     ]
   }
+}
+
+/// An op that lacks one of the optional rules: its node-built VJP (`gradientNodes`, needed to
+/// build a gradient as nodes or differentiate it again) or its JVP (`jvp`, for forward mode).
+///
+/// The protocol's defaults stand for a missing rule. Called directly — as a user's op reaches
+/// them from `gradients(of:…)` or `jvp(of:…)` — they stop with `description`, which names the
+/// op, in release builds too. Called through `nodeBuiltVJP`/`forwardModeRule`, which set a
+/// task-local `probe`, the default records itself there and returns a stand-in (no shares, a
+/// zero tangent) that the caller discards, and the call throws this error instead.
+struct MissingRule: Error, Equatable, CustomStringConvertible {
+  /// Which rule is missing.
+  enum Rule: Equatable { case nodeBuiltVJP, jvp }
+  /// The op's name.
+  let op: String
+  let rule: Rule
+
+  var description: String {
+    switch rule {
+    case .nodeBuiltVJP:
+      "\(op): this op has no node-built VJP (gradientNodes), so its gradient cannot be built "
+        + "as graph nodes or differentiated again"
+    case .jvp: "\(op): this op has no JVP rule, so forward mode cannot pass it"
+    }
+  }
+
+  /// Where a default records itself while `nodeBuiltVJP` or `forwardModeRule` waits for it:
+  /// one probe per call, read and written by that call's thread alone (hence unchecked).
+  final class Probe: @unchecked Sendable {
+    var found: MissingRule?
+  }
+  /// The probe of the innermost `nodeBuiltVJP`/`forwardModeRule` call, if any.
+  @TaskLocal static var probe: Probe?
 }

@@ -10,7 +10,8 @@ extension Graph {
   /// ∂output/∂node for every node of `nodes`, built as new nodes of this graph.
   ///
   /// The reverse loop of `backward(from:)`, with nodes in place of tensors: the output's
-  /// gradient starts as `seed` (a ones constant, ∂L/∂L = 1, for a one-element output); then,
+  /// gradient starts as `seed` (for a one-element output by default `Ones`, ∂L/∂L = 1, which
+  /// no rule multiplies in: its product with x is x itself); then,
   /// in reverse creation order, every op node that depends on one of `nodes` and reaches the
   /// output hands its gradient node ȳ to its op's `gradientNodes`, and each share, summed back
   /// to its operand's shape with a node where the op broadcast, is added to the operand's
@@ -23,7 +24,11 @@ extension Graph {
   /// fed into further ops, differentiated again by this method, or used in a loss that
   /// `backward(from:)` trains on (a gradient penalty). Every node created gets
   /// `derivativeOrder` n + 1, n the largest order among the nodes differentiated, and the
-  /// final gradient of a named node `x` is named `∂L/∂x`, the output's label in place of L.
+  /// final gradient of a named node `x` is named `∂L/∂x`, the output's label in place of L. A
+  /// gradient may be an existing node (∂(w·x)/∂w is x itself); that keeps its name and order.
+  /// Element-wise ops read their forward output node (tanh′ = 1 − y² reads y) instead of
+  /// computing it again. Gradient hooks (`registerHook`) act in `backward(from:)` only: a
+  /// hooked node on the path stops this with a message naming it (see `Graph+Hooks`).
   ///
   /// ```swift
   /// let x = graph.input(Tensor(0.5), name: "x")
@@ -59,40 +64,83 @@ extension Graph {
           + "pass a seed node of that shape")
     }
     let start = records.count
+    var order = seed?.derivativeOrder ?? 0
+    let built = gradientNodes(of: output, withRespectTo: nodes, seed: seed) { id in
+      order = Swift.max(order, records[id].derivativeOrder)
+      if let hooks = gradientHooks[id], !hooks.isEmpty {
+        requirementFailure(
+          "gradients: \(label(of: id)) has a gradient hook, which acts in backward(from:) "
+            + "only; a gradient built as nodes would skip it, so remove it first (removeHooks)")
+      }
+    }
+    let results = zip(nodes, built).map { node, gradient in
+      gradient ?? constant(Tensor.zeros(values[node.id].shape))
+    }
+    setDerivativeOrder(order + 1, fromNode: start)
+    var named = Set<Int>()
+    for (node, result) in zip(nodes, results) {
+      guard let name = node.name, result.id >= start, named.insert(result.id).inserted else {
+        continue  // unnamed, an existing node (the seed, a forward value), or already named
+      }
+      rename(result.id, to: Self.derivativeName(of: output.label, withRespectTo: name))
+    }
+    return results
+  }
 
+  /// The reverse loop of `gradients(of:withRespectTo:seed:)`, without its checks, names and
+  /// orders: ∂output/∂node for every node of `nodes` as nodes, `nil` where the output does
+  /// not depend on the node. `visit` sees every node that gets a gradient, before its op's
+  /// rule is asked for the shares.
+  ///
+  /// `stops` makes partial derivatives: the loop passes no gradient on from a node of
+  /// `stops`, each an independent variable, so a node of `nodes` gets only what reaches it
+  /// along paths through no node of `stops` (`VJPShare`'s second order, whose operands are
+  /// a, b and the forward output y = f(a, b) beside them, needs exactly this).
+  func gradientNodes(
+    of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>], seed: Node<Scalar>?,
+    stoppingAt stops: [Node<Scalar>] = [], visit: (Int) -> Void = { _ in }
+  ) -> [Node<Scalar>?] {
     // Which nodes get a gradient: those that depend on a node of `nodes` (forward sweep) and
     // that the output depends on (backward sweep).
     let first = min(nodes.map(\.id).min() ?? output.id, output.id)
     var depends = [Bool](repeating: false, count: output.id + 1)
+    var isStop = [Bool](repeating: false, count: output.id + 1)
     for node in nodes where node.id <= output.id { depends[node.id] = true }
+    for node in stops where node.id <= output.id { isStop[node.id] = true }
     for id in first...output.id where !depends[id] {
       depends[id] = records[id].inputs.contains { depends[$0] }
     }
     var reaches = [Bool](repeating: false, count: output.id + 1)
     reaches[output.id] = true
-    var order = seed?.derivativeOrder ?? 0
     for id in stride(from: output.id, through: first, by: -1) where reaches[id] && depends[id] {
-      order = Swift.max(order, records[id].derivativeOrder)
+      visit(id)
+      guard !isStop[id] else { continue }
       for input in records[id].inputs { reaches[input] = true }
     }
     func isRelevant(_ id: Int) -> Bool { depends[id] && reaches[id] }
 
     // The reverse loop: creation order is a topological order, so every consumer of a node
-    // has added its share before the node passes its gradient on.
+    // has added its share before the node passes its gradient on. The seed, when none is
+    // given, is `Ones`: a rule's product with it is the other factor, no `1·x` node.
     var gradient = [Node<Scalar>?](repeating: nil, count: output.id + 1)
     if depends[output.id] {
-      gradient[output.id] = seed ?? constant(Tensor.ones(outputShape))
+      gradient[output.id] = seed ?? apply(Ones(shape: values[output.id].shape), [])
     }
     for id in stride(from: output.id, through: first, by: -1) where isRelevant(id) {
-      guard let outputGradient = gradient[id], let operation = records[id].operation else {
-        continue
-      }
+      guard let outputGradient = gradient[id], let operation = records[id].operation,
+        !isStop[id]
+      else { continue }
       let inputs = records[id].inputs
       let needs = inputs.map(isRelevant)
       guard needs.contains(true) else { continue }
-      let shares = operation.gradientNodes(
-        inputs.map { Node(graph: self, id: $0) }, output: Node(graph: self, id: id),
-        gradient: outputGradient, needs: needs)
+      let shares: [Node<Scalar>?]
+      do {
+        shares = try operation.nodeBuiltVJP(
+          inputs.map { Node(graph: self, id: $0) }, output: Node(graph: self, id: id),
+          gradient: outputGradient, needs: needs)
+      } catch {
+        requirementFailure(error.description)
+      }
       require(
         shares.count == inputs.count,
         "\(operation.name): gradientNodes returned \(shares.count) shares for \(inputs.count) "
@@ -103,20 +151,7 @@ extension Graph {
         gradient[input] = gradient[input].map { $0 + reduced } ?? reduced  // fan-out
       }
     }
-
-    let results = nodes.map { node in
-      (node.id <= output.id ? gradient[node.id] : nil)
-        ?? constant(Tensor.zeros(values[node.id].shape))
-    }
-    setDerivativeOrder(order + 1, fromNode: start)
-    var named = Set<Int>()
-    for (node, result) in zip(nodes, results) {
-      guard let name = node.name, result.id >= start, named.insert(result.id).inserted else {
-        continue  // unnamed, the caller's own seed, or already named for another node
-      }
-      rename(result.id, to: Self.derivativeName(of: output.label, withRespectTo: name))
-    }
-    return results
+    return nodes.map { $0.id <= output.id ? gradient[$0.id] : nil }
   }
 
   /// `∂L/∂x`, and for a derivative of a derivative the usual notation: `∂²L/∂x²` from `∂L/∂x`,

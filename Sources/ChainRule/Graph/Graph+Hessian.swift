@@ -9,14 +9,19 @@ extension Graph {
   /// so one more reverse pass over the gradient graph gives H·v at about the cost of two
   /// gradients (Pearlmutter 1994). The nodes re-evaluate with `forward()`: set new values of
   /// the vector's nodes (inputs, say) to get H·v for another v. The part of a named node `w`
-  /// is named `(∇²L·v)[w]`.
+  /// is named `(∇²L·v)[w]`. Where ∇L is already built, pass it as `gradients`: it is reused,
+  /// not built a second time. The second pass starts from ones, whose products vanish, so
+  /// the gradient of each ⟨gₖ, vₖ⟩ reaches gₖ as vₖ itself.
   /// - Parameters:
   ///   - output: A one-element node L.
   ///   - nodes: The nodes x₁, …, xₘ; the Hessian is taken over all their elements together.
   ///   - vector: One node vₖ per node xₖ, of its shape.
+  ///   - firstOrder: ∇L as already built by `gradients(of: output, withRespectTo: nodes)`, to
+  ///     be reused rather than built a second time; `nil` (the default) builds it here.
   /// - Returns: One node (H·v)ₖ per node xₖ, of its shape.
   public func hessianVectorProduct(
-    of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>], vector: [Node<Scalar>]
+    of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>], vector: [Node<Scalar>],
+    gradients firstOrder: [Node<Scalar>]? = nil
   ) -> [Node<Scalar>] {
     require(
       output.graph === self && values[output.id].count == 1,
@@ -32,7 +37,18 @@ extension Graph {
         "hessianVectorProduct: the vector part \(part.label) has shape \(part.shape), but "
           + "\(node.label) has \(node.shape)")
     }
-    let firstOrder = gradients(of: output, withRespectTo: nodes)
+    if let firstOrder {
+      require(
+        firstOrder.count == nodes.count,
+        "hessianVectorProduct: \(firstOrder.count) gradients for \(nodes.count) nodes")
+      for (node, gradient) in zip(nodes, firstOrder) {
+        require(
+          gradient.graph === self && gradient.shape == node.shape,
+          "hessianVectorProduct: the gradient \(gradient.label) (shape \(gradient.shape)) is not "
+            + "∂\(output.label)/∂\(node.label) of this graph (shape \(node.shape))")
+      }
+    }
+    let firstOrder = firstOrder ?? gradients(of: output, withRespectTo: nodes)
     let start = records.count
     var product: Node<Scalar>?
     for (gradient, part) in zip(firstOrder, vector) {
@@ -55,11 +71,16 @@ extension Graph {
   ///   - output: A one-element node L.
   ///   - nodes: The nodes x₁, …, xₘ.
   ///   - vector: One tensor vₖ per node xₖ, of its shape.
+  ///   - firstOrder: ∇L as already built by `gradients(of: output, withRespectTo: nodes)`, to
+  ///     be reused; `nil` (the default) builds it here.
   /// - Returns: One node (H·v)ₖ per node xₖ, of its shape.
   public func hessianVectorProduct(
-    of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>], vector: [Tensor<Scalar>]
+    of output: Node<Scalar>, withRespectTo nodes: [Node<Scalar>], vector: [Tensor<Scalar>],
+    gradients firstOrder: [Node<Scalar>]? = nil
   ) -> [Node<Scalar>] {
-    hessianVectorProduct(of: output, withRespectTo: nodes, vector: vector.map { constant($0) })
+    hessianVectorProduct(
+      of: output, withRespectTo: nodes, vector: vector.map { constant($0) },
+      gradients: firstOrder)
   }
 
   /// The largest element count n accepted by `hessian(of:withRespectTo:)`: its n reverse

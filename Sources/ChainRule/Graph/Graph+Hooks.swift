@@ -10,14 +10,23 @@
 /// With no hook registered on the graph the loop pays one `isEmpty` test per node and
 /// allocates nothing.
 ///
-/// Hooks act on `backward(from:)` only; gradients built as nodes (`gradients(of:…)`) and the
-/// checking tools' reference passes do not call them.
+/// Hooks act on `backward(from:)` only. Gradients built as nodes refuse them:
+/// `gradients(of:withRespectTo:seed:)` (and `hessianVectorProduct`, built on it) stops with a
+/// message naming the hooked node when a node with a hook would get a gradient node, rather
+/// than build a gradient that differs from what `backward(from:)` computes. PyTorch calls
+/// tensor hooks in `autograd.grad(create_graph=True)` too, but there the hook's result is
+/// itself a differentiable tensor; here a hook maps numbers to numbers, so its replacement
+/// could only enter a gradient graph as a node that cannot be differentiated again — a second
+/// derivative through it would be silently wrong. Remove the hooks first (`removeHooks`), or
+/// write the change as graph ops on the gradient node. `hessian(of:withRespectTo:)` and the
+/// checking tools work on a copy of the graph that has no hooks, so they ignore them.
 extension Graph {
   /// A gradient hook: called with ∂L/∂node when the backward pass has completed it; returns
   /// its replacement (same shape), or `nil` to keep it.
   public typealias GradientHook = (Tensor<Scalar>) -> Tensor<Scalar>?
 
-  /// Registers `hook` on `node`, after any hooks already there.
+  /// Registers `hook` on `node`, after any hooks already there. It acts in
+  /// `backward(from:)`; `gradients(of:…)` refuses a graph where it lies on the gradient's path.
   public func registerHook(on node: Node<Scalar>, _ hook: @escaping GradientHook) {
     require(node.graph === self, "registerHook: node \(node.label) is from another graph")
     requireNode(node.id)
@@ -50,7 +59,8 @@ extension Graph {
 extension Node {
   /// Registers `hook` to be called with ∂L/∂self when `backward(from:)` has completed it; a
   /// returned tensor (same shape) replaces the gradient for everything upstream, `nil` keeps
-  /// it (PyTorch's `register_hook`). See `Graph.registerHook(on:_:)`.
+  /// it (PyTorch's `register_hook`), in `backward(from:)` only: `gradients(of:…)` refuses to
+  /// build a gradient through a hooked node. See `Graph.registerHook(on:_:)`.
   public func registerHook(_ hook: @escaping Graph<Scalar>.GradientHook) {
     graph.registerHook(on: self, hook)
   }

@@ -16,7 +16,7 @@ import Foundation
 /// exact. 1 − p in p(1 − p) is exact where it matters (p near 1). As in PyTorch, both logs
 /// are clamped at −100 (so p = 0 or 1 costs 100, not ∞), and a p above 1 — not a probability
 /// — has its log(1 − p) clamped the same way instead of giving NaN.
-public struct BinaryCrossEntropy: CatalogedOperation {
+public struct BinaryCrossEntropy: CatalogedOperation, CarefulVJP {
   /// Mean (default) or sum over the elements, or none (one loss per element).
   public let reduction: LossReduction
   public var name: String { "binaryCrossEntropy" }
@@ -61,10 +61,17 @@ public struct BinaryCrossEntropy: CatalogedOperation {
     ]
   }
 
-  /// p̄ = s·(p − y)/max(p(1 − p), 10⁻¹²), ȳ = s·(log(1 − p) − log p), each log clamped at
-  /// −100, with s = L̄/n (L̄ itself, per element, for `.none`). log(1 − p) is the plain log of 1 − p here (no log1p among the ops), so
-  /// the target's share loses the digits of a tiny p that the training path keeps.
+  /// p̄ and ȳ as `VJPShare` nodes: the numbers of `vjp` above, log(1 − p) as log1p(−p)
+  /// included, differentiated again through the plain formula below.
   public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    shareNodes(inputs, output: output, gradient: gradient, needs: needs)
+  }
+  /// The plain formula, for the second order: p̄ = s·(p − y)/max(p(1 − p), 10⁻¹²),
+  /// ȳ = s·(log(1 − p) − log p), each log clamped at −100, with s = L̄/n (L̄ itself, per
+  /// element, for `.none`); log(1 − p) is the log of 1 − p (no log1p among the ops).
+  func plainGradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
     let (p, y) = (inputs[0], inputs[1])

@@ -11,7 +11,7 @@
 /// (1 − y) − σ(−z), where 1 − y is exact and σ(−z) = e^−z/(1 + e^−z) keeps its digits; the
 /// plain σ(z) − y rounded σ(z) to 1 first, so a confident right answer (z = 20, y = 1 in
 /// Float) had z̄ = 0 instead of −2.06e-9, while the loss itself, log1p(e⁻²⁰), was exact.
-public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
+public struct BinaryCrossEntropyWithLogits: CatalogedOperation, CarefulVJP {
   /// Mean (default) or sum over the elements, or none (one loss per element).
   public let reduction: LossReduction
   public var name: String { "binaryCrossEntropyWithLogits" }
@@ -56,9 +56,16 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation {
     ]
   }
 
-  /// z̄ = s·(σ(z) − y), ȳ = −s·z with s = L̄/n (L̄ itself, per element, for `.none`); σ(z) − y is the plain difference here, not
-  /// `sigmoidMinusTarget`'s cancellation-free form (the same to an ulp of σ(z)).
+  /// z̄ and ȳ as `VJPShare` nodes: the numbers of `vjp` above, `sigmoidMinusTarget`'s
+  /// cancellation-free σ(z) − y included, differentiated again through the plain formula below.
   public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    shareNodes(inputs, output: output, gradient: gradient, needs: needs)
+  }
+  /// The plain formula, for the second order: z̄ = s·(σ(z) − y), ȳ = −s·z with s = L̄/n (L̄
+  /// itself, per element, for `.none`), σ(z) − y the plain difference.
+  func plainGradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
     let (z, y) = (inputs[0], inputs[1])

@@ -8,7 +8,7 @@
 /// for |b| > 1.8e19 in Float (1.3e154 in Double) and underflows for |b| < 1e-19 (1.5e-154):
 /// a = 1e30, b = 1e20 has b̄ = −1e-10, not −0; a = 1e-30, b = 1e-25 has b̄ = −1e20·ȳ, not −∞;
 /// and ȳ = 0 gives b̄ = 0 rather than 0 · ∞ = NaN. (PyTorch forms −ȳ·((a/b)/b).)
-public struct Divide: BinaryElementwise, CatalogedOperation {
+public struct Divide: BinaryElementwise, CatalogedOperation, CarefulVJP {
   public var name: String { "div" }
   /// The op; it has no settings.
   public init() {}
@@ -28,9 +28,16 @@ public struct Divide: BinaryElementwise, CatalogedOperation {
     return (gradient / b, gradientB)
   }
 
-  /// ā = ȳ / b, b̄ = −(ȳ·y)/b, with y the output node (so it differentiates again through y).
-  /// The training path's fallback −ȳ·(y/b) where ȳ·y over- or underflows is not formed here.
+  /// ā and b̄ as `VJPShare` nodes: the numbers of `inputGradients` above, fallback included,
+  /// differentiated again through the plain formula below.
   public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    shareNodes(inputs, output: output, gradient: gradient, needs: needs)
+  }
+  /// The plain formula, for the second order: ā = ȳ / b, b̄ = −(ȳ·y)/b with y the output node
+  /// (so the second order also flows through y). Without the fallback −ȳ·(y/b).
+  func plainGradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
     let b = inputs[1]

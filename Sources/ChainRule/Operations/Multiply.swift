@@ -35,8 +35,11 @@ public struct Multiply: BinaryElementwise, CatalogedOperation {
 }
 
 extension Node {
-  /// Element-wise product, broadcasting like NumPy.
-  public static func * (a: Node, b: Node) -> Node { a.graph.apply(Multiply(), [a, b]) }
+  /// Element-wise product, broadcasting like NumPy. A product with a gradient builder's seed
+  /// of ones is the other factor itself where that has the product's shape (no `1·x` node).
+  public static func * (a: Node, b: Node) -> Node {
+    productWithOnes(a, b) ?? a.graph.apply(Multiply(), [a, b])
+  }
   /// Every element times a number.
   public static func * (a: Node, b: Scalar) -> Node { a * a.constant(b) }
   /// Every element times a number.

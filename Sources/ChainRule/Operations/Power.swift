@@ -5,7 +5,7 @@
 /// `pow(Tensor, Tensor)`: where b = 0 the derivative in a is 0 (also at a = 0); where a = 0 and
 /// b ≥ 0 the derivative in b is 0 (the limit of aᵇ·ln a as a → 0⁺, instead of 0·(−∞) = NaN).
 /// A negative a gives NaN for b̄ (ln a), and for y unless b is a whole number.
-public struct Power: BinaryElementwise, CatalogedOperation {
+public struct Power: BinaryElementwise, CatalogedOperation, CarefulVJP {
   public var name: String { "pow" }
   /// The op; it has no settings.
   public init() {}
@@ -33,10 +33,18 @@ public struct Power: BinaryElementwise, CatalogedOperation {
     return (da, db)
   }
 
-  /// ā = ȳ · (b · a^(b − 1)), b̄ = ȳ · (y · ln a), y the output node. Formed as the plain
-  /// products: the training path's conventions at a = 0 (0 where b = 0, or b ≥ 0 for b̄) and
-  /// its overflow guard are not, so a = 0 gives NaN here where 0·∞ arises.
+  /// ā and b̄ as `VJPShare` nodes: the numbers of `inputGradients` above, PyTorch's
+  /// conventions at a = 0 and b = 0 and the overflow guard included, differentiated again
+  /// through the plain formula below.
   public func gradientNodes<Scalar: TensorScalar>(
+    _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
+  ) -> [Node<Scalar>?] {
+    shareNodes(inputs, output: output, gradient: gradient, needs: needs)
+  }
+  /// The plain formula, for the second order: ā = ȳ · (b · a^(b − 1)), b̄ = ȳ · (y · ln a), y
+  /// the output node. Without the conventions at a = 0, so a second derivative there is NaN
+  /// where 0·∞ arises.
+  func plainGradientNodes<Scalar: TensorScalar>(
     _ inputs: [Node<Scalar>], output: Node<Scalar>, gradient: Node<Scalar>, needs: [Bool]
   ) -> [Node<Scalar>?] {
     let (a, b) = (inputs[0], inputs[1])

@@ -46,8 +46,11 @@ struct BroadcastTo: DifferentiableOperation {
 }
 
 extension Node {
-  /// This node broadcast to `shape` (itself when it already has that shape).
+  /// This node broadcast to `shape` (itself when it already has that shape; a seed of ones
+  /// of that shape when it is one).
   func broadcasted(to shape: [Int]) -> Node {
-    self.shape == shape ? self : graph.apply(BroadcastTo(shape: shape), [self])
+    if self.shape == shape { return self }
+    if isOnes { return graph.apply(Ones(shape: shape), []) }
+    return graph.apply(BroadcastTo(shape: shape), [self])
   }
 }
