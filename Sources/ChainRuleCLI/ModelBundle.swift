@@ -78,50 +78,11 @@ struct ModelSpec: Equatable {
     return Sequential(layers)
   }
 
-  /// The standardised feature matrix of `table`'s rows, columns picked by name.
-  ///
-  /// Columns are looked up in a dictionary built once (a search per name made 80,000-column
-  /// files quadratic). A value whose standardised form is beyond `Scalar`'s range (1e300 for
-  /// a model trained on values near 0) is refused rather than fed to the network as ∞.
-  /// - Throws: `CLIError` naming a feature column the table lacks, or the line and column of
-  ///   a value out of range.
+  /// The standardised feature matrix of `table`'s rows (`DataDescription.features`).
   func features<Scalar: TensorScalar>(_ table: CSVTable, as _: Scalar.Type) throws(CLIError)
     -> Tensor<Scalar>
   {
-    let columnIndex = Dictionary(
-      table.columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-    var indices: [Int] = []
-    indices.reserveCapacity(featureColumns.count)
-    for name in featureColumns {
-      guard let index = columnIndex[name] else {
-        let hint =
-          table.hasHeader && featureColumns.allSatisfy { Int($0) != nil }
-          ? "; the model was trained on a file without a header: pass --no-header" : ""
-        throw CLIError(
-          message: "\(table.source): has no column \(CSVError.quoted(name)), which the model "
-            + "reads (the model's columns: \(Self.list(featureColumns.map { CSVError.quoted($0) })))"
-            + hint)
-      }
-      indices.append(index)
-    }
-    var scalars: [Scalar] = []
-    scalars.reserveCapacity(table.rowCount * indices.count)
-    for row in 0..<table.rowCount {
-      for (feature, index) in indices.enumerated() {
-        let value = try cellNumber(table, row, index)
-        let z = (value - featureMean[feature]) / featureStd[feature]
-        let scalar = Scalar(z)
-        guard scalar.isFinite else {
-          throw CLIError(
-            message: "\(table.source), line \(table.lines[row]), column \(index + 1) "
-              + "(\(CSVError.quoted(table.columns[index]))): \(value) standardises to "
-              + "\(z) (mean \(featureMean[feature]), std \(featureStd[feature])), beyond the "
-              + "range of \(Scalar.self); the model was not trained on values like it")
-        }
-        scalars.append(scalar)
-      }
-    }
-    return Tensor(shape: [table.rowCount, indices.count], scalars: scalars)
+    try data.features(table, as: Scalar.self)
   }
 
   /// The training target of each label cell (column `labelIndex` of `table`): its class
@@ -197,6 +158,54 @@ struct ModelSpec: Equatable {
   }
 }
 
+extension DataDescription {
+  /// The standardised feature matrix of `table`'s rows, columns picked by name.
+  ///
+  /// Columns are looked up in a dictionary built once (a search per name made 80,000-column
+  /// files quadratic). A value whose standardised form is beyond `Scalar`'s range (1e300 for
+  /// a model trained on values near 0) is refused rather than fed to the network as ∞.
+  /// - Throws: `CLIError` naming a feature column the table lacks, or the line and column of
+  ///   a value out of range.
+  func features<Scalar: TensorScalar>(_ table: CSVTable, as _: Scalar.Type) throws(CLIError)
+    -> Tensor<Scalar>
+  {
+    let columnIndex = Dictionary(
+      table.columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    var indices: [Int] = []
+    indices.reserveCapacity(featureColumns.count)
+    for name in featureColumns {
+      guard let index = columnIndex[name] else {
+        let hint =
+          table.hasHeader && featureColumns.allSatisfy { Int($0) != nil }
+          ? "; the model was trained on a file without a header: pass --no-header" : ""
+        throw CLIError(
+          message: "\(table.source): has no column \(CSVError.quoted(name)), which the model "
+            + "reads (the model's columns: \(ModelSpec.list(featureColumns.map { CSVError.quoted($0) })))"
+            + hint)
+      }
+      indices.append(index)
+    }
+    var scalars: [Scalar] = []
+    scalars.reserveCapacity(table.rowCount * indices.count)
+    for row in 0..<table.rowCount {
+      for (feature, index) in indices.enumerated() {
+        let value = try cellNumber(table, row, index)
+        let z = (value - featureMean[feature]) / featureStd[feature]
+        let scalar = Scalar(z)
+        guard scalar.isFinite else {
+          throw CLIError(
+            message: "\(table.source), line \(table.lines[row]), column \(index + 1) "
+              + "(\(CSVError.quoted(table.columns[index]))): \(value) standardises to "
+              + "\(z) (mean \(featureMean[feature]), std \(featureStd[feature])), beyond the "
+              + "range of \(Scalar.self); the model was not trained on values like it")
+        }
+        scalars.append(scalar)
+      }
+    }
+    return Tensor(shape: [table.rowCount, indices.count], scalars: scalars)
+  }
+}
+
 /// One epoch's numbers, kept in the model file so a resumed run continues the loss curve.
 struct EpochRecord: Codable, Equatable {
   var epoch: Int
@@ -268,17 +277,28 @@ enum ModelBundle {
   static func load<Scalar: TensorScalar>(_ path: String, as _: Scalar.Type) throws(CLIError)
     -> Loaded<Scalar>
   {
+    try load(try read(path), path: path)
+  }
+
+  /// The safetensors layer of the file at `path` (byte ranges, dtypes), errors naming the
+  /// path as given.
+  static func read(_ path: String) throws(CLIError) -> SafeTensorsFile {
     let url = URL(fileURLWithPath: path)
     guard FileManager.default.fileExists(atPath: path) else {
       throw CLIError(message: "\(path): no such file")
     }
-    let file: SafeTensorsFile
     do {
-      file = try SafeTensors.read(from: url)
+      return try SafeTensors.read(from: url)
     } catch {
       let named = SafeTensorsError(file: path, reason: error.reason)  // the path as given
       throw CLIError(message: "\(named) (not a safetensors model file)")
     }
+  }
+
+  /// `load(_:as:)` of an already-read file.
+  static func load<Scalar: TensorScalar>(_ file: SafeTensorsFile, path: String)
+    throws(CLIError) -> Loaded<Scalar>
+  {
     let description: ModelDescription
     let training: TrainingState
     do {
@@ -309,12 +329,7 @@ enum ModelBundle {
     {
       throw CLIError(message: "\(path): \(problem)")
     }
-    let saved: SavedModel<Scalar>
-    do {
-      saved = try SavedModel(file, description: description)
-    } catch {
-      throw CLIError(message: Self.oneLine(error))
-    }
+    let saved: SavedModel<Scalar> = try network(file, description, path: path)
     for parameter in saved.model.parameters {
       if let problem = valueProblem(parameter.name, parameter.value) {
         throw CLIError(message: "\(path): \(problem) (a model file never does; it is damaged)")
@@ -328,6 +343,107 @@ enum ModelBundle {
     return Loaded(
       model: saved.model, spec: spec, training: training, optimizerState: saved.optimizerState,
       format: file.metadata[ModelDescription.formatKey] ?? "")
+  }
+
+  /// The network of a checked file, all or nothing; a NaN or infinite value is named with
+  /// the path as given.
+  static func network<Scalar: TensorScalar>(
+    _ file: SafeTensorsFile, _ description: ModelDescription, path: String
+  ) throws(CLIError) -> SavedModel<Scalar> {
+    do {
+      return try SavedModel(file, description: description)
+    } catch .invalidTensor(_, let tensor, let message) {
+      throw CLIError(
+        message: "\(path): tensor \"\(tensor)\" \(message): the file is damaged")
+    } catch {
+      throw CLIError(message: Self.oneLine(error))
+    }
+  }
+
+  /// A model file as `predict` uses it: any network of the library's format that reads the
+  /// feature columns of a table, with the data description that says which.
+  struct Predictor<Scalar: TensorScalar> {
+    /// The network, in evaluation mode.
+    var model: Sequential<Scalar>
+    var data: DataDescription
+    /// One example's shape: `[featureColumns.count]`, or the file's `inputShape` (a CNN's
+    /// `[1, 8, 8]`), which the row of features is reshaped to.
+    var inputShape: [Int]
+    /// The most values one layer outputs per example, to size the batches.
+    var largestActivation: Int
+  }
+
+  /// The most values one layer of a model `predict` runs may output per example.
+  static let largestActivation = Limits.weights
+
+  /// Reads a model file for `predict`, all or nothing.
+  ///
+  /// A file that carries `chainrule.training` was written by `chainrule train` and is held to
+  /// everything `load(_:as:)` checks. Any other file was saved by the library
+  /// (`Sequential.save(to:data:)`): it may hold every layer kind of the format, and needs the
+  /// library's checks (layer records, shapes that chain from the input to [N, classes] or
+  /// [N, 1], tensors, finite values), a data description with the rules of `train`'s, no
+  /// embedding (it reads indices, not standardised columns) and at most `largestActivation`
+  /// values per example in any layer.
+  /// - Throws: `CLIError` naming the file and the field or tensor that is wrong.
+  static func loadPredictor<Scalar: TensorScalar>(_ path: String, as _: Scalar.Type)
+    throws(CLIError) -> Predictor<Scalar>
+  {
+    let file = try read(path)
+    if file.metadata[trainingKey] != nil {
+      let loaded: Loaded<Scalar> = try load(file, path: path)
+      return Predictor(
+        model: loaded.model, data: loaded.spec.data,
+        inputShape: [loaded.spec.featureColumns.count],
+        largestActivation: loaded.spec.layerSizes.max() ?? 1)
+    }
+    let description: ModelDescription
+    let shapes: [[Int]?]
+    do {
+      description = try ModelDescription.read(from: file)
+      shapes = try description.exampleShapes()
+    } catch {
+      throw CLIError(message: "\(path): not a chainrule model: \(Self.oneLine(error))")
+    }
+    do throws(MetadataProblem) {
+      guard let data = description.data else {
+        throw MetadataProblem(
+          field: "data", value: "missing",
+          rule: "must describe the columns the model reads (save with data: to use the model "
+            + "with chainrule)")
+      }
+      try data.validate()
+      func embedding(_ layers: [LayerRecord], _ path: String) -> String? {
+        for (index, layer) in layers.enumerated() {
+          if layer.kind == "embedding" { return "\(path)[\(index)]" }
+          if let found = embedding(layer.layers ?? [], "\(path)[\(index)].layers") { return found }
+        }
+        return nil
+      }
+      if let field = embedding(description.layers, "layers") {
+        throw MetadataProblem(
+          field: "\(field).kind", value: "\"embedding\"",
+          rule: "chainrule predict feeds standardised feature columns, not the indices an "
+            + "embedding reads (use the model from the library)")
+      }
+      for (index, shape) in shapes.enumerated() {
+        let count = shape.map { $0.reduce(1, *) } ?? 0
+        guard count <= largestActivation else {
+          throw MetadataProblem(
+            field: "layers[\(index)]", value: "\(description.layers[index].kind)",
+            rule: "outputs \(shape ?? []) per example, more than the \(largestActivation) "
+              + "values chainrule predict handles")
+        }
+      }
+    } catch {
+      throw CLIError(message: "\(path): \(modelKey) metadata: \(error.description)")
+    }
+    let saved: SavedModel<Scalar> = try network(file, description, path: path)
+    let data = description.data!
+    return Predictor(
+      model: saved.model, data: data,
+      inputShape: description.inputShape ?? [data.featureColumns.count],
+      largestActivation: shapes.map { $0.map { $0.reduce(1, *) } ?? 1 }.max() ?? 1)
   }
 
   /// An error's description on one line (a mismatch lists its problems on several).

@@ -91,8 +91,9 @@ extension ModelSpec {
       guard layer.kind == "dense" else {
         throw MetadataProblem(
           field: "layers[\(index)].kind", value: CSVError.quoted(layer.kind),
-          rule: "must be \"dense\": chainrule train, predict, gradcheck and dot handle "
-            + "multilayer perceptrons (load other models with SavedModel.load(from:))")
+          rule: "must be \"dense\": chainrule train, gradcheck and dot handle multilayer "
+            + "perceptrons (predict and summary read every layer kind of a file the library "
+            + "saved without chainrule.training; load other models with SavedModel.load(from:))")
       }
       let name = layer.activation ?? "none"
       if index == layers.count - 1 {
@@ -120,6 +121,25 @@ extension ModelSpec {
 
   /// Checks every field against what `train` writes, in an order that makes each check safe
   /// (sizes before products of sizes). Fields are named by their JSON path in the file.
+  /// - Throws: `MetadataProblem` for the first field that breaks a rule.
+  func validate() throws(MetadataProblem) {
+    try data.validate()
+    for (index, size) in hidden.enumerated() {
+      try MetadataProblem.check(size, in: Limits.layerSize, "layers[\(index)].outputSize")
+    }
+    let sizes = layerSizes
+    let weights = zip(sizes, sizes.dropFirst()).map { Double($0) * Double($1) }.reduce(0, +)
+    guard weights <= Double(Limits.weights) else {
+      throw MetadataProblem(
+        field: "layers", value: "\(sizes)",
+        rule: "gives \(Int(weights)) weights, more than the \(Limits.weights) train allows")
+    }
+  }
+}
+
+extension DataDescription {
+  /// Checks every field of the data description against what `train` writes. Fields are
+  /// named by their JSON path in the file (`data.featureStd[2]`).
   /// - Throws: `MetadataProblem` for the first field that breaks a rule.
   func validate() throws(MetadataProblem) {
     guard !featureColumns.isEmpty else {
@@ -173,16 +193,6 @@ extension ModelSpec {
         labelMean, in: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude,
         "data.labelMean")
       try Self.checkStd(labelStd, "data.labelStd")
-    }
-    for (index, size) in hidden.enumerated() {
-      try MetadataProblem.check(size, in: Limits.layerSize, "layers[\(index)].outputSize")
-    }
-    let sizes = layerSizes
-    let weights = zip(sizes, sizes.dropFirst()).map { Double($0) * Double($1) }.reduce(0, +)
-    guard weights <= Double(Limits.weights) else {
-      throw MetadataProblem(
-        field: "layers", value: "\(sizes)",
-        rule: "gives \(Int(weights)) weights, more than the \(Limits.weights) train allows")
     }
     for (name, values) in [("data.featureMean", featureMean), ("data.featureStd", featureStd)]
     where values.count != featureColumns.count {

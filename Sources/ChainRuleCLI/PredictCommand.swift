@@ -17,7 +17,10 @@ enum PredictCommand: Command {
     RMSE) is reported on standard error.
 
     options:
-      --model FILE   a model file written by `chainrule train` (required)
+      --model FILE   a model file written by `chainrule train`, or by the library's
+                     `Sequential.save(to:data:)` with any layers but embeddings (a CNN
+                     saved with `inputShape: [1, 8, 8]` gets each row reshaped to it)
+                     (required)
       --data FILE    CSV file with the model's feature columns (required)
       --out FILE     where to write the predictions, atomically (default: standard output)
       --no-header    the file's first line is data; columns are numbered 1, 2, …
@@ -26,10 +29,10 @@ enum PredictCommand: Command {
 
   static func run(_ arguments: Arguments) throws(CLIError) {
     if let out = arguments.string("--out") { try requireFolder(of: out, option: "--out") }
-    let loaded = try ModelBundle.load(try arguments.required("--model"), as: Float.self)
+    let loaded = try ModelBundle.loadPredictor(try arguments.required("--model"), as: Float.self)
     let table = try CSVTable.load(
       try arguments.required("--data"), hasHeader: !arguments.has("--no-header"))
-    let spec = loaded.spec
+    let spec = loaded.data
     let features = try spec.features(table, as: Float.self)
     let labelIndex = table.columns.firstIndex(of: spec.labelColumn)
 
@@ -42,10 +45,14 @@ enum PredictCommand: Command {
     var squaredError = 0.0
     let width = features.shape[1]
     var scored = 0
-    for start in stride(from: 0, to: table.rowCount, by: 1024) {
-      let end = min(start + 1024, table.rowCount)
+    // Batches of up to 1,024 rows, fewer when a layer's output per row is large (a CNN's
+    // feature maps), so a batch's largest activation stays near 2²⁴ values.
+    let rows = max(1, min(1024, (1 << 24) / max(1, loaded.largestActivation)))
+    for start in stride(from: 0, to: table.rowCount, by: rows) {
+      let end = min(start + rows, table.rowCount)
       let chunk = Tensor(
-        shape: [end - start, width], scalars: Array(features.scalars[start * width..<end * width]))
+        shape: [end - start] + loaded.inputShape,
+        scalars: Array(features.scalars[start * width..<end * width]))
       let graph = Graph<Float>()
       let output = loaded.model(graph.input(chunk, name: "x"))
       let values: Tensor<Float> =

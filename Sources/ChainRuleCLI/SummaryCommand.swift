@@ -11,9 +11,11 @@ enum SummaryCommand: Command {
     usage: chainrule summary MODEL.safetensors
 
     Prints the layers of a model file (written by `chainrule train` or by the library's
-    `Sequential.save(to:)`) with their kinds, sizes, activations, parameter shapes and
-    counts; the data the model reads (feature columns and their standardisation, the label,
-    the class names); the optimizer state it carries; the training settings and history when
+    `Sequential.save(to:)`, every layer kind: dense, conv2d, maxPool2d, flatten, dropout,
+    layerNorm, embedding, sequential) with their kinds, sizes, activations, parameter
+    shapes and counts, each layer's output shape per example and its settings (kernel,
+    stride, padding, …); the data the model reads (feature columns and their
+    standardisation, the label, the class names); the optimizer state it carries; the training settings and history when
     `chainrule train` wrote it; and every metadata key. The description is checked against
     the tensors first, and no tensor is decoded. Files of the older format chainrule-mlp-1 are
     read too.
@@ -51,6 +53,7 @@ enum SummaryCommand: Command {
   {
     let format = file.metadata[ModelDescription.formatKey] ?? "?"
     let shapes = (try? description.parameterShapes()) ?? []
+    let outputs = (try? description.exampleShapes()) ?? []
     let total = shapes.map { $0.shape.reduce(1, *) }.reduce(0, +)
     let dtypes = Set(shapes.compactMap { file.info(named: $0.name)?.dtype.rawValue }).sorted()
     var lines = [
@@ -61,18 +64,37 @@ enum SummaryCommand: Command {
         + "\(total) parameters (\(dtypes.joined(separator: ", ")))",
       "",
     ]
-    var rows = [["layer", "kind", "in", "out", "activation", "parameters", "shapes"]]
+    var rows = [
+      ["layer", "kind", "in", "out", "activation", "parameters", "shapes", "output", "settings"]
+    ]
     for (index, layer) in description.layers.enumerated() {
       let own = shapes.filter { $0.name.hasPrefix("layer\(index).") }
+      let (input, output) = sizes(layer)
       rows.append([
-        "layer\(index)", layer.kind, layer.inputSize.map(String.init) ?? "-",
-        layer.outputSize.map(String.init) ?? "-", layer.activation ?? "-",
+        "layer\(index)", layer.kind, input.map(String.init) ?? "-",
+        output.map(String.init) ?? "-", layer.activation ?? "-",
         "\(own.map { $0.shape.reduce(1, *) }.reduce(0, +))",
-        own.map { "\($0.name.split(separator: ".").last!) \($0.shape)" }.joined(separator: ", "),
+        own.isEmpty
+          ? "-"
+          : own.map { "\($0.name.split(separator: ".").last!) \($0.shape)" }.joined(
+            separator: ", "),
+        outputs.indices.contains(index) ? outputs[index].map { "\($0)" } ?? "?" : "?",
+        settings(layer),
       ])
     }
     lines += table(rows)
     lines.append("")
+    lines.append(
+      "input per example: "
+        + (description.inputShape.map { "\($0)" }
+          ?? description.data.map { "[\($0.featureColumns.count)] (the feature columns)" }
+          ?? "not stored (save with inputShape: to check every layer's shapes)")
+        + "; output shapes are per example, without the batch axis")
+    if description.layers.contains(where: { $0.kind == "dropout" }) {
+      lines.append(
+        "dropout: loaded in evaluation mode (the identity); setTraining(true) resumes the saved "
+          + "mask generators")
+    }
     if let data = description.data {
       lines.append(
         "reads \(data.featureColumns.count) columns: "
@@ -129,6 +151,43 @@ enum SummaryCommand: Command {
       "metadata: "
         + file.metadata.keys.sorted().map { CSVError.quoted($0) }.joined(separator: ", "))
     return lines
+  }
+
+  /// The sizes a layer reads and gives along its feature axis: a dense layer's features, a
+  /// convolution's channels, a layer norm's D, an embedding's vector length.
+  static func sizes(_ layer: LayerRecord) -> (Int?, Int?) {
+    switch layer.kind {
+    case "dense": (layer.inputSize, layer.outputSize)
+    case "conv2d": (layer.inputChannels, layer.outputChannels)
+    case "layerNorm": (layer.normalizedShape?.last, layer.normalizedShape?.last)
+    case "embedding": (nil, layer.dimension)
+    default: (nil, nil)
+    }
+  }
+
+  /// A layer's hyper-parameters beyond its sizes, in words.
+  static func settings(_ layer: LayerRecord) -> String {
+    func pair(_ value: [Int]?) -> String {
+      guard let value, value.count == 2 else { return "?" }
+      return value[0] == value[1] ? "\(value[0])" : "\(value[0])×\(value[1])"
+    }
+    switch layer.kind {
+    case "conv2d":
+      return "kernel \(pair(layer.kernelSize)), stride \(pair(layer.stride)), padding "
+        + "\(pair(layer.padding)), dilation \(pair(layer.dilation)), bias"
+    case "maxPool2d":
+      return "kernel \(pair(layer.kernelSize)), stride \(pair(layer.stride)), padding "
+        + "\(pair(layer.padding))"
+    case "flatten": return "from axis \(layer.startAxis.map(String.init) ?? "?")"
+    case "dropout": return "p \(layer.probability.map { Format.significant($0) } ?? "?")"
+    case "layerNorm":
+      return "over the last axis, eps \(layer.epsilon.map { "\($0)" } ?? "?"), affine"
+    case "embedding": return "\(layer.count.map(String.init) ?? "?") rows"
+    case "sequential":
+      return "\(layer.layers?.count ?? 0) layers: "
+        + (layer.layers ?? []).map(\.kind).joined(separator: ", ")
+    default: return "-"
+    }
   }
 
   /// Rows as left-aligned columns two spaces apart.

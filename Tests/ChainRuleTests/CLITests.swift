@@ -507,7 +507,7 @@ struct CLIDamagedFileTests {
       ),
       (
         ModelBundle.modelKey, "layers.0.outputSize", "4611686018427387904",
-        #"layers[0] outputs 4611686018427387904"#
+        #"field "layers[0].outputSize" is 4611686018427387904; a model file holds sizes up to"#
       ),
       (
         ModelBundle.modelKey, "data.featureStd.1", "-1",

@@ -142,7 +142,7 @@ enum ModelRules {
       return number.map { (0...1).contains($0) } ?? false
     case (ModelBundle.modelKey, "inputSize"), (ModelBundle.modelKey, "outputSize"),
       (ModelBundle.modelKey, "task"), (ModelBundle.modelKey, "kind"):
-      return false  // the tensors' shapes fix them (and dense is the only kind)
+      return false  // the tensors' shapes fix them (and any other kind has other fields)
     case (ModelBundle.modelKey, "featureMean"): return number != nil
     case (ModelBundle.modelKey, "featureStd"):
       return number.map { $0 > 1e-12 && $0 <= 1.3e154 } ?? false
@@ -438,5 +438,303 @@ struct ModelFileFuzzTests {
       }
     }
     return true
+  }
+}
+
+/// Whether a value of a layer record (or the input shape) may load, stated from the field
+/// table of `LayerRecord` (Docs/cli.md, "Layer records"), independently of the loader. `nil`:
+/// the rules do not say (the value is well-formed but may break the chain of shapes).
+enum LayerRules {
+  static let fixedByTensors: Set<String> = [
+    "inputSize", "outputSize", "inputChannels", "outputChannels", "count", "dimension",
+    "normalizedShape",
+  ]
+
+  /// The record a path points into, through nested sequentials: its JSON object, its field
+  /// path as messages write it (`layers[3].layers[1]`), and where the field's name sits in
+  /// `path`; nil outside the layers.
+  static func record(_ path: [Any], in model: Any) -> (
+    record: [String: Any], text: String, fieldIndex: Int
+  )? {
+    var (object, text, i) = (model as? [String: Any], "", 0)
+    var found: [String: Any]?
+    while i + 1 < path.count, (path[i] as? String) == "layers", let index = path[i + 1] as? Int {
+      let records = object?["layers"] as? [[String: Any]] ?? []
+      guard records.indices.contains(index) else { return nil }
+      found = records[index]
+      object = found
+      text += (text.isEmpty ? "" : ".") + "layers[\(index)]"
+      i += 2
+    }
+    guard let found, i < path.count else { return nil }
+    return (found, text, i)
+  }
+
+  static func valid(path: [Any], raw: String, original: Any?, model: Any) -> Bool? {
+    let place = record(path, in: model)
+    let field = place.flatMap { path[$0.fieldIndex] as? String }
+    // JSONSerialization reads true as 1: a flag's rule comes before the comparison below.
+    if let field, ["bias", "affine"].contains(field) { return raw == "true" }
+    if let original,
+      raw == "\(original)" || (original as? String).map({ "\"\($0)\"" == raw }) == true
+    {
+      return true
+    }
+    let names = path.compactMap { $0 as? String }
+    guard names.first == "layers" || names.first == "inputShape" else {
+      // The data description: the library checks only its counts against the layers.
+      return raw == "null" ? false : nil
+    }
+    if names.first == "inputShape" { return Int(raw).map { $0 >= 1 ? nil : false } ?? false }
+    guard let place, let field else { return nil }
+    let kind = place.record["kind"] as? String
+    let int = Int(raw)
+    let number = ModelRules.number(raw)
+    switch field {
+    case "kind": return false
+    case "activation":
+      if raw == "null" { return kind == "dense" ? true : false }
+      return Activation.allCases.contains { "\"\($0.rawValue)\"" == raw }
+    case _ where raw == "null": return false
+    case "kernelSize" where kind == "conv2d": return false
+    case _ where fixedByTensors.contains(field): return false
+    case "kernelSize", "stride", "dilation":
+      return int.map { (1...Int(Int32.max)).contains($0) ? nil : false } ?? false
+    case "padding": return int.map { (0...Int(Int32.max)).contains($0) ? nil : false } ?? false
+    case "startAxis": return int.map { (0..<32).contains($0) ? nil : false } ?? false
+    case "probability": return number.map { $0 >= 0 && $0 < 1 } ?? false
+    case "generator": return UInt64(raw) != nil
+    case "epsilon": return number.map { $0 >= 0 } ?? false
+    default: return nil
+    }
+  }
+}
+
+/// The model-file fuzz for files the library writes with every layer kind: mutated files are
+/// loaded through `SavedModel.load` (and, for the one with a data description, through
+/// `ModelBundle.loadPredictor`, and a subset through `chainrule predict` and `summary`). Each
+/// must load — and then run on an input of its stored shape without a trap — or be refused
+/// with a message; every mutation the record rules call invalid must be refused.
+///
+/// Same controls as `ModelFileFuzzTests`: `CHAINRULE_FUZZ_SECONDS`, `CHAINRULE_FUZZ_SEED`,
+/// `CHAINRULE_FUZZ_CASE`; the case being run is in
+/// `$TMPDIR/chainrule-layer-fuzz-current-case.txt`.
+@Suite("model-file fuzz: every layer kind")
+struct LayerFileFuzzTests {
+  static let extremes =
+    ModelFileFuzzTests.extremes + [
+      "[0,0,0,0]", "[3]", "[1,1]", "false", "\"conv2d\"", "\"dropout\"", "\"flatten\"",
+      "18446744073709551615", "0.999", "3", "7", "31", "32",
+    ]
+
+  /// 60 feature columns f0…f59 (one [2, 6, 5] example per row) and a label of two classes.
+  static func csv() -> String {
+    var generator = SplitMix64(seed: 61)
+    var lines = [((0..<60).map { "f\($0)" } + ["label"]).joined(separator: ",")]
+    for row in 0..<20 {
+      let values = (0..<60).map { _ in String(format: "%.3f", generator.nextDouble(in: -2...2)) }
+      lines.append((values + ["\(row % 2 == 0 ? "a" : "b")"]).joined(separator: ","))
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Four files: every kind but embedding; the embedding network; every kind again with a
+  /// data description for `data.csv`; a network with a `Sequential` inside.
+  static func bases(in folder: URL) throws -> [Data] {
+    let model = SavedModelLayerTests.everyKind()
+    let url = folder.appendingPathComponent("base.st")
+    try model.save(
+      to: url, inputShape: [2, 6, 5],
+      data: DataDescription(
+        featureColumns: (0..<60).map { "f\($0)" }, featureMean: Array(repeating: 0.5, count: 60),
+        featureStd: Array(repeating: 1.5, count: 60), labelColumn: "label",
+        task: .classification, classes: ["a", "b"]))
+    let (nested, shape, _, _) = SavedModelLayerTests.network("sequential")
+    let nestedURL = folder.appendingPathComponent("nested.st")
+    try nested.save(to: nestedURL, inputShape: shape)
+    return [
+      try SavedModelLayerTests.baseFile(), try SavedModelLayerTests.baseFile(embedding: true),
+      try Data(contentsOf: url), try Data(contentsOf: nestedURL),
+    ]
+  }
+
+  @Test func mutatedFilesOfEveryLayerKindLoadAndRunOrAreRefused() throws {
+    let folder = try CLITests.folder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    _ = try CLITests.write(Self.csv(), "data.csv", in: folder)
+    let bases = try Self.bases(in: folder)
+    var contents: [ModelEdit.Contents] = []
+    for (index, bytes) in bases.enumerated() {
+      let url = folder.appendingPathComponent("base\(index).st")
+      try bytes.write(to: url)
+      contents.append(try ModelEdit.read(url))
+    }
+    let environment = ModelFileFuzzTests.environment
+    let seed = UInt64(environment("CHAINRULE_FUZZ_SEED") ?? "") ?? 20_261_215
+    let budget = Double(environment("CHAINRULE_FUZZ_SECONDS") ?? "") ?? 2
+    let only = Int(environment("CHAINRULE_FUZZ_CASE") ?? "")
+    let current = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "chainrule-layer-fuzz-current-case.txt")
+    let start = Date()
+    var (cases, loaded, refused, knownBad, executable, failures) = (0, 0, 0, 0, 0, 0)
+    var index = only ?? 0
+    while only == nil ? Date().timeIntervalSince(start) < budget || cases < 60 : cases < 1 {
+      defer {
+        index += 1
+        cases += 1
+      }
+      var generator = SplitMix64(seed: seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
+      let which = Int(generator.next() % UInt64(bases.count))
+      let (data, description, expectation) = try Self.mutate(
+        bases[which], contents[which], using: &generator)
+      let label = "seed \(seed), case \(index) (base \(which): \(description))"
+      try Data(label.utf8).write(to: current)
+      let url = folder.appendingPathComponent("case.st")
+      try data.write(to: url)
+      func fail(_ message: String) {
+        failures += 1
+        Issue.record("\(label): \(message)")
+      }
+
+      var saved: SavedModel<Float>?
+      do {
+        saved = try SavedModel<Float>.load(from: url)
+        loaded += 1
+      } catch {
+        refused += 1
+        let message = error.description
+        if message.isEmpty
+          || message.unicodeScalars.contains(where: {
+            $0 != "\n" && $0.properties.generalCategory == .control
+          })
+        {
+          fail("unclear refusal: \(message.debugDescription)")
+        }
+        if case .refuse(let field?) = expectation, !message.contains(field) {
+          fail("refused without naming \(field): \(message)")
+        }
+        if case .load = expectation { fail("refused a valid file: \(message)") }
+      }
+      if case .refuse = expectation { knownBad += 1 }
+      if let saved {
+        if case .refuse = expectation { fail("accepted an invalid file") }
+        for parameter in saved.model.parameters
+          + saved.optimizerState.map({ Parameter($1, name: $0) })
+        where !parameter.value.scalars.allSatisfy(\.isFinite) {
+          fail("loaded non-finite values in \(parameter.name)")
+        }
+        // The stored input shape was checked against every layer: the network must run on
+        // it (an embedding reads indices: zeros are valid ones).
+        if let shape = saved.description.inputShape {
+          let graph = Graph<Float>()
+          let output = saved.model(graph.input(Tensor(shape: [2] + shape, repeating: 0)))
+          let expected = try saved.description.exampleShapes().last ?? nil
+          if let expected, output.shape != [2] + expected {
+            fail("output \(output.shape), the description says [2] + \(expected)")
+          }
+        }
+      }
+
+      // The file with a data description: the predict loader agrees with the library on
+      // what loads, and a subset runs through the executable.
+      guard which == 2 else { continue }
+      let predictor = try? ModelBundle.loadPredictor(url.path, as: Float.self)
+      if predictor != nil && saved == nil {
+        fail("loadPredictor accepted what the library refused")
+      }
+      if index % 10 == 0 || only != nil {
+        executable += 1
+        for arguments in [
+          ["predict", "--model", "case.st", "--data", "data.csv", "--out", "p.csv"],
+          ["summary", "case.st"],
+        ] {
+          let result = try CLITests.run(arguments, in: folder)
+          // summary reads the description and decodes no tensor (a NaN weight is not its
+          // business); predict loads everything.
+          let verdict =
+            arguments[0] == "predict"
+            ? predictor != nil
+            : (try? ModelDescription.read(from: SafeTensors.read(from: url))) != nil
+          if result.status != 0
+            && (result.status != 1 || !result.error.hasPrefix("chainrule: error: ")
+              || result.error.filter({ $0 == "\n" }).count != 1)
+          {
+            fail(
+              "chainrule \(arguments[0]) exited \(result.status): \(result.error.debugDescription)")
+          }
+          // predict may still refuse a loaded model whose outputs overflow on this data.
+          if (result.status == 0) != verdict && (arguments[0] == "summary" || result.status == 0) {
+            fail("chainrule \(arguments[0]) exited \(result.status), the loader said \(verdict)")
+          }
+        }
+      }
+      if failures > 20 { break }
+    }
+    try? FileManager.default.removeItem(at: current)
+    print(
+      "layer-file fuzz (seed \(seed), \(budget) s): \(cases) mutated files, \(loaded) loaded, "
+        + "\(refused) refused (\(knownBad) known invalid), \(executable) through chainrule; "
+        + "\(failures) failures, 0 traps")
+    #expect(failures == 0)
+  }
+
+  /// One mutation of a base file.
+  static func mutate(
+    _ bytes: Data, _ contents: ModelEdit.Contents, using generator: inout SplitMix64
+  ) throws -> (Data, String, ModelFileFuzzTests.Expectation) {
+    switch generator.next() % 8 {
+    case 0:  // flip 1–3 bits anywhere
+      var data = bytes
+      var flips: [String] = []
+      for _ in 0...(generator.next() % 3) {
+        let position = Int(generator.next() % UInt64(data.count))
+        let bit = UInt8(1) << (generator.next() % 8)
+        data[position] ^= bit
+        flips.append("byte \(position) ^ \(bit)")
+      }
+      return (data, "bit flips " + flips.joined(separator: ", "), .either)
+    case 1:  // truncate
+      let length = Int(generator.next() % UInt64(bytes.count))
+      return (bytes.prefix(length), "truncated to \(length) bytes", .refuse(nil))
+    case 2:  // a tensor element set to a non-finite value
+      var edited = contents
+      let which = Int(generator.next() % UInt64(edited.tensors.count))
+      var tensor = edited.tensors[which].tensor
+      let element = Int(generator.next() % UInt64(tensor.count))
+      let values: [Float] = [.nan, .infinity, -.infinity]
+      let value = values[Int(generator.next() % 3)]
+      tensor.withUnsafeMutableBufferPointer { $0[element] = value }
+      edited.tensors[which].tensor = tensor
+      let name = edited.tensors[which].name
+      return (
+        try ModelEdit.encode(edited), "\(name)[\(element)] = \(value)", .refuse("\"\(name)\"")
+      )
+    default:  // a field of the description set to an extreme value
+      let key = ModelDescription.key
+      let model = try JSONSerialization.jsonObject(with: Data(contents.metadata[key]!.utf8))
+      let paths = ModelEdit.leaves(model)
+      let path = paths[Int(generator.next() % UInt64(paths.count))]
+      let raw = extremes[Int(generator.next() % UInt64(extremes.count))]
+      let edited = try ModelEdit.setting(contents, key: key, path: path, raw: raw)
+      let original = ModelEdit.value(model, at: path)
+      let field = ModelEdit.describe(path)
+      let verdict = LayerRules.valid(path: path, raw: raw, original: original, model: model)
+      // A value that is well-formed but of the wrong size is refused where the shapes stop
+      // chaining, which may be a later layer; a malformed one names its own layer.
+      let place = LayerRules.record(path, in: model)
+      let own = place?.text
+      let name = place.map { "\(path[$0.fieldIndex])" } ?? ""
+      let named =
+        raw != "NaN" && place != nil
+        && !(LayerRules.fixedByTensors.contains(name)
+          || ["kind", "kernelSize", "layers"].contains(name))
+      let expectation: ModelFileFuzzTests.Expectation =
+        switch verdict {
+        case true?: .load
+        case false?: .refuse(named ? own : nil)
+        case nil: .either
+        }
+      return (try ModelEdit.encode(edited), "\(field) = \(raw)", expectation)
+    }
   }
 }

@@ -161,6 +161,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
   case mismatch(file: String, problems: [Problem])
   /// A metadata entry is missing or does not hold the expected JSON.
   case invalidMetadata(key: String, message: String)
+  /// A tensor fits the model but holds a value no model file holds (a NaN, an infinity).
+  case invalidTensor(file: String, tensor: String, message: String)
 
   /// One difference between a file and a model.
   public enum Problem: Equatable, Sendable, CustomStringConvertible {
@@ -203,6 +205,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
         + problems.map { "  - \($0)" }.joined(separator: "\n")
     case .invalidMetadata(let key, let message):
       return "metadata \"\(key.escapingControlCharacters)\": \(message)"
+    case .invalidTensor(let file, let tensor, let message):
+      return "\(file): tensor \"\(tensor.escapingControlCharacters)\" \(message)"
     }
   }
 }

@@ -6,116 +6,15 @@ import Foundation
 // in `__metadata__`:
 //
 // - `chainrule.format`: `chainrule-model-2`;
-// - `chainrule.model`: JSON of `ModelDescription`: the layers, one `LayerRecord` each, and
-//   optionally the data the model reads (`DataDescription`: columns, standardisation, class
-//   names);
+// - `chainrule.model`: JSON of `ModelDescription`: the layers, one `LayerRecord` each (every
+//   layer type of the library: dense, conv2d, maxPool2d, flatten, dropout, layerNorm,
+//   embedding, a nested sequential; see LayerRecord.swift), optionally the shape of one
+//   example, and optionally the data the model reads (`DataDescription`: columns,
+//   standardisation, class names);
 // - anything else the writer adds (the command line keeps its training state there).
 //
 // Files of format `chainrule-mlp-1` (written by `chainrule train` before this format) are read
 // too: their description (hidden sizes, one activation) is converted to layer records.
-
-/// One layer of a saved network: its kind and settings, the architecture record of a model
-/// file.
-///
-/// The record is open to new kinds: a kind is a string, sizes and activation are optional,
-/// and `settings` holds any further numbers a kind needs (kernel sizes, strides, rates). A
-/// kind this version does not know is refused by name when loading, never guessed. Adding a
-/// layer kind = a case in `init(_:)` (layer → record), in `parameterShapes(prefix:)` and in
-/// `makeLayer(name:)` (record → layer).
-public struct LayerRecord: Codable, Equatable, Sendable {
-  /// The layer kind: `"dense"`.
-  public var kind: String
-  /// Input features per example (dense: rows of W).
-  public var inputSize: Int?
-  /// Output units (dense: columns of W).
-  public var outputSize: Int?
-  /// The activation's name (`Activation.rawValue`: `none`, `relu`, `tanh`, …).
-  public var activation: String?
-  /// Further numbers of kinds that need them, by name.
-  public var settings: [String: Double]?
-
-  /// The kinds this version reads and writes.
-  public static let knownKinds = ["dense"]
-
-  /// A record from its fields.
-  public init(
-    kind: String, inputSize: Int? = nil, outputSize: Int? = nil, activation: String? = nil,
-    settings: [String: Double]? = nil
-  ) {
-    self.kind = kind
-    self.inputSize = inputSize
-    self.outputSize = outputSize
-    self.activation = activation
-    self.settings = settings
-  }
-
-  /// The record of `layer`.
-  /// - Throws: `ModelFileError.invalidMetadata` for a layer type the format has no kind for.
-  public init<Scalar: TensorScalar>(_ layer: any Layer<Scalar>) throws(ModelFileError) {
-    if let dense = layer as? Dense<Scalar> {
-      self.init(
-        kind: "dense", inputSize: dense.inputSize, outputSize: dense.outputSize,
-        activation: dense.activation.rawValue)
-      return
-    }
-    throw .invalidMetadata(
-      key: ModelDescription.key,
-      message: "layer \"\(layer.name)\" is a \(type(of: layer)), which the model format cannot "
-        + "store yet (it stores: \(Self.knownKinds.joined(separator: ", ")))")
-  }
-
-  /// The parameters the layer holds, named with `prefix` (`layer0`) as `Sequential` names
-  /// them, with their shapes.
-  /// - Throws: `ModelFileError.invalidMetadata` for an unknown kind or a missing or
-  ///   non-positive size; `field` names the record in the message (`layers[0]`).
-  public func parameterShapes(prefix: String, field: String) throws(ModelFileError)
-    -> [(name: String, shape: [Int])]
-  {
-    switch kind {
-    case "dense":
-      let sizes = try positive(inputSize, "inputSize", field)
-      let units = try positive(outputSize, "outputSize", field)
-      _ = try activationValue(field)
-      return [("\(prefix).weight", [sizes, units]), ("\(prefix).bias", [units])]
-    default:
-      throw .invalidMetadata(
-        key: ModelDescription.key,
-        message: "\(field).kind is \(CSVError.quoted(kind)), a layer kind this version of "
-          + "ChainRule does not know (it knows: \(Self.knownKinds.joined(separator: ", "))); "
-          + "the file was written by a newer version or is damaged")
-    }
-  }
-
-  /// The layer, all parameters zero (for values about to be loaded).
-  /// - Precondition: `parameterShapes(prefix:field:)` accepted the record.
-  func makeLayer<Scalar: TensorScalar>(_: Scalar.Type) -> any Layer<Scalar> {
-    Dense<Scalar>(
-      weight: .zeros([inputSize!, outputSize!]), bias: .zeros([outputSize!]),
-      activation: Activation(rawValue: activation ?? "none")!)
-  }
-
-  private func positive(_ value: Int?, _ name: String, _ field: String) throws(ModelFileError)
-    -> Int
-  {
-    guard let value, value > 0 else {
-      throw .invalidMetadata(
-        key: ModelDescription.key,
-        message: "field \"\(field).\(name)\" is \(value.map(String.init) ?? "missing"); "
-          + "a \(kind) layer needs a positive size")
-    }
-    return value
-  }
-
-  private func activationValue(_ field: String) throws(ModelFileError) -> Activation {
-    guard let found = Activation(rawValue: activation ?? "none") else {
-      throw .invalidMetadata(
-        key: ModelDescription.key,
-        message: "field \"\(field).activation\" is \(CSVError.quoted(activation ?? "")); "
-          + "known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    return found
-  }
-}
 
 /// What a model reads and predicts, so that raw CSV rows can be fed to it: the feature
 /// columns with their standardisation, the label column, and the class names or the label's
@@ -162,7 +61,8 @@ public struct DataDescription: Codable, Equatable, Sendable {
   }
 }
 
-/// The `chainrule.model` metadata of a model file: the architecture and, optionally, the data.
+/// The `chainrule.model` metadata of a model file: the architecture and, optionally, the
+/// shape of one example and the data.
 public struct ModelDescription: Codable, Equatable, Sendable {
   /// The metadata key of the format name.
   public static let formatKey = "chainrule.format"
@@ -174,59 +74,160 @@ public struct ModelDescription: Codable, Equatable, Sendable {
   public static let key = "chainrule.model"
   /// The prefix of optimizer buffers among the tensors.
   public static let optimizerPrefix = "optimizer."
+  /// The most axes `inputShape` (and a flatten layer's `startAxis`) may name.
+  public static let largestRank = 32
 
   /// The layers, input to output; parameters are named `layer<i>.<name>` after their index.
   public var layers: [LayerRecord]
+  /// The shape of one example as the first layer reads it, without the batch axis
+  /// (`[1, 8, 8]` for 8×8 single-channel images): with it, the reader checks every layer's
+  /// input against the previous layer's output, and `chainrule predict` reshapes a row's
+  /// feature columns to it. Absent: `[featureColumns.count]` when there is a data
+  /// description, else unknown (the checks then use what the records alone fix).
+  public var inputShape: [Int]?
   /// What the model reads and predicts, when it was trained on a table.
   public var data: DataDescription?
 
   /// A description from its fields.
-  public init(layers: [LayerRecord], data: DataDescription? = nil) {
+  public init(layers: [LayerRecord], inputShape: [Int]? = nil, data: DataDescription? = nil) {
     self.layers = layers
+    self.inputShape = inputShape
     self.data = data
   }
 
   /// The parameters the layers hold, by name, with their shapes.
-  /// - Throws: `ModelFileError.invalidMetadata` for an unknown layer kind, a bad size, layers
-  ///   whose sizes do not chain, or a data description that does not fit the layers.
+  /// - Throws: `ModelFileError.invalidMetadata` for an unknown layer kind, a missing, foreign
+  ///   or out-of-range field, layers whose shapes do not chain, or a data description that
+  ///   does not fit the layers.
   public func parameterShapes() throws(ModelFileError) -> [(name: String, shape: [Int])] {
+    let checked = try checkedLayers()
+    return checked.layers.enumerated().flatMap { index, layer in
+      layer.parameterShapes(prefix: "layer\(index)")
+    }
+  }
+
+  /// Per layer, the shape of its output for one example (without the batch axis), where the
+  /// input shape fixes it; `nil` for a layer whose output the description leaves open.
+  /// - Throws: as `parameterShapes()`.
+  public func exampleShapes() throws(ModelFileError) -> [[Int]?] {
+    try checkedLayers().outputs.map { shape in
+      guard let shape, shape.count >= 1 else { return nil }
+      let example = shape.dropFirst()
+      return example.contains(nil) ? nil : example.map { $0! }
+    }
+  }
+
+  /// Every record checked, then the shapes followed from the input through every layer.
+  func checkedLayers() throws(ModelFileError) -> (layers: [CheckedLayer], outputs: [[Int?]?]) {
     guard !layers.isEmpty else {
       throw .invalidMetadata(key: Self.key, message: "field \"layers\" is empty")
     }
-    var shapes: [(name: String, shape: [Int])] = []
+    var checked: [CheckedLayer] = []
     for (index, layer) in layers.enumerated() {
-      shapes += try layer.parameterShapes(prefix: "layer\(index)", field: "layers[\(index)]")
-      if index > 0, let input = layer.inputSize, let previous = layers[index - 1].outputSize,
-        input != previous
-      {
+      checked.append(try layer.checked("layers[\(index)]"))
+    }
+    var shape: [Int?]?
+    var source: String
+    if let inputShape {
+      guard (1...Self.largestRank).contains(inputShape.count),
+        inputShape.allSatisfy({ (1...LayerRecord.largestSize).contains($0) })
+      else {
         throw .invalidMetadata(
           key: Self.key,
-          message: "field \"layers[\(index)].inputSize\" is \(input); layers[\(index - 1)] "
-            + "outputs \(previous)")
+          message: "field \"inputShape\" is \(inputShape); an example's shape has 1 to "
+            + "\(Self.largestRank) axes of sizes 1…\(LayerRecord.largestSize)")
       }
+      shape = [nil] + inputShape
+      source = "the input"
+      try Self.checkElementCount(shape, field: "inputShape")
+      if let data, Self.elementCount(inputShape) != data.featureColumns.count {
+        throw .invalidMetadata(
+          key: Self.key,
+          message: "field \"inputShape\" is \(inputShape) (\(Self.elementCount(inputShape)) "
+            + "values per example); field \"data.featureColumns\" has "
+            + "\(data.featureColumns.count) names")
+      }
+    } else if let data {
+      shape = [nil, data.featureColumns.count]
+      source = "the data's \(data.featureColumns.count) feature columns"
+      if case .dense(let size, _, _) = checked[0], size != data.featureColumns.count {
+        throw .invalidMetadata(
+          key: Self.key,
+          message: "field \"data.featureColumns\" has \(data.featureColumns.count) names; "
+            + "layers[0] reads \(size) features")
+      }
+    } else {
+      shape = nil
+      source = "the input"
     }
-    if let data {
-      let problem: String? =
-        if data.featureColumns.count != layers[0].inputSize {
-          "field \"data.featureColumns\" has \(data.featureColumns.count) names; layers[0] "
-            + "reads \(layers[0].inputSize ?? 0) features"
-        } else if data.featureMean.count != data.featureColumns.count
-          || data.featureStd.count != data.featureColumns.count
-        {
-          "fields \"data.featureMean\" and \"data.featureStd\" need one value per feature "
-            + "column (\(data.featureColumns.count))"
-        } else if data.task == .classification, data.classes.count != layers.last?.outputSize {
-          "field \"data.classes\" has \(data.classes.count) names; the last layer outputs "
-            + "\(layers.last?.outputSize ?? 0)"
-        } else if data.task == .regression, layers.last?.outputSize != 1 {
-          "a regression model outputs one value; the last layer outputs "
-            + "\(layers.last?.outputSize ?? 0)"
-        } else {
-          nil
-        }
-      if let problem { throw .invalidMetadata(key: Self.key, message: problem) }
+    var outputs: [[Int?]?] = []
+    for (index, layer) in checked.enumerated() {
+      let field = "layers[\(index)]"
+      shape = try layer.outputShape(shape, field: field, source: source)
+      try Self.checkElementCount(shape, field: field)
+      outputs.append(shape)
+      source = field
     }
-    return shapes
+    if let data { try Self.check(data, output: shape, last: source) }
+    return (checked, outputs)
+  }
+
+  /// The data description against the network's output.
+  private static func check(_ data: DataDescription, output: [Int?]?, last: String)
+    throws(ModelFileError)
+  {
+    let units: Int? = output.flatMap { $0.count == 2 ? $0[1] : nil }
+    let problem: String? =
+      if data.featureMean.count != data.featureColumns.count
+        || data.featureStd.count != data.featureColumns.count
+      {
+        "fields \"data.featureMean\" and \"data.featureStd\" need one value per feature "
+          + "column (\(data.featureColumns.count))"
+      } else if units == nil {
+        "the network outputs \(text(output)) (\(last)); a model of a table outputs [N, "
+          + (data.task == .classification ? "classes]" : "1]")
+      } else if data.task == .classification, data.classes.count != units {
+        "field \"data.classes\" has \(data.classes.count) names; the last layer outputs "
+          + "\(units!)"
+      } else if data.task == .regression, units != 1 {
+        "a regression model outputs one value; the last layer outputs \(units!)"
+      } else {
+        nil
+      }
+    if let problem { throw .invalidMetadata(key: Self.key, message: problem) }
+  }
+
+  /// The product of known sizes (each at most 2³¹ − 1, so a product of two cannot overflow;
+  /// the running product is capped).
+  static func elementCount(_ sizes: [Int]) -> Int {
+    var count = 1
+    for size in sizes {
+      let (product, overflow) = count.multipliedReportingOverflow(by: size)
+      count = overflow ? Int.max : product
+    }
+    return count
+  }
+
+  /// Refuses a shape with more than 2³¹ − 1 elements per example (where all are known).
+  static func checkElementCount(_ shape: [Int?]?, field: String) throws(ModelFileError) {
+    guard let shape, shape.count >= 1 else { return }
+    let known = shape.dropFirst().compactMap { $0 }
+    guard known.count == shape.count - 1 else { return }
+    guard elementCount(known) <= LayerRecord.largestSize else {
+      throw .invalidMetadata(
+        key: key,
+        message: "\(field) outputs \(text(shape)), more than \(LayerRecord.largestSize) values "
+          + "per example")
+    }
+  }
+
+  /// A partly known shape as messages write it: `[N, 16, 4, 4]`, `?` where unknown.
+  static func text(_ shape: [Int?]?) -> String {
+    guard let shape else { return "a tensor of unknown shape" }
+    return "["
+      + shape.enumerated().map { index, size in
+        size.map(String.init) ?? (index == 0 ? "N" : "?")
+      }.joined(separator: ", ") + "]"
   }
 
   /// The description stored in `file`'s metadata (format 2, or converted from format 1),
@@ -272,8 +273,16 @@ public struct ModelDescription: Codable, Equatable, Sendable {
 
 /// A model file's contents: the network with its weights, its description, the optimizer's
 /// buffers (keys without the `optimizer.` prefix) and the metadata.
+///
+/// The network is loaded in **evaluation mode** (`setTraining(false)`: dropout is the
+/// identity), ready to predict; call `model.setTraining(true)` before training it further.
+/// The mode is not stored in the file. (PyTorch's `load_state_dict` leaves a module in the
+/// mode it was built in, training, which is why PyTorch code calls `model.eval()` after
+/// loading; here the loader does it.) A dropout layer resumes its mask generator where the
+/// saved one stopped, so a loaded model put back in training draws the masks the saved
+/// model would have drawn next.
 public struct SavedModel<Scalar: TensorScalar> {
-  /// The network, its parameters loaded from the file.
+  /// The network, its parameters loaded from the file, in evaluation mode.
   public var model: Sequential<Scalar>
   /// The architecture and the data the model reads.
   public var description: ModelDescription
@@ -295,15 +304,35 @@ public struct SavedModel<Scalar: TensorScalar> {
   }
 
   /// The network of an already-read file whose `description` came from
-  /// `ModelDescription.read(from:)` (and any further checks of the caller).
-  /// - Throws: `ModelFileError` when a tensor cannot be decoded.
+  /// `ModelDescription.read(from:)` (and any further checks of the caller), all or nothing.
+  /// - Throws: `ModelFileError.file` when a tensor cannot be decoded, `.invalidTensor` for a
+  ///   NaN or an infinity in any tensor (also one that appears when F64 values beyond Float's
+  ///   range are converted), naming the tensor, the element and the layer.
   public init(_ file: SafeTensorsFile, description: ModelDescription) throws(ModelFileError) {
-    let layers = description.layers.map { $0.makeLayer(Scalar.self) }
-    let model = Sequential(layers)
+    let layers = try description.checkedLayers().layers
+    let model = Sequential(layers.map { $0.makeLayer(Scalar.self) })
     let state = file.names.filter { $0.hasPrefix(ModelDescription.optimizerPrefix) }.compactMap {
       name in file.info(named: name).map { Parameter(Tensor<Scalar>.zeros($0.shape), name: name) }
     }
     try ModelFile.load(file, into: model.parameters + state, converting: true)
+    for parameter in model.parameters + state {
+      if let problem = Self.nonFinite(parameter.value) {
+        let owner = parameter.name.dropFirst(
+          parameter.name.hasPrefix(ModelDescription.optimizerPrefix)
+            ? ModelDescription.optimizerPrefix.count : 0
+        ).split(separator: ".").first.flatMap {
+          $0.hasPrefix("layer") ? Int($0.dropFirst("layer".count)) : nil
+        }
+        let layer = owner.flatMap { layers.indices.contains($0) ? $0 : nil }.map {
+          " (layers[\($0)], a \(layers[$0].kind) layer)"
+        }
+        throw .invalidTensor(
+          file: file.file, tensor: parameter.name,
+          message: "holds \(problem.value) at \(problem.index)\(layer ?? ""); a model file "
+            + "never holds a NaN or an infinity")
+      }
+    }
+    model.setTraining(false)
     self.model = model
     self.description = description
     self.optimizerState = Dictionary(
@@ -312,22 +341,49 @@ public struct SavedModel<Scalar: TensorScalar> {
       })
     self.metadata = file.metadata
   }
+
+  /// The first NaN or infinity of `tensor`, with its index ([i, j, …]).
+  static func nonFinite(_ tensor: Tensor<Scalar>) -> (index: [Int], value: Scalar)? {
+    let bad = tensor.scalars.withUnsafeBufferPointer { values in
+      values.firstIndex { !$0.isFinite }
+    }
+    guard let bad else { return nil }
+    var index: [Int] = []
+    var rest = bad
+    for dimension in tensor.shape.reversed() {
+      index.insert(rest % dimension, at: 0)
+      rest /= dimension
+    }
+    return (index, tensor.scalars[bad])
+  }
 }
 
 extension Sequential {
   /// Writes the network to `url` as a ChainRule model file, atomically: the parameters, the
-  /// architecture (one `LayerRecord` per layer), and optionally the data it reads, an
-  /// optimizer's state (`optimizer.state`) and further metadata.
-  /// - Throws: `ModelFileError.invalidMetadata` for a layer the format cannot store, or a
-  ///   metadata key of the format given in `metadata`; `.file` when writing fails (the
-  ///   previous file, if any, is left untouched).
+  /// architecture (one `LayerRecord` per layer, every layer type of the library), and
+  /// optionally the shape of one example, the data it reads, an optimizer's state
+  /// (`optimizer.state`) and further metadata.
+  ///
+  /// Training or evaluation mode is not stored: `load(from:)` gives a network in evaluation
+  /// mode. A dropout layer's generator state is stored, so masks resume where they stopped.
+  /// - Parameters:
+  ///   - url: where the file goes (written to a temporary file beside it, then renamed).
+  ///   - inputShape: one example's shape without the batch axis (`[1, 8, 8]`), checked
+  ///     against every layer; needed for `chainrule predict` to feed an input that is not a
+  ///     row of features (`[featureColumns.count]`, the default with `data`).
+  ///   - data: the columns the network reads and what it predicts, for `chainrule`.
+  ///   - optimizerState: an optimizer's `state`, stored as `optimizer.<key>` tensors.
+  ///   - metadata: further `__metadata__` entries (not the format's own keys).
+  /// - Throws: `ModelFileError.invalidMetadata` for a layer the format cannot store, layers
+  ///   whose shapes do not chain, or a metadata key of the format given in `metadata`;
+  ///   `.file` when writing fails (the previous file, if any, is left untouched).
   public func save(
-    to url: URL, data: DataDescription? = nil, optimizerState: [String: Tensor<Scalar>] = [:],
-    metadata: [String: String] = [:]
+    to url: URL, inputShape: [Int]? = nil, data: DataDescription? = nil,
+    optimizerState: [String: Tensor<Scalar>] = [:], metadata: [String: String] = [:]
   ) throws(ModelFileError) {
     var records: [LayerRecord] = []
     for layer in layers { records.append(try LayerRecord(layer)) }
-    let description = ModelDescription(layers: records, data: data)
+    let description = ModelDescription(layers: records, inputShape: inputShape, data: data)
     _ = try description.parameterShapes()
     for key in [ModelDescription.formatKey, ModelDescription.key] where metadata[key] != nil {
       throw .invalidMetadata(key: key, message: "is written by the format; do not pass it")
@@ -346,7 +402,8 @@ extension Sequential {
   }
 
   /// The network saved at `url` by `save(to:)` (or by `chainrule train`), its weights loaded
-  /// and converted to `Scalar`; `SavedModel.load(from:)` gives the rest of the file too.
+  /// and converted to `Scalar`, in evaluation mode (see `SavedModel`);
+  /// `SavedModel.load(from:)` gives the rest of the file too.
   /// - Throws: `ModelFileError` naming the file and the field or tensor that is wrong.
   public static func load(from url: URL) throws(ModelFileError) -> Sequential {
     try SavedModel<Scalar>.load(from: url).model

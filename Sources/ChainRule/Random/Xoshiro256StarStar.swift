@@ -14,6 +14,17 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     state = (seeder.next(), seeder.next(), seeder.next(), seeder.next())
   }
 
+  /// A generator that continues from `stateWords` (s₀, s₁, s₂, s₃, as `stateWords` gives
+  /// them), as when a saved model's dropout layer resumes its masks; nil unless there are
+  /// exactly four words and not all are zero (a zero state would only ever give zeros).
+  public init?(stateWords: [UInt64]) {
+    guard stateWords.count == 4, stateWords.contains(where: { $0 != 0 }) else { return nil }
+    state = (stateWords[0], stateWords[1], stateWords[2], stateWords[3])
+  }
+
+  /// The four state words s₀…s₃: everything that fixes the rest of the sequence.
+  public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
+
   /// The next 64 random bits.
   public mutating func next() -> UInt64 {
     let result = rotateLeft(state.1 &* 5, by: 7) &* 9
