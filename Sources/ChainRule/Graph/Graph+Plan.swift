@@ -24,6 +24,8 @@ final class ExecutionPlan<Scalar: TensorScalar> {
     case unary(UnaryKernel, count: Int)
     /// An element-wise function of two operands, broadcast over `count` result elements.
     case binary(BinaryKernel, BroadcastLayout, BroadcastLayout, count: Int)
+    /// A reduced (mean or sum) binary cross-entropy of logits against targets of one shape.
+    case crossEntropyWithLogits(BinaryCrossEntropyWithLogits, count: Int)
     /// Anything else: the op's own `forward(_:into:)` and `accumulateVJP`.
     case generic
 
@@ -141,6 +143,10 @@ extension Graph {
     }
     guard inputs.count == 2, inputs[0] != inputs[1] else { return .generic }
     let (a, b) = (shapes[inputs[0]], shapes[inputs[1]])
+    if let loss = operation as? BinaryCrossEntropyWithLogits {
+      return loss.reduction != .none && a == b
+        ? .crossEntropyWithLogits(loss, count: a.reduce(1, *)) : .generic
+    }
     if operation is MatMul {
       let (m, k, n) = (a[0], a[1], b[1])
       return m > 0 && n > 0 && k > 0 ? .matmul(m: m, n: n, k: k) : .generic
@@ -268,6 +274,8 @@ extension Graph {
       case .multiply: Multiply().forward(x, layoutA, b, layoutB, into: y, count: count)
       case .divide: Divide().forward(x, layoutA, b, layoutB, into: y, count: count)
       }
+    case .crossEntropyWithLogits(let loss, let count):
+      y![0] = loss.reducedLoss(x, UnsafePointer(v[step.b]), count: count)
     case .generic:
       break
     }
@@ -322,6 +330,10 @@ extension Graph {
         Divide().accumulateVJP(
           x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
       }
+    case .crossEntropyWithLogits(let loss, let count):
+      loss.accumulateReducedVJP(
+        x, UnsafePointer(v[step.b]), gradient: ybar![0], into: da, step.needsB ? g[step.b] : nil,
+        count: count)
     case .generic:
       break
     }

@@ -39,14 +39,14 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   /// allocates nothing. The arithmetic is the same, operation for operation, as written above.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
+    let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
+    let usesMomentum = mu != 0
     for (index, parameter) in parameters.enumerated()
     where parameter.hasGradient && !parameter.isFrozen {
-      let usesMomentum = momentum != 0
       // Without momentum there is no buffer: skip the (hashing) dictionary look-up.
       var velocity = usesMomentum ? buffers.buffers[index].removeValue(forKey: "momentum") : nil
       let isFirstStep = velocity == nil
       if usesMomentum && isFirstStep { velocity = Tensor.zeros(parameter.value.shape) }
-      let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
       parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
         parameter.value.withUnsafeMutableBufferPointer { value in
           if usesMomentum {
