@@ -41,6 +41,15 @@ public final class Parameter<Scalar: TensorScalar> {
     self.gradient = Tensor.zeros(value.shape)
   }
 
+  /// gradient += g for a buffer g of `shape`, element by element as `+=` adds (the planned
+  /// backward's publication, without a tensor around g).
+  func accumulateGradient(_ g: UnsafePointer<Scalar>, shape: [Int]) {
+    require(gradient.shape == shape, "+=: shapes \(gradient.shape) and \(shape) differ")
+    gradient.withUnsafeMutableBufferPointer { x in
+      for i in x.indices { x[i] += g[i] }
+    }
+  }
+
   /// Resets the accumulated gradient to zeros, and `hasGradient` to false.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func zeroGradient() {

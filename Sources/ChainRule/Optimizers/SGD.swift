@@ -40,26 +40,13 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
     let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
-    let usesMomentum = mu != 0
-    for (index, parameter) in parameters.enumerated()
-    where parameter.hasGradient && !parameter.isFrozen {
-      // Without momentum there is no buffer: skip the (hashing) dictionary look-up.
-      var velocity = usesMomentum ? buffers.buffers[index].removeValue(forKey: "momentum") : nil
-      let isFirstStep = velocity == nil
-      if usesMomentum && isFirstStep { velocity = Tensor.zeros(parameter.value.shape) }
-      parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
-        parameter.value.withUnsafeMutableBufferPointer { value in
-          if usesMomentum {
-            velocity!.withUnsafeMutableBufferPointer { v in
-              for i in 0..<value.count {
-                var g = gradient[i]
-                if lambda != 0 { g += value[i] * lambda }
-                v[i] = isFirstStep ? g : v[i] * mu + g  // v starts at g
-                g = nesterov ? g + v[i] * mu : v[i]
-                value[i] += g * -eta
-              }
-            }
-          } else {
+    for index in parameters.indices {
+      let parameter = parameters[index]
+      guard parameter.hasGradient && !parameter.isFrozen else { continue }
+      guard mu != 0 else {
+        // Without momentum there is no buffer: no (hashing) dictionary look-up.
+        parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
+          parameter.value.withUnsafeMutableBufferPointer { value in
             for i in 0..<value.count {
               var g = gradient[i]
               if lambda != 0 { g += value[i] * lambda }
@@ -67,8 +54,25 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
             }
           }
         }
+        continue
       }
-      if let velocity { buffers.buffers[index]["momentum"] = velocity }
+      let stored = buffers.buffers[index].removeValue(forKey: "momentum")
+      let isFirstStep = stored == nil
+      var velocity = stored ?? Tensor.zeros(parameter.value.shape)
+      parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
+        parameter.value.withUnsafeMutableBufferPointer { value in
+          velocity.withUnsafeMutableBufferPointer { v in
+            for i in 0..<value.count {
+              var g = gradient[i]
+              if lambda != 0 { g += value[i] * lambda }
+              v[i] = isFirstStep ? g : v[i] * mu + g  // v starts at g
+              g = nesterov ? g + v[i] * mu : v[i]
+              value[i] += g * -eta
+            }
+          }
+        }
+      }
+      buffers.buffers[index]["momentum"] = velocity
     }
   }
 

@@ -134,7 +134,8 @@ public struct ScalarNode {
   }
 
   /// tanh(self).
-  @inlinable @inline(__always) public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
+  @inlinable @inline(__always)
+  public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
   /// eˢᵉˡᶠ.
   public func exp() -> ScalarNode { unary(.exp, Foundation.exp(value)) }
   /// ln(self).
