@@ -7,16 +7,19 @@
 /// State: one buffer per parameter, `<name>.momentum` (only when μ ≠ 0). A parameter without a
 /// gradient in a step (`hasGradient` false, or frozen) is skipped, as PyTorch skips one whose
 /// `.grad` is `None`: no weight decay, no momentum.
+///
+/// The hyperparameters are plain values read once per `step()`, so the dynamic exclusivity
+/// check (a measurable share of a small network's step) is turned off for them.
 public final class SGD<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
-  public var learningRate: Scalar
+  @exclusivity(unchecked) public var learningRate: Scalar
   /// μ.
-  public var momentum: Scalar
+  @exclusivity(unchecked) public var momentum: Scalar
   /// Whether to step along g + μv (look-ahead) instead of v.
-  public var nesterov: Bool
+  @exclusivity(unchecked) public var nesterov: Bool
   /// λ, the L2 penalty's coefficient added to the gradient.
-  public var weightDecay: Scalar
+  @exclusivity(unchecked) public var weightDecay: Scalar
   private var buffers: ParameterBuffers<Scalar>
 
   /// An optimizer for `parameters` (e.g. `model.parameters`).
