@@ -140,6 +140,130 @@ struct ExecutionPlanTests {
     mlp(as: Double.self)
   }
 
+  /// The reduced binary cross-entropy with logits runs on its own plan kernel (not the generic
+  /// path), and its value and gradients equal the op's allocating `forward` and `vjp` — loops
+  /// written separately from the kernel's — for logits of both signs and soft targets, with
+  /// and without a gradient for the targets, in both precisions.
+  func crossEntropyKernel<Scalar: TensorScalar>(
+    _ reduction: LossReduction, targetsNeedGradient: Bool, as _: Scalar.Type
+  ) {
+    let context = "\(reduction), targets with gradient \(targetsNeedGradient), \(Scalar.self)"
+    let graph = Graph<Scalar>()
+    let z = graph.parameter(Tensor<Scalar>([[3.5, -0.25], [0, -21], [20, 0.75]]), name: "z")
+    let y = graph.input(
+      Tensor<Scalar>([[1, 0.25], [0.5, 0], [1, 0.875]]), name: "y",
+      requiresGradient: targetsNeedGradient)
+    let loss = z.binaryCrossEntropyWithLogits(y, reduction: reduction)
+    graph.forward()
+    let step = graph.execution.plan!.steps.first { $0.node == loss.id }!
+    let onKernel: Bool
+    if case .crossEntropyWithLogits = step.kernel { onKernel = true } else { onKernel = false }
+    #expect(onKernel == (reduction != .none), "\(context): the kernel the plan chose")
+    let operation = BinaryCrossEntropyWithLogits(reduction: reduction)
+    #expect(Self.identical(loss.value, operation.forward([z.value, y.value])), "\(context)")
+    let seed = Tensor<Scalar>(shape: loss.shape, repeating: Scalar(0.375))
+    Self.expectPlanMatchesDefinition(graph, from: loss, seed: seed, context)
+    let shares = operation.vjp([z.value, y.value], output: loss.value, gradient: seed)
+    #expect(z.gradient == shares[0], "\(context): z̄ against the allocating VJP")
+    #expect(graph.gradients[y.id] == (targetsNeedGradient ? shares[1] : nil), "\(context): ȳ")
+  }
+
+  @Test(arguments: [LossReduction.mean, .sum, .none])
+  func crossEntropyWithLogitsKernel(_ reduction: LossReduction) {
+    for targetsNeedGradient in [false, true] {
+      crossEntropyKernel(reduction, targetsNeedGradient: targetsNeedGradient, as: Float.self)
+      crossEntropyKernel(reduction, targetsNeedGradient: targetsNeedGradient, as: Double.self)
+    }
+  }
+
+  /// The training step as it runs (planned forward and backward, `zeroGradients`, the
+  /// optimizer's in-place step) against the same steps on the definition — gradients from
+  /// `gradientsByDefinition`, the update p ← p − η·v written out from SGD's formula, with
+  /// v ← μv + g (v = g at first) — parameter by parameter, bit for bit, over several steps.
+  func trainingSteps<Scalar: TensorScalar>(momentum: Scalar, as _: Scalar.Type) {
+    func seedNetwork() -> (Graph<Scalar>, Node<Scalar>, [Parameter<Scalar>]) {
+      var generator = Xoshiro256StarStar(seed: 1)
+      let model = Sequential<Scalar>([
+        Dense(inputSize: 2, outputSize: 2, activation: .tanh, using: &generator),
+        Dense(inputSize: 2, outputSize: 1, using: &generator),
+      ])
+      let graph = Graph<Scalar>()
+      let x = graph.input(
+        Tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), name: "x", requiresGradient: false)
+      let y = graph.input(Tensor([[0], [1], [1], [0]]), name: "y", requiresGradient: false)
+      return (graph, model(x).binaryCrossEntropyWithLogits(y), model.parameters)
+    }
+    let (graph, loss, parameters) = seedNetwork()
+    let (referenceGraph, referenceLoss, referenceParameters) = seedNetwork()
+    let eta = Scalar(0.5)
+    let optimizer = SGD(parameters: parameters, learningRate: eta, momentum: momentum)
+    var velocities = [Tensor<Scalar>?](repeating: nil, count: parameters.count)
+    for step in 0..<5 {
+      graph.forward()
+      optimizer.zeroGradients()
+      graph.backward(from: loss)
+      optimizer.step()
+
+      referenceGraph.forward()
+      let gradients = referenceGraph.gradientsByDefinition(from: referenceLoss.id, seed: nil)
+      for (index, parameter) in referenceParameters.enumerated() {
+        let id = referenceGraph.records.indices.first {
+          referenceGraph.records[$0].parameter === parameter
+        }!
+        let g = gradients[id]!
+        // v ← μv + g, v = g at the first step (and always without momentum).
+        var v = g
+        if momentum != 0, let previous = velocities[index] {
+          v = Tensor(
+            shape: g.shape, scalars: zip(previous.scalars, g.scalars).map { $0 * momentum + $1 })
+        }
+        velocities[index] = v
+        parameter.value = Tensor(
+          shape: v.shape, scalars: zip(parameter.value.scalars, v.scalars).map { $0 + $1 * -eta })
+      }
+      for (planned, reference) in zip(parameters, referenceParameters) {
+        #expect(
+          Self.identical(planned.value, reference.value),
+          "step \(step), μ = \(momentum), \(Scalar.self): \(planned.name)")
+      }
+    }
+  }
+
+  @Test func trainingStepsMatchTheDefinition() {
+    trainingSteps(momentum: 0, as: Float.self)
+    trainingSteps(momentum: 0.9, as: Float.self)
+    trainingSteps(momentum: 0, as: Double.self)
+    trainingSteps(momentum: 0.9, as: Double.self)
+  }
+
+  /// A gradient read from `node.gradient` stays what it was when later passes reuse the
+  /// buffers it came from (they are handed over, not copied, between passes), and a pass on
+  /// the plan after one on the definition (a hook routes backward there) starts clean.
+  @Test func publishedGradientsOutliveThePass() {
+    let graph = Graph<Double>()
+    let x = graph.input(Tensor([[0.5, -1.0], [0.25, 2.0]]), name: "x", requiresGradient: false)
+    let w = graph.parameter(Tensor([[0.3, -0.1], [-0.2, 0.4]]), name: "w")
+    let z = x.matmul(w)
+    let h = z.tanh()
+    let loss = h.sum()
+    graph.forward()
+    graph.backward(from: loss)
+    let kept = (z.gradient, w.gradient)
+    let keptCopy = (kept.0.map { $0 }, kept.1.map { $0 })  // new storage, the same bits
+    w.value = Tensor([[1.5, 0.5], [-0.5, 1.0]])
+    graph.forward()
+    w.parameter!.zeroGradient()
+    graph.backward(from: loss)
+    #expect(Self.identical(kept.0, keptCopy.0), "a kept node gradient is not overwritten")
+    #expect(Self.identical(kept.1, keptCopy.1), "a kept parameter gradient is not overwritten")
+    #expect(z.gradient != kept.0, "the second pass has its own gradients")
+    h.registerHook { $0 }
+    Self.expectPlanMatchesDefinition(graph, from: loss, "through the definition")
+    h.removeHooks()
+    Self.expectPlanMatchesDefinition(graph, from: loss, "on the plan after the definition")
+    Self.expectPlanMatchesDefinition(graph, from: h.sum(alongAxis: 0).sum(), "another output")
+  }
+
   /// The planned gradients are the right ones, not only equal to the definition's: the
   /// seed network's weight gradient against a central difference.
   @Test func plannedGradientMatchesFiniteDifference() {

@@ -218,36 +218,6 @@ extension Graph {
     }
   }
 
-  /// Zeroes (or allocates) the reused gradient buffers of the nodes up to `output` that need
-  /// one (`shapes`: every node's value shape), and puts the seed in the output's.
-  func resetGradientBuffers(upTo output: Int, seed: Tensor<Scalar>?, shapes: [[Int]]) {
-    // Release the last pass's published gradients so the buffers are uniquely referenced.
-    for id in gradients.indices { gradients[id] = nil }
-    for id in 0...output {
-      execution.reached[id] = false
-      guard execution.needsGradient[id] || id == output else { continue }
-      if execution.gradientBuffers[id]?.shape == shapes[id] {
-        execution.gradientBuffers[id]!.fill(with: 0)
-      } else {
-        execution.gradientBuffers[id] = Tensor.zeros(shapes[id])
-      }
-    }
-    if let seed {
-      execution.gradientBuffers[output] = seed
-    } else {
-      execution.gradientBuffers[output]!.fill(with: 1)
-    }
-    execution.reached[output] = true
-  }
-
-  /// Publishes the reused buffers of the nodes the pass reached, as `publish(_:)` does.
-  func publishGradientBuffers(upTo output: Int) {
-    for id in 0...output where execution.reached[id] {
-      gradients[id] = execution.gradientBuffers[id]
-      if let parameter = records[id].parameter { parameter.gradient += gradients[id]! }
-    }
-  }
-
   /// The chain rule at one node on reused buffers, for any op: the op adds ∂L/∂xᵢ into each
   /// needed operand's gradient buffer, which is lent to it for the call (the plan's generic step).
   func propagate(_ id: Int, needs: [Bool]) {

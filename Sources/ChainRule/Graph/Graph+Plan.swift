@@ -5,16 +5,19 @@
 /// the shapes its kernel needs inline (a product's m, n, k; an element-wise op's count and
 /// broadcast layouts). Each run binds every node's value and gradient storage to a raw
 /// pointer once, then walks the steps: the hot ops (matmul, the element-wise ops with
-/// specialised loops) call their kernels on those pointers directly, with no tensors handed
-/// around, so no reference counting, existential calls or shape checks per node; every other
-/// op (user ops included) takes the generic path, `evaluateInPlace` and `propagate`, exactly
-/// as before. The kernels are the ops' own loops (`ElementwiseKernels`, the GEMM), so the
-/// numbers are the same, bit for bit, as the definition of backward
-/// (`gradientsByDefinition`), which `ExecutionPlanTests` checks.
+/// specialised loops, the reduced binary cross-entropy with logits) call their kernels on
+/// those pointers directly, with no tensors handed around, so no reference counting,
+/// existential calls or shape checks per node; every other op (user ops included) takes the
+/// generic path, `evaluateInPlace` and `propagate`, exactly as before. The kernels are the
+/// ops' own loops (`ElementwiseKernels`, the GEMM, the loss's `reducedLoss`), so the numbers
+/// are the same, bit for bit, as the definition of backward (`gradientsByDefinition`), which
+/// `ExecutionPlanTests` checks.
 ///
 /// Pointers stay valid for one pass: storage is made unique (copied once if a caller holds a
 /// copy of a value) when bound, and nothing but the pass's own steps touches it until the pass
-/// ends; a generic step may replace a tensor, so its pointers are bound again after it.
+/// ends; a generic step may replace a tensor, so its pointers are bound again after it. The
+/// gradient buffers themselves are published (`node.gradient`) by moving them, and taken back
+/// at the start of the next pass: no copy and no reference counting either way.
 final class ExecutionPlan<Scalar: TensorScalar> {
   /// How one op node runs.
   enum Kernel {
@@ -24,6 +27,8 @@ final class ExecutionPlan<Scalar: TensorScalar> {
     case unary(UnaryKernel, count: Int)
     /// An element-wise function of two operands, broadcast over `count` result elements.
     case binary(BinaryKernel, BroadcastLayout, BroadcastLayout, count: Int)
+    /// A reduced (mean or sum) binary cross-entropy of logits against targets of one shape.
+    case crossEntropyWithLogits(BinaryCrossEntropyWithLogits, count: Int)
     /// Anything else: the op's own `forward(_:into:)` and `accumulateVJP`.
     case generic
 
@@ -54,16 +59,25 @@ final class ExecutionPlan<Scalar: TensorScalar> {
   let steps: [Step]
   /// The leaves' shapes the plan was derived for; another shape means a new plan.
   let leafShapes: [(id: Int, shape: [Int])]
+  /// The leaf nodes' ids, in creation order.
+  let leaves: [Int]
+  /// The parameter nodes and their parameters, in creation order.
+  let parameterNodes: [(id: Int, parameter: Parameter<Scalar>)]
   /// Every node's shape, while the leaves fit.
   let shapes: [[Int]]
   /// Per node, the storage of its value and of its gradient buffer in the current pass.
   let values: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
   let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
 
-  init(steps: [Step], leafShapes: [(id: Int, shape: [Int])], shapes: [[Int]]) {
+  init(
+    steps: [Step], leafShapes: [(id: Int, shape: [Int])], shapes: [[Int]],
+    parameterNodes: [(id: Int, parameter: Parameter<Scalar>)]
+  ) {
     let nodeCount = shapes.count
     self.steps = steps
     self.leafShapes = leafShapes
+    self.leaves = leafShapes.map(\.id)
+    self.parameterNodes = parameterNodes
     self.shapes = shapes
     values = .allocate(capacity: max(nodeCount, 1))
     values.initialize(repeating: nil, count: max(nodeCount, 1))
@@ -119,7 +133,9 @@ extension Graph {
     }
     // The validated shapes of the generic path, for a pass that leaves the plan.
     execution.validatedShapes = records.map { $0.inputs.map { shapes[$0] } }
-    return ExecutionPlan(steps: steps, leafShapes: leafShapes, shapes: shapes)
+    return ExecutionPlan(
+      steps: steps, leafShapes: leafShapes, shapes: shapes,
+      parameterNodes: records.indices.compactMap { id in records[id].parameter.map { (id, $0) } })
   }
 
   /// The kernel an op node runs on: a specialised one for the hot ops on the layouts they
@@ -141,6 +157,10 @@ extension Graph {
     }
     guard inputs.count == 2, inputs[0] != inputs[1] else { return .generic }
     let (a, b) = (shapes[inputs[0]], shapes[inputs[1]])
+    if let loss = operation as? BinaryCrossEntropyWithLogits {
+      return loss.reduction != .none && a == b
+        ? .crossEntropyWithLogits(loss, count: a.reduce(1, *)) : .generic
+    }
     if operation is MatMul {
       let (m, k, n) = (a[0], a[1], b[1])
       return m > 0 && n > 0 && k > 0 ? .matmul(m: m, n: n, k: k) : .generic
@@ -177,10 +197,14 @@ extension Graph {
   func runForward() {
     prepareExecution()
     let plan = currentPlan(resizing: true)!
-    for id in records.indices { bindValue(id, plan) }
-    for step in plan.steps where !step.kernel.isGeneric {  // their kernels write in place
-      plan.values[step.node] = values.stored[step.node].withUnsafeMutableBufferPointer {
-        $0.baseAddress
+    for id in plan.leaves { bindValue(id, plan) }
+    for step in plan.steps {
+      if step.kernel.isGeneric {
+        bindValue(step.node, plan)
+      } else {  // its kernel writes in place
+        plan.values[step.node] = values.stored[step.node].withUnsafeMutableBufferPointer {
+          $0.baseAddress
+        }
       }
     }
     for step in plan.steps {
@@ -197,13 +221,8 @@ extension Graph {
   /// plan (leaves fed with new shapes and no forward since), which the definition then runs.
   func runPlannedBackward(from output: Int, seed: Tensor<Scalar>?) -> Bool {
     guard let plan = currentPlan(resizing: false) else { return false }
-    resetGradientBuffers(upTo: output, seed: seed, shapes: plan.shapes)
     for id in records.indices { bindValue(id, plan) }
-    for id in 0..<output { bindGradient(id, plan) }
-    // The output's gradient (ones, or the caller's seed) is only read.
-    plan.gradients[output] = execution.gradientBuffers[output]!.scalars.withUnsafeBufferPointer {
-      $0.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
-    }
+    startGradients(upTo: output, seed: seed, plan)
     // The definition's reverse loop, step by step: x̄ᵢ += ȳ · ∂y/∂xᵢ at each reached op.
     for step in plan.steps.reversed() {
       guard step.node <= output, execution.reached[step.node], step.needsAny else { continue }
@@ -216,8 +235,51 @@ extension Graph {
         if step.needsB { execution.reached[step.b] = true }
       }
     }
-    publishGradientBuffers(upTo: output)
+    publishGradients(upTo: output, plan)
     return true
+  }
+
+  /// Starts a pass: takes back the buffers the last pass published (moved, not copied, so no
+  /// reference counting, and uniquely referenced unless a caller kept a copy), zeroes (or
+  /// allocates) and binds the buffer of every node before `output` that needs one, and puts
+  /// the seed (ones, or the caller's) in the output's, which is only read.
+  private func startGradients(
+    upTo output: Int, seed: Tensor<Scalar>?, _ plan: ExecutionPlan<Scalar>
+  ) {
+    for id in gradients.indices where gradients[id] != nil {
+      if execution.gradientBuffers[id] == nil {
+        swap(&gradients[id], &execution.gradientBuffers[id])
+      } else {
+        gradients[id] = nil  // published by the definition's loop
+      }
+    }
+    for id in 0..<output {
+      execution.reached[id] = false
+      plan.gradients[id] =
+        execution.needsGradient[id]
+        ? execution.gradientBuffers[id].storage(filledWith: 0, shape: plan.shapes[id]) : nil
+    }
+    execution.reached[output] = true
+    if let seed {
+      execution.gradientBuffers[output] = seed
+    } else {
+      _ = execution.gradientBuffers[output].storage(filledWith: 1, shape: plan.shapes[output])
+    }
+    plan.gradients[output] = execution.gradientBuffers[output]!.scalars.withUnsafeBufferPointer {
+      $0.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
+    }
+  }
+
+  /// Publishes the pass's gradients, as the definition's `publish(_:)` does: added into each
+  /// reached parameter node's `Parameter.gradient`, and readable as `node.gradient` for every
+  /// node the pass reached — the buffers themselves, moved there until the next pass.
+  private func publishGradients(upTo output: Int, _ plan: ExecutionPlan<Scalar>) {
+    for (id, parameter) in plan.parameterNodes where id <= output && execution.reached[id] {
+      parameter.accumulateGradient(UnsafePointer(plan.gradients[id]!), shape: plan.shapes[id])
+    }
+    for id in 0...output where execution.reached[id] {
+      swap(&gradients[id], &execution.gradientBuffers[id])
+    }
   }
 
   /// Binds one node's value storage for reading.
@@ -231,7 +293,8 @@ extension Graph {
     plan.values[id] = pointer.map { UnsafeMutablePointer(mutating: $0) }
   }
 
-  /// Binds one node's gradient buffer (made unique), or none.
+  /// Binds one node's gradient buffer (made unique), or none (after a generic step, which may
+  /// have replaced it).
   private func bindGradient(_ id: Int, _ plan: ExecutionPlan<Scalar>) {
     plan.gradients[id] = execution.gradientBuffers[id]?.withUnsafeMutableBufferPointer {
       $0.baseAddress
@@ -268,6 +331,8 @@ extension Graph {
       case .multiply: Multiply().forward(x, layoutA, b, layoutB, into: y, count: count)
       case .divide: Divide().forward(x, layoutA, b, layoutB, into: y, count: count)
       }
+    case .crossEntropyWithLogits(let loss, let count):
+      y![0] = loss.reducedLoss(x, UnsafePointer(v[step.b]), count: count)
     case .generic:
       break
     }
@@ -322,8 +387,26 @@ extension Graph {
         Divide().accumulateVJP(
           x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
       }
+    case .crossEntropyWithLogits(let loss, let count):
+      loss.accumulateReducedVJP(
+        x, UnsafePointer(v[step.b]), gradient: ybar![0], into: da, step.needsB ? g[step.b] : nil,
+        count: count)
     case .generic:
       break
+    }
+  }
+}
+
+extension Optional {
+  /// A reused buffer's storage, every element set to `value`: the buffer itself when it has
+  /// `shape` (made unique first if shared), else a new one of `shape`.
+  fileprivate mutating func storage<Scalar>(filledWith value: Scalar, shape: [Int])
+    -> UnsafeMutablePointer<Scalar>?
+  where Wrapped == Tensor<Scalar> {
+    if self?.shape != shape { self = Tensor(shape: shape, repeating: value) }
+    return self!.withUnsafeMutableBufferPointer {
+      $0.update(repeating: value)
+      return $0.baseAddress
     }
   }
 }

@@ -82,15 +82,11 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation, CarefulVJP {
       output = forward(inputs)
       return
     }
-    var total: Scalar = 0
-    inputs[0].scalars.withUnsafeBufferPointer { z in
+    output[] = inputs[0].scalars.withUnsafeBufferPointer { z in
       inputs[1].scalars.withUnsafeBufferPointer { y in
-        for i in 0..<z.count {
-          total += max(z[i], 0) - z[i] * y[i] + Scalar.log1p(Scalar.exp(-abs(z[i])))
-        }
+        reducedLoss(z.baseAddress, y.baseAddress, count: z.count)
       }
     }
-    output[] = total * reduction.factor(inputs[0].count)
   }
 
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
@@ -103,19 +99,12 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation, CarefulVJP {
         inputs, output: output, gradient: gradient, into: &gradients, needs: needs)
       return
     }
-    let scale = gradient.scalar * reduction.factor(inputs[0].count)
     inputs[0].scalars.withUnsafeBufferPointer { z in
       inputs[1].scalars.withUnsafeBufferPointer { y in
-        if needs[0] {
-          gradients[0].withUnsafeMutableBufferPointer { dz in
-            for i in 0..<z.count { dz[i] += scale * sigmoidMinusTarget(z[i], y[i]) }
-          }
-        }
-        if needs[1] {
-          gradients[1].withUnsafeMutableBufferPointer { dy in
-            for i in 0..<z.count { dy[i] += -scale * z[i] }
-          }
-        }
+        let dz = needs[0] ? gradients[0].withUnsafeMutableBufferPointer { $0.baseAddress } : nil
+        let dy = needs[1] ? gradients[1].withUnsafeMutableBufferPointer { $0.baseAddress } : nil
+        accumulateReducedVJP(
+          z.baseAddress, y.baseAddress, gradient: gradient.scalar, into: dz, dy, count: z.count)
       }
     }
   }
@@ -153,6 +142,42 @@ public struct BinaryCrossEntropyWithLogits: CatalogedOperation, CarefulVJP {
       x[0].binaryCrossEntropyWithLogits(x[1].sigmoid(), reduction: .none)
     },
   ]
+}
+
+// The reduced loss's loops over raw buffers: the training path above and the execution plan
+// (`Graph+Plan`) both run these, so both compute the same numbers.
+extension BinaryCrossEntropyWithLogits {
+  /// L = factor · Σᵢ [max(zᵢ, 0) − zᵢyᵢ + log1p(e^−|zᵢ|)] over `count` elements (`.mean` or
+  /// `.sum`).
+  @inline(__always)
+  func reducedLoss<Scalar: TensorScalar>(
+    _ z: UnsafePointer<Scalar>?, _ y: UnsafePointer<Scalar>?, count: Int
+  ) -> Scalar {
+    var total: Scalar = 0
+    if count > 0, let z, let y {
+      for i in 0..<count {
+        total += max(z[i], 0) - z[i] * y[i] + Scalar.log1p(Scalar.exp(-abs(z[i])))
+      }
+    }
+    return total * reduction.factor(count)
+  }
+
+  /// z̄ᵢ += s·(σ(zᵢ) − yᵢ), ȳᵢ += −s·zᵢ with s = L̄ · factor, into whichever of `dz`, `dy` is
+  /// given (`.mean` or `.sum`).
+  @inline(__always)
+  func accumulateReducedVJP<Scalar: TensorScalar>(
+    _ z: UnsafePointer<Scalar>?, _ y: UnsafePointer<Scalar>?, gradient: Scalar,
+    into dz: UnsafeMutablePointer<Scalar>?, _ dy: UnsafeMutablePointer<Scalar>?, count: Int
+  ) {
+    guard count > 0, let z, let y else { return }
+    let scale = gradient * reduction.factor(count)
+    if let dz {
+      for i in 0..<count { dz[i] += scale * sigmoidMinusTarget(z[i], y[i]) }
+    }
+    if let dy {
+      for i in 0..<count { dy[i] += -scale * z[i] }
+    }
+  }
 }
 
 /// σ(z) − y without cancellation. With e = e^−|z| and d = 1 + e: σ(z) = e/d for z < 0

@@ -28,9 +28,14 @@ public protocol Optimizer<Scalar>: AnyObject {
 
 extension Optimizer {
   /// Clears the accumulated gradient of every parameter (do this before each backward pass).
-  public func zeroGradients() {
-    for parameter in parameters { parameter.zeroGradient() }
-  }
+  public func zeroGradients() { clearGradients(of: parameters) }
+}
+
+/// `zeroGradient()` on each parameter, in code specialised for the scalar type (the protocol
+/// extension above is generic over the optimizer, so its own loop would run unspecialised).
+@_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+func clearGradients<Scalar: TensorScalar>(of parameters: [Parameter<Scalar>]) {
+  for parameter in parameters { parameter.zeroGradient() }
 }
 
 /// A saved optimizer state that does not fit the optimizer's parameters.

@@ -7,16 +7,19 @@
 /// State: one buffer per parameter, `<name>.momentum` (only when μ ≠ 0). A parameter without a
 /// gradient in a step (`hasGradient` false, or frozen) is skipped, as PyTorch skips one whose
 /// `.grad` is `None`: no weight decay, no momentum.
+///
+/// The hyperparameters are plain values read once per `step()`, so the dynamic exclusivity
+/// check (a measurable share of a small network's step) is turned off for them.
 public final class SGD<Scalar: TensorScalar>: Optimizer {
   public let parameters: [Parameter<Scalar>]
   /// η.
-  public var learningRate: Scalar
+  @exclusivity(unchecked) public var learningRate: Scalar
   /// μ.
-  public var momentum: Scalar
+  @exclusivity(unchecked) public var momentum: Scalar
   /// Whether to step along g + μv (look-ahead) instead of v.
-  public var nesterov: Bool
+  @exclusivity(unchecked) public var nesterov: Bool
   /// λ, the L2 penalty's coefficient added to the gradient.
-  public var weightDecay: Scalar
+  @exclusivity(unchecked) public var weightDecay: Scalar
   private var buffers: ParameterBuffers<Scalar>
 
   /// An optimizer for `parameters` (e.g. `model.parameters`).
@@ -39,27 +42,14 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   /// allocates nothing. The arithmetic is the same, operation for operation, as written above.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
-    for (index, parameter) in parameters.enumerated()
-    where parameter.hasGradient && !parameter.isFrozen {
-      let usesMomentum = momentum != 0
-      // Without momentum there is no buffer: skip the (hashing) dictionary look-up.
-      var velocity = usesMomentum ? buffers.buffers[index].removeValue(forKey: "momentum") : nil
-      let isFirstStep = velocity == nil
-      if usesMomentum && isFirstStep { velocity = Tensor.zeros(parameter.value.shape) }
-      let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
-      parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
-        parameter.value.withUnsafeMutableBufferPointer { value in
-          if usesMomentum {
-            velocity!.withUnsafeMutableBufferPointer { v in
-              for i in 0..<value.count {
-                var g = gradient[i]
-                if lambda != 0 { g += value[i] * lambda }
-                v[i] = isFirstStep ? g : v[i] * mu + g  // v starts at g
-                g = nesterov ? g + v[i] * mu : v[i]
-                value[i] += g * -eta
-              }
-            }
-          } else {
+    let (eta, mu, lambda, nesterov) = (learningRate, momentum, weightDecay, nesterov)
+    for index in parameters.indices {
+      let parameter = parameters[index]
+      guard parameter.hasGradient && !parameter.isFrozen else { continue }
+      guard mu != 0 else {
+        // Without momentum there is no buffer: no (hashing) dictionary look-up.
+        parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
+          parameter.value.withUnsafeMutableBufferPointer { value in
             for i in 0..<value.count {
               var g = gradient[i]
               if lambda != 0 { g += value[i] * lambda }
@@ -67,8 +57,25 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
             }
           }
         }
+        continue
       }
-      if let velocity { buffers.buffers[index]["momentum"] = velocity }
+      let stored = buffers.buffers[index].removeValue(forKey: "momentum")
+      let isFirstStep = stored == nil
+      var velocity = stored ?? Tensor.zeros(parameter.value.shape)
+      parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
+        parameter.value.withUnsafeMutableBufferPointer { value in
+          velocity.withUnsafeMutableBufferPointer { v in
+            for i in 0..<value.count {
+              var g = gradient[i]
+              if lambda != 0 { g += value[i] * lambda }
+              v[i] = isFirstStep ? g : v[i] * mu + g  // v starts at g
+              g = nesterov ? g + v[i] * mu : v[i]
+              value[i] += g * -eta
+            }
+          }
+        }
+      }
+      buffers.buffers[index]["momentum"] = velocity
     }
   }
 

@@ -62,7 +62,7 @@ public final class ScalarGraph {
   }
 
   /// A leaf node holding `value` (an input or a parameter).
-  @inlinable
+  @inlinable @inline(__always)
   public func leaf(_ value: Double) -> ScalarNode {
     append(.leaf, -1, -1, value)
   }
@@ -134,7 +134,8 @@ public struct ScalarNode {
   }
 
   /// tanh(self).
-  @inlinable public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
+  @inlinable @inline(__always)
+  public func tanh() -> ScalarNode { unary(.tanh, Foundation.tanh(value)) }
   /// eˢᵉˡᶠ.
   public func exp() -> ScalarNode { unary(.exp, Foundation.exp(value)) }
   /// ln(self).
@@ -154,11 +155,11 @@ public struct ScalarNode {
   }
 
   /// a + b, a new node; ∂/∂a = 1, ∂/∂b = 1.
-  @inlinable public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
+  @inlinable @inline(__always) public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
     a.graph.append(.add, a.index, b.index, a.value + b.value)
   }
   /// a · b, a new node; ∂/∂a = b, ∂/∂b = a.
-  @inlinable public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
+  @inlinable @inline(__always) public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
     a.graph.append(.multiply, a.index, b.index, a.value * b.value)
   }
   /// −a, a new node; ∂/∂a = −1.
