@@ -270,7 +270,7 @@ typedef struct {
   void *c;
   ptrdiff_t ldc;
   int rowMode;
-  ptrdiff_t band;                     // rows (row mode) or columns of C per chunk
+  ptrdiff_t tiles;                    // tile rows (row mode) or tile columns of C, cut in chunks
   int chunks, steps, kSteps;          // chunks per step, steps, k slices per panel
   ptrdiff_t kc;                       // depth of a k slice (the last may be shallower), <= KC
   ptrdiff_t sharedStride, ownStride;  // elements per shared half / per participant

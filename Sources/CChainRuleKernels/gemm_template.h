@@ -211,16 +211,19 @@ TARGET static void FN(run_chunk)(cr_gemm_job *job, int step, ptrdiff_t chunk, in
   T alpha = (T)job->alpha, beta = pc == 0 ? (T)job->beta : 1;  // later slices accumulate
   T *own = (T *)job->own + p * job->ownStride;
   const T *shared = (const T *)job->shared + (step % 2) * job->sharedStride;
-  ptrdiff_t lo = chunk * job->band;
+  // The chunk's tiles along the cut side: chunks differ by at most one tile.
+  ptrdiff_t tile = job->rowMode ? MR : NR;
+  ptrdiff_t lo = chunk * job->tiles / job->chunks * tile;
+  ptrdiff_t hi = (chunk + 1) * job->tiles / job->chunks * tile;
   FN(help_pack)(job, step);
   if (job->rowMode) {
     ptrdiff_t jc = (step / job->kSteps) * NC, nc = n - jc < NC ? n - jc : NC;
-    ptrdiff_t mc = m - lo < job->band ? m - lo : job->band;
+    ptrdiff_t mc = (hi < m ? hi : m) - lo;
     FN(pack_a)(job->transA, mc, kc, job->transA ? a + pc * lda + lo : a + lo * lda + pc, lda, own);
     FN(wait_ready)(job, step, chunk);
     FN(macro)(mc, nc, kc, alpha, own, shared, beta, c + lo * ldc + jc, ldc);
   } else {
-    ptrdiff_t nc = n - lo < job->band ? n - lo : job->band;
+    ptrdiff_t nc = (hi < n ? hi : n) - lo;
     FN(pack_b)(job->transB, kc, nc, job->transB ? b + lo * ldb + pc : b + pc * ldb + lo, ldb, own);
     FN(wait_ready)(job, step, chunk);
     FN(macro)(m, nc, kc, alpha, shared, own, beta, c + lo, ldc);
@@ -290,26 +293,32 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
   job.kSteps = (int)((k + KC - 1) / KC);
   job.kc = (k + job.kSteps - 1) / job.kSteps;
   ptrdiff_t kcMax = job.kc;
-  // Column mode when A is a single block and C has more tile columns than tile rows; each mode
-  // cuts its side into CHUNKS_PER_THREAD bands per thread, so that a late thread costs little.
+  // Column mode when A is a single block and C has more tile columns than tile rows. Each mode
+  // cuts its side into chunks of whole tiles, at most a cache block (MC rows, NC columns) each,
+  // and with threads at least CHUNKS_PER_THREAD per thread, as many for each (so each owns an
+  // equal share: 6 tile rows for 2 threads are cut 1 + 2 + 1 + 2, not 2 + 2 + 2).
   job.rowMode = threads <= 1 || m > MC || tilesM >= tilesN;
-  ptrdiff_t bands = threads <= 1 ? 1 : (ptrdiff_t)threads * CHUNKS_PER_THREAD;
+  job.tiles = job.rowMode ? tilesM : tilesN;
+  ptrdiff_t perBlock = job.rowMode ? MC / MR : NC / NR;
+  ptrdiff_t chunks = (job.tiles + perBlock - 1) / perBlock;
+  if (threads > 1) {
+    if (chunks < (ptrdiff_t)threads * CHUNKS_PER_THREAD) chunks = threads * CHUNKS_PER_THREAD;
+    chunks = (chunks + threads - 1) / threads * threads;
+    if (chunks > job.tiles) chunks = job.tiles;
+  }
+  job.chunks = (int)chunks;
+  ptrdiff_t band = (job.tiles + chunks - 1) / chunks * (job.rowMode ? MR : NR);  // the widest
   ptrdiff_t align = 64 / sizeof(T);
   if (job.rowMode) {
-    ptrdiff_t tiles = (tilesM + bands - 1) / bands;
-    job.band = tiles * MR < MC ? tiles * MR : MC;
     ptrdiff_t ncMax = n < NC ? tilesN * NR : NC;
     job.steps = job.kSteps * (int)((n + NC - 1) / NC);
     job.sharedStride = kcMax * ncMax;
-    job.ownStride = job.band * kcMax;
+    job.ownStride = band * kcMax;
   } else {
-    ptrdiff_t tiles = (tilesN + bands - 1) / bands;
-    job.band = tiles * NR < NC ? tiles * NR : NC;
     job.steps = job.kSteps;
     job.sharedStride = tilesM * MR * kcMax;
-    job.ownStride = kcMax * job.band;
+    job.ownStride = kcMax * band;
   }
-  job.chunks = (int)(((job.rowMode ? m : n) + job.band - 1) / job.band);
   // Rounded to 64 bytes so that every block and panel starts aligned.
   job.sharedStride = (job.sharedStride + align - 1) / align * align;
   job.ownStride = (job.ownStride + align - 1) / align * align;
