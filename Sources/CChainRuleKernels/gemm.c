@@ -34,9 +34,10 @@
 #define MIN_WORK_PER_THREAD_F32 (96 * 96 * 96 / 2)
 #define MIN_WORK_PER_THREAD_F64 (MIN_WORK_PER_THREAD_F32 / 2)
 
-// Chunks each thread's share of a product is cut into (see cr_gemm_job): more balance the load
-// better when a thread is late, fewer reuse each packed micro-panel of the shared operand more.
-// Measured at n = 128 / 256 (best of 20,000 calls): 2 chunks 24 / 170 us, 4 chunks 27 / 184 us.
+// Chunks each thread's share of a step is cut into (see cr_gemm_job): more let the others take
+// over more of a late thread's share, fewer reuse each packed micro-panel of the shared operand
+// more. Measured at n = 128 / 256 (best of 20,000 calls): 2 chunks 24 / 170 us, 4 chunks 27 /
+// 184 us.
 #define CHUNKS_PER_THREAD 2
 // Groups the shared operand of a step is packed in, so that all participants can pack it.
 #define SHARED_GROUPS 8
@@ -160,6 +161,14 @@ static struct {
 };
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
+// For tests: how long a worker waits between seeing a product and joining it, standing in for a
+// worker descheduled on a busy machine (see cr_gemm_set_worker_delay).
+static atomic_llong worker_delay_ns;
+
+void cr_gemm_set_worker_delay(long long nanoseconds) {
+  atomic_store(&worker_delay_ns, nanoseconds > 0 ? nanoseconds : 0);
+}
+
 static void *pool_worker(void *index) {
   int me = (int)(ptrdiff_t)index;
   unsigned long long seen = 0;  // generation of the last product this worker saw
@@ -182,6 +191,12 @@ static void *pool_worker(void *index) {
       }
     }
     seen = state >> 32;
+    long long delay = atomic_load_explicit(&worker_delay_ns, memory_order_relaxed);
+    if (delay > 0) {
+      struct timespec pause = {.tv_sec = delay / 1000000000, .tv_nsec = delay % 1000000000};
+      nanosleep(&pause, NULL);
+      state = atomic_load(&pool.state);
+    }
     while (!(state & POOL_CLOSED) && (state >> 32) == seen) {
       if (atomic_compare_exchange_weak(&pool.state, &state, state + 1)) {
         if (me < pool.participants) pool.task(pool.arg, me);
@@ -233,13 +248,16 @@ static void cr_run_parallel(cr_task task, void *arg, int participants, int wait)
 
 // One product as plain data, shared by its participants (the template's functions read it).
 // The work is a sequence of steps (one KC-deep slice, and in row mode one NC-wide panel, each);
-// a step packs one shared operand, then is cut into chunks that the participants claim one at a
-// time, so that a participant that is late or slow (a shared machine) simply does fewer.
+// a step packs one shared operand and is cut into chunks. The participants claim the chunks of
+// all steps from one counter, in order (step 0's, then step 1's, ...), so that a participant
+// that is late or slow (a shared machine) simply does fewer, and nobody waits for a step to be
+// opened: whoever claims the first chunk of step s + 1 packs its shared operand while the others
+// still compute step s (the first claimers of a step pack it together, in groups).
 //   Row mode: the shared operand is the step's B panel; a chunk is a band of rows of C, whose
 //     claimer packs that band of A into its private buffer.
 //   Column mode (m <= MC): the shared operand is the step's A block; a chunk is a band of
 //     columns, whose claimer packs that band of B.
-// The shared buffer is doubled so that step s + 1 can be packed while others finish s.
+// The shared buffer is doubled: step s packs into half s % 2 once step s - 2 is finished.
 typedef struct {
   int transA, transB;
   ptrdiff_t m, n, k;
@@ -252,14 +270,17 @@ typedef struct {
   void *c;
   ptrdiff_t ldc;
   int rowMode;
-  ptrdiff_t band;                       // rows (row mode) or columns of C per chunk
-  int chunks, steps, kSteps;            // chunks per step, steps, KC slices per panel
-  ptrdiff_t sharedStride, ownStride;    // elements per shared half / per participant
-  void *shared, *own;                   // the two shared halves; the private buffers
-  atomic_ullong claim;                  // (step << 32) | next unclaimed chunk of that step
-  atomic_int packNext[2], packDone[2];  // groups of the shared operand claimed / packed, by parity
-  atomic_int done[2];                   // chunks finished, of the steps of each parity
-  atomic_int *progress;                 // per chunk: the last step of it that is finished
+  ptrdiff_t tiles;                    // tile rows (row mode) or tile columns of C, cut in chunks
+  int chunks, steps, kSteps;          // chunks per step, steps, k slices per panel
+  ptrdiff_t kc;                       // depth of a k slice (the last may be shallower), <= KC
+  ptrdiff_t sharedStride, ownStride;  // elements per shared half / per participant
+  void *shared, *own;                 // the two shared halves; the private buffers
+  int participants;                   // planned, the caller included (chunk ownership)
+  atomic_int *claimed;                // per step and chunk: whether a participant took it
+  atomic_int finished;                // chunks finished, all steps together
+  atomic_int *packNext, *packDone;    // per step: groups of its shared operand claimed / packed
+  atomic_int *done;                   // per step: chunks finished
+  atomic_int *progress;               // per chunk: the last step of it that is finished
 } cr_gemm_job;
 
 // ---------------------------------------------------------------------------------------------

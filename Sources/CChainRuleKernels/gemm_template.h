@@ -157,7 +157,7 @@ TARGET static void FN(macro)(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, T alpha, 
 TARGET static void FN(pack_shared)(const cr_gemm_job *job, int step, int g) {
   const T *a = job->a, *b = job->b;
   ptrdiff_t lda = job->lda, ldb = job->ldb;
-  ptrdiff_t pc = (step % job->kSteps) * KC, kc = job->k - pc < KC ? job->k - pc : KC;
+  ptrdiff_t pc = (step % job->kSteps) * job->kc, kc = job->k - pc < job->kc ? job->k - pc : job->kc;
   T *dst = (T *)job->shared + (step % 2) * job->sharedStride;
   if (job->rowMode) {
     ptrdiff_t jc = (step / job->kSteps) * NC, nc = job->n - jc < NC ? job->n - jc : NC;
@@ -175,20 +175,26 @@ TARGET static void FN(pack_shared)(const cr_gemm_job *job, int step, int g) {
   }
 }
 
-// Claims and packs groups of the shared operand of `step` until none is left unclaimed.
+// Claims and packs groups of the shared operand of `step` until none is left unclaimed. Its
+// half of the shared buffer is free once step - 2 is finished.
 TARGET static void FN(help_pack)(cr_gemm_job *job, int step) {
+  if (atomic_load_explicit(&job->packNext[step], memory_order_relaxed) >= SHARED_GROUPS) return;
+  unsigned spins = 0;
+  if (step >= 2)
+    while (atomic_load_explicit(&job->done[step - 2], memory_order_acquire) < job->chunks)
+      cr_backoff(&spins);
   for (;;) {
-    int g = atomic_fetch_add_explicit(&job->packNext[step % 2], 1, memory_order_relaxed);
+    int g = atomic_fetch_add_explicit(&job->packNext[step], 1, memory_order_relaxed);
     if (g >= SHARED_GROUPS) return;
     FN(pack_shared)(job, step, g);
-    atomic_fetch_add_explicit(&job->packDone[step % 2], 1, memory_order_release);
+    atomic_fetch_add_explicit(&job->packDone[step], 1, memory_order_release);
   }
 }
 
 // Waits until the shared operand of `step` is packed and `chunk` of the step before is done.
 static void FN(wait_ready)(cr_gemm_job *job, int step, ptrdiff_t chunk) {
   unsigned spins = 0;
-  while (atomic_load_explicit(&job->packDone[step % 2], memory_order_acquire) < SHARED_GROUPS ||
+  while (atomic_load_explicit(&job->packDone[step], memory_order_acquire) < SHARED_GROUPS ||
          atomic_load_explicit(&job->progress[chunk], memory_order_acquire) < step - 1)
     cr_backoff(&spins);
 }
@@ -201,82 +207,58 @@ TARGET static void FN(run_chunk)(cr_gemm_job *job, int step, ptrdiff_t chunk, in
   const T *a = job->a, *b = job->b;
   T *c = job->c;
   ptrdiff_t m = job->m, n = job->n, lda = job->lda, ldb = job->ldb, ldc = job->ldc;
-  ptrdiff_t pc = (step % job->kSteps) * KC, kc = job->k - pc < KC ? job->k - pc : KC;
+  ptrdiff_t pc = (step % job->kSteps) * job->kc, kc = job->k - pc < job->kc ? job->k - pc : job->kc;
   T alpha = (T)job->alpha, beta = pc == 0 ? (T)job->beta : 1;  // later slices accumulate
   T *own = (T *)job->own + p * job->ownStride;
   const T *shared = (const T *)job->shared + (step % 2) * job->sharedStride;
-  ptrdiff_t lo = chunk * job->band;
+  // The chunk's tiles along the cut side: chunks differ by at most one tile.
+  ptrdiff_t tile = job->rowMode ? MR : NR;
+  ptrdiff_t lo = chunk * job->tiles / job->chunks * tile;
+  ptrdiff_t hi = (chunk + 1) * job->tiles / job->chunks * tile;
   FN(help_pack)(job, step);
   if (job->rowMode) {
     ptrdiff_t jc = (step / job->kSteps) * NC, nc = n - jc < NC ? n - jc : NC;
-    ptrdiff_t mc = m - lo < job->band ? m - lo : job->band;
+    ptrdiff_t mc = (hi < m ? hi : m) - lo;
     FN(pack_a)(job->transA, mc, kc, job->transA ? a + pc * lda + lo : a + lo * lda + pc, lda, own);
     FN(wait_ready)(job, step, chunk);
     FN(macro)(mc, nc, kc, alpha, own, shared, beta, c + lo * ldc + jc, ldc);
   } else {
-    ptrdiff_t nc = n - lo < job->band ? n - lo : job->band;
+    ptrdiff_t nc = (hi < n ? hi : n) - lo;
     FN(pack_b)(job->transB, kc, nc, job->transB ? b + lo * ldb + pc : b + pc * ldb + lo, ldb, own);
     FN(wait_ready)(job, step, chunk);
     FN(macro)(m, nc, kc, alpha, shared, own, beta, c + lo, ldc);
   }
   atomic_store_explicit(&job->progress[chunk], step, memory_order_release);
-  atomic_fetch_add_explicit(&job->done[step % 2], 1, memory_order_release);
+  atomic_fetch_add_explicit(&job->done[step], 1, memory_order_release);
+  atomic_fetch_add_explicit(&job->finished, 1, memory_order_release);
 }
 
-// Claims and runs chunks. A worker (p > 0) keeps going until the product has no more steps; the
-// caller returns as soon as the current step has no unclaimed chunk left (it then packs the next).
-TARGET static void FN(claim_chunks)(cr_gemm_job *job, int p) {
-  unsigned spins = 0;
-  for (;;) {
-    unsigned long long word = atomic_load_explicit(&job->claim, memory_order_acquire);
-    int step = (int)(word >> 32);
-    ptrdiff_t chunk = (ptrdiff_t)(word & 0xffffffff);
-    if (step >= job->steps) return;
-    if (chunk >= job->chunks) {
-      if (p == 0) return;
-      cr_backoff(&spins);  // wait for the caller to open the next step
-      continue;
-    }
-    if (atomic_compare_exchange_weak_explicit(&job->claim, &word, word + 1, memory_order_acq_rel,
-                                              memory_order_acquire)) {
-      FN(run_chunk)(job, step, chunk, p);
-      spins = 0;
-    }
-  }
-}
-
-// Waits until all chunks of the steps of `parity` are done.
-static void FN(wait_done)(cr_gemm_job *job, int parity) {
-  unsigned spins = 0;
-  while (atomic_load_explicit(&job->done[parity], memory_order_acquire) < job->chunks)
-    cr_backoff(&spins);
-}
-
-// A participant's part of a product; the caller (p == 0) also drives the steps.
+// A participant's part of a product. Step by step, it claims its own chunks first (participant
+// p of P owns chunks [p * chunks / P, (p + 1) * chunks / P) of every step, so that the same
+// rows or columns of C stay in its cache from one k slice to the next), then any chunk of the
+// step still unclaimed, from the end of the owner's order (a late or descheduled owner loses
+// them); it moves on only when every chunk of the step is claimed, so every chunk a later step
+// waits for is being computed. The caller (p == 0) then waits for the chunks others claimed.
 TARGET static void FN(task)(void *arg, int p) {
   cr_gemm_job *job = arg;
-  if (p != 0) {
-    FN(claim_chunks)(job, p);
-    return;
-  }
-  // Step 0 is open from the start; the caller opens each next one.
-  for (int s = 0; s < job->steps; s++) {
-    if (s == 0) FN(help_pack)(job, 0);
-    FN(claim_chunks)(job, 0);
-    if (s + 1 < job->steps) {
-      // Step s + 1 reuses the half (and counters) of step s - 1: wait until it is finished. Then
-      // pack the next shared operand (with anyone who claims a chunk of it) while others finish s.
-      if (s >= 1) FN(wait_done)(job, (s + 1) % 2);
-      atomic_store_explicit(&job->done[(s + 1) % 2], 0, memory_order_relaxed);
-      atomic_store_explicit(&job->packNext[(s + 1) % 2], 0, memory_order_relaxed);
-      atomic_store_explicit(&job->packDone[(s + 1) % 2], 0, memory_order_relaxed);
-      atomic_store_explicit(&job->claim, (unsigned long long)(s + 1) << 32, memory_order_release);
-      FN(help_pack)(job, s + 1);
+  int chunks = job->chunks, participants = job->participants;
+  int lo = (int)((ptrdiff_t)p * chunks / participants);
+  int hi = (int)((ptrdiff_t)(p + 1) * chunks / participants);
+  for (int step = 0; step < job->steps; step++) {
+    atomic_int *claimed = job->claimed + (ptrdiff_t)step * chunks;
+    for (int i = 0; i < chunks; i++) {
+      // Own chunks in order, then the others' backwards from just before the own ones.
+      int chunk = i < hi - lo ? lo + i : (lo - 1 - (i - (hi - lo)) + chunks) % chunks;
+      if (atomic_load_explicit(&claimed[chunk], memory_order_relaxed) ||
+          atomic_exchange_explicit(&claimed[chunk], 1, memory_order_relaxed))
+        continue;
+      FN(run_chunk)(job, step, chunk, p);
     }
   }
-  atomic_store_explicit(&job->claim, (unsigned long long)job->steps << 32, memory_order_release);
-  FN(wait_done)(job, (job->steps - 1) % 2);
-  if (job->steps >= 2) FN(wait_done)(job, job->steps % 2);
+  if (p != 0) return;
+  int total = job->steps * chunks;
+  unsigned spins = 0;
+  while (atomic_load_explicit(&job->finished, memory_order_acquire) < total) cr_backoff(&spins);
 }
 
 // Unpacked path for tiny products (2x2, 4x2, ...), where packing costs more than it saves:
@@ -306,45 +288,60 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
   cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
                      .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc};
   ptrdiff_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;
-  ptrdiff_t kcMax = k < KC ? k : KC;
+  // The fewest KC-deep slices, all of (nearly) equal depth: k = 784 in slices of 256 would leave
+  // a last slice 16 deep, where loading and storing C costs as much as the multiply-adds.
   job.kSteps = (int)((k + KC - 1) / KC);
-  // Column mode when A is a single block and C has more tile columns than tile rows; each mode
-  // cuts its side into CHUNKS_PER_THREAD bands per thread, so that a late thread costs little.
+  job.kc = (k + job.kSteps - 1) / job.kSteps;
+  ptrdiff_t kcMax = job.kc;
+  // Column mode when A is a single block and C has more tile columns than tile rows. Each mode
+  // cuts its side into chunks of whole tiles, at most a cache block (MC rows, NC columns) each,
+  // and with threads at least CHUNKS_PER_THREAD per thread, as many for each (so each owns an
+  // equal share: 6 tile rows for 2 threads are cut 1 + 2 + 1 + 2, not 2 + 2 + 2).
   job.rowMode = threads <= 1 || m > MC || tilesM >= tilesN;
-  ptrdiff_t bands = threads <= 1 ? 1 : (ptrdiff_t)threads * CHUNKS_PER_THREAD;
+  job.tiles = job.rowMode ? tilesM : tilesN;
+  ptrdiff_t perBlock = job.rowMode ? MC / MR : NC / NR;
+  ptrdiff_t chunks = (job.tiles + perBlock - 1) / perBlock;
+  if (threads > 1) {
+    if (chunks < (ptrdiff_t)threads * CHUNKS_PER_THREAD) chunks = threads * CHUNKS_PER_THREAD;
+    chunks = (chunks + threads - 1) / threads * threads;
+    if (chunks > job.tiles) chunks = job.tiles;
+  }
+  job.chunks = (int)chunks;
+  ptrdiff_t band = (job.tiles + chunks - 1) / chunks * (job.rowMode ? MR : NR);  // the widest
   ptrdiff_t align = 64 / sizeof(T);
   if (job.rowMode) {
-    ptrdiff_t tiles = (tilesM + bands - 1) / bands;
-    job.band = tiles * MR < MC ? tiles * MR : MC;
     ptrdiff_t ncMax = n < NC ? tilesN * NR : NC;
     job.steps = job.kSteps * (int)((n + NC - 1) / NC);
     job.sharedStride = kcMax * ncMax;
-    job.ownStride = job.band * kcMax;
+    job.ownStride = band * kcMax;
   } else {
-    ptrdiff_t tiles = (tilesN + bands - 1) / bands;
-    job.band = tiles * NR < NC ? tiles * NR : NC;
     job.steps = job.kSteps;
     job.sharedStride = tilesM * MR * kcMax;
-    job.ownStride = kcMax * job.band;
+    job.ownStride = kcMax * band;
   }
-  job.chunks = (int)(((job.rowMode ? m : n) + job.band - 1) / job.band);
   // Rounded to 64 bytes so that every block and panel starts aligned.
   job.sharedStride = (job.sharedStride + align - 1) / align * align;
   job.ownStride = (job.ownStride + align - 1) / align * align;
   size_t elements = (size_t)(2 * job.sharedStride + threads * job.ownStride);
-  T *buffer = cr_thread_workspace(sizeof(T) * elements + sizeof(atomic_int) * job.chunks);
+  size_t counters = (size_t)job.chunks + 3 * (size_t)job.steps + (size_t)job.steps * job.chunks;
+  T *buffer = cr_thread_workspace(sizeof(T) * elements + sizeof(atomic_int) * counters);
   if (!buffer) return 0;
   job.shared = buffer;
   job.own = buffer + 2 * job.sharedStride;
   job.progress = (atomic_int *)(buffer + elements);
+  job.packNext = job.progress + job.chunks;
+  job.packDone = job.packNext + job.steps;
+  job.done = job.packDone + job.steps;
+  job.claimed = job.done + job.steps;
+  for (ptrdiff_t i = 0; i < (ptrdiff_t)job.steps * job.chunks; i++) atomic_init(&job.claimed[i], 0);
+  job.participants = threads;
   for (int chunk = 0; chunk < job.chunks; chunk++) atomic_init(&job.progress[chunk], -1);
-  atomic_init(&job.claim, 0);
-  for (int parity = 0; parity < 2; parity++) {
-    atomic_init(&job.packNext[parity], 0);
-    atomic_init(&job.packDone[parity], 0);
+  for (int step = 0; step < job.steps; step++) {
+    atomic_init(&job.packNext[step], 0);
+    atomic_init(&job.packDone[step], 0);
+    atomic_init(&job.done[step], 0);
   }
-  atomic_init(&job.done[0], 0);
-  atomic_init(&job.done[1], 0);
+  atomic_init(&job.finished, 0);
   cr_run_parallel(FN(task), &job, threads, wait);
   return 1;
 }

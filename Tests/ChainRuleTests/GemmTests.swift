@@ -27,15 +27,16 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
 
 /// Odd shapes (none a multiple of any tile or block size; 63, 65, 129 straddle them) in every
 /// transpose combination, plus sizes that span several cache blocks along every axis (m 1601 >
-/// MC, k 530 > 2 KC, n 2100 > NC). Each runs on one thread, on two (forced, so that the threaded
-/// paths run even while other tests hold the worker pool: C is cut by rows in 150x97x129 and
-/// 100x90x530, by columns in 41x320x100), or as the size decides.
+/// MC, k 530 > 2 KC, n 2100 > NC of AVX2, 4100 > NC of AVX-512 with m 490 > MC). Each runs on one
+/// thread, on two (forced, so that the threaded paths run even while other tests hold the worker
+/// pool: C is cut by rows in 150x97x129 and 100x90x530, by columns in 41x320x100), or as the
+/// size decides.
 let gemmCases: [GemmCase] = {
   let shapes = [
     (1, 1, 1), (2, 2, 2), (4, 2, 3), (7, 13, 5), (1, 300, 1), (1, 1, 300), (300, 1, 7),
     (3, 17, 63), (17, 3, 1), (65, 129, 7), (63, 65, 129), (129, 63, 65),
     (67, 131, 259), (150, 97, 129), (13, 700, 41), (1601, 45, 37), (41, 320, 100),
-    (100, 90, 530), (7, 2100, 20),
+    (100, 90, 530), (7, 2100, 20), (490, 4100, 9),
   ]
   var cases: [GemmCase] = []
   for (index, (m, n, k)) in shapes.enumerated() {
@@ -175,7 +176,8 @@ struct GemmTests {
   }
 
   /// Forcing a set really switches kernels: their summation differs (generic: multiply then
-  /// add; AVX2: fused multiply-add; AVX-512: FMA over k slices of 128 instead of 256), so the
+  /// add; AVX2: fused multiply-add; AVX-512: FMA over three k slices of 100 instead of two of
+  /// 150), so the
   /// same Float product of depth 300 comes out different in the last bits on every pair of
   /// paths, and bit-identical when the same path runs twice.
   @Test func forcingAPathSwitchesTheKernel() {
@@ -197,6 +199,35 @@ struct GemmTests {
           results[other] != results[index],
           "\(gemmInstructionSets[other]) gave the same bits as \(instructionSet)")
       }
+    }
+  }
+
+  /// A worker that joins late (descheduled on a busy machine; delayed on purpose here) loses the
+  /// chunks it has not claimed to the caller, in the middle of the product (0.2 ms, in a debug
+  /// build a fraction of these products) or all of them (20 ms, after the product's end). The
+  /// result is right, and the same bits as on one thread: who computes a chunk never changes
+  /// the order of its sums. Shapes: rows cut in one step, rows over 5–9 k slices, columns.
+  @Test(arguments: gemmInstructionSets, [200_000, 20_000_000])
+  func lateWorker(_ instructionSet: GemmInstructionSet, _ delayNanoseconds: Int) {
+    cr_gemm_set_worker_delay(Int64(delayNanoseconds))
+    defer { cr_gemm_set_worker_delay(0) }
+    for var g in [
+      GemmCase(m: 150, n: 97, k: 129), GemmCase(m: 100, n: 90, k: 1100),
+      GemmCase(m: 41, n: 320, k: 300),
+    ] {
+      (g.alpha, g.beta) = (0.75, -0.5)
+      var results: [[Float]] = []
+      for threads in [2, 1] {
+        g.threads = threads
+        checkGemm(g, Float.self, relativeTolerance: 1e-6) { a, b, c in
+          Gemm.multiply(
+            transposeA: false, transposeB: false, m: g.m, n: g.n, k: g.k,
+            alpha: Float(g.alpha), a: a, lda: g.lda, b: b, ldb: g.ldb, beta: Float(g.beta),
+            c: c, ldc: g.ldc, instructionSet: instructionSet, threads: threads)
+          results.append(Array(UnsafeBufferPointer(start: c, count: g.m * g.ldc)))
+        }
+      }
+      #expect(results[0] == results[1], "\(g): two threads differ from one")
     }
   }
 

@@ -37,6 +37,11 @@ int cr_gemm_isa_named(const char *name);
 /// if that is set to fewer (read once). Smaller products use fewer.
 int cr_gemm_max_threads(void);
 
+/// For tests: makes every pool worker wait `nanoseconds` (0: not at all) between seeing a product
+/// and joining it, as a worker descheduled on a busy machine does, so that the paths where the
+/// caller takes over a late worker's share run. Products stay correct, only slower.
+void cr_gemm_set_worker_delay(long long nanoseconds);
+
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
 /// the pool; capped by cr_gemm_max_threads). Returns the instruction set
