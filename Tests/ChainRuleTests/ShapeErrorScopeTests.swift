@@ -339,6 +339,16 @@ struct ShapeErrorScopeTests {
     #expect(graph.nodeCount == before, "the failed scope removed its nodes")
   }
 
+  /// Docs/errors.md's examples of argument errors are messages tested above.
+  @Test func theDocumentedArgumentErrorsAreTestedOnes() throws {
+    let document = try ReadmeTests.text("Docs/errors.md")
+    let block = try #require(ReadmeTests.blocks(document, language: "text").dropFirst().first)
+    let tested = Set(Self.badArguments.map(\.expected))
+    let lines = block.split(separator: "\n").map(String.init)
+    #expect(lines.count == 3)
+    for line in lines { #expect(tested.contains(line), "\(line)") }
+  }
+
   /// The ops without arguments (sin, cos, sqrt, abs, pow to a number, stopGradient) and the
   /// ones above, built on a node that already failed, add no second error and do not stop:
   /// the first mistake is the one thrown.

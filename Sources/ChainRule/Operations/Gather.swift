@@ -141,9 +141,15 @@ public struct Gather: CatalogedOperation {
     _ index: Scalar, at position: Int, of shape: [Int], count: Int
   ) -> Int {
     require(
-      index >= 0 && index < Scalar(count) && index.rounded() == index,
+      Gather.isRow(index, count: count),
       Gather.badIndexMessage(Double(index), at: position, of: shape, count: count))
     return Int(index)
+  }
+
+  /// Whether `index` is a whole number in 0..<count (NaN and ±∞ are not).
+  @inline(__always)
+  static func isRow<Scalar: TensorScalar>(_ index: Scalar, count: Int) -> Bool {
+    index >= 0 && index < Scalar(count) && index.rounded() == index
   }
 
   /// The message for the first of `indices` that is not a row of a table with `count` rows,
@@ -152,9 +158,7 @@ public struct Gather: CatalogedOperation {
     -> String?
   {
     guard
-      let position = indices.scalars.firstIndex(where: {
-        !($0 >= 0 && $0 < Scalar(count) && $0.rounded() == $0)
-      })
+      let position = indices.scalars.firstIndex(where: { !isRow($0, count: count) })
     else { return nil }
     return badIndexMessage(
       Double(indices.scalars[position]), at: position, of: indices.shape, count: count)
