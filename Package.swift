@@ -17,7 +17,8 @@ let package = Package(
     .executableTarget(name: "ChainRuleCLI", dependencies: ["ChainRule"]),
     // Commits one documented misuse per run, so a test can check each message in a release build.
     .executableTarget(name: "ChainRuleTraps", dependencies: ["ChainRule", "NotebookSupport"]),
-    // Counts heap allocations for the benchmark's allocations-per-step column; bench only.
+    // Counts heap allocations: the benchmark's allocations-per-step column, and the tests that
+    // hold a built graph's training step to none (AllocationTests).
     .target(name: "CMallocCounter"),
     .executableTarget(name: "ChainRuleBench", dependencies: ["ChainRule", "CMallocCounter"]),
     // Notebooks: literate executables (Notebooks/NN-Name/main.swift), rendered to README.md beside
@@ -49,7 +50,9 @@ let package = Package(
     // the traps are dependencies so that `swift test` builds the binaries the tests run.
     .testTarget(
       name: "ChainRuleTests",
-      dependencies: ["ChainRule", "NotebookSupport", "ChainRuleCLI", "ChainRuleTraps"],
+      dependencies: [
+        "ChainRule", "NotebookSupport", "ChainRuleCLI", "ChainRuleTraps", "CMallocCounter",
+      ],
       exclude: ["Snapshots"]),
     // A user's view: imports Foundation next to ChainRule, public API only (no @testable).
     .testTarget(name: "ChainRuleUserTests", dependencies: ["ChainRule"]),

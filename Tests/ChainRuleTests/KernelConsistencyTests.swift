@@ -33,6 +33,22 @@ struct KernelConsistencyTests {
         "MatMul: [65, 129] · [129, 3]",
         OperationCheck("", [[65, 129], [129, 3]]) { _, x in x[0].matmul(x[1]) }
       ),
+      // Gather's row copies and its scatter-add: rows picked many times (row 5 four times,
+      // row 0 twice), rows never picked, rows of a rank-3 table, a rank-0 index.
+      (
+        "Gather: [[5, 5, 0], [5, 1, 5], [0, 3, 5]] of [6, 5]",
+        OperationCheck("", [[6, 5]]) { graph, x in
+          x[0].gather(graph.constant(Tensor([[5, 5, 0], [5, 1, 5], [0, 3, 5]])))
+        }
+      ),
+      (
+        "Gather: [2, 2, 0, 2] of [3, 2, 4]",
+        OperationCheck("", [[3, 2, 4]]) { _, x in x[0].gather([2, 2, 0, 2]) }
+      ),
+      (
+        "Gather: one index [] of [4, 3]",
+        OperationCheck("", [[4, 3]]) { graph, x in x[0].gather(graph.constant(Tensor(3))) }
+      ),
     ]
 
   @Test(arguments: cases.map(\.0))

@@ -73,17 +73,22 @@ struct WindowGeometry: Sendable, Equatable {
   static func validate(
     op: String, kernel: Size2D?, stride: Size2D, padding: Size2D, dilation: Size2D
   ) {
-    if let kernel {
-      require(
-        kernel.height >= 1 && kernel.width >= 1, "\(op): kernel size \(kernel) must be positive")
+    if let problem = problem(kernel: kernel, stride: stride, padding: padding, dilation: dilation) {
+      requirementFailure("\(op): \(problem)")
     }
-    require(
-      stride.height >= 1 && stride.width >= 1, "\(op): stride \(stride) must be positive")
-    require(
-      padding.height >= 0 && padding.width >= 0, "\(op): padding \(padding) must not be negative")
-    require(
-      dilation.height >= 1 && dilation.width >= 1,
-      "\(op): dilation \(dilation) must be positive")
+  }
+
+  /// What `validate` refuses, as a phrase (`"stride 0×1 must be positive"`), or `nil`.
+  static func problem(kernel: Size2D?, stride: Size2D, padding: Size2D, dilation: Size2D)
+    -> String?
+  {
+    if let kernel, kernel.height < 1 || kernel.width < 1 {
+      return "kernel size \(kernel) must be positive"
+    }
+    if stride.height < 1 || stride.width < 1 { return "stride \(stride) must be positive" }
+    if padding.height < 0 || padding.width < 0 { return "padding \(padding) must not be negative" }
+    if dilation.height < 1 || dilation.width < 1 { return "dilation \(dilation) must be positive" }
+    return nil
   }
 }
 

@@ -15,13 +15,18 @@ public struct Clamp: UnaryElementwise, CatalogedOperation {
   }
   /// - Precondition: at least one bound, and neither is NaN.
   public init(lower: Double?, upper: Double?) {
-    require(lower != nil || upper != nil, "clamp: give at least one bound (min: or max:)")
-    require(
-      !(lower?.isNaN ?? false) && !(upper?.isNaN ?? false),
-      "clamp: a bound is NaN (min: \(String(describing: lower)), max: \(String(describing: upper)))"
-    )
+    if let problem = Clamp.problem(lower: lower, upper: upper) {
+      requirementFailure("clamp: \(problem)")
+    }
     self.lower = lower
     self.upper = upper
+  }
+
+  /// What is wrong with these bounds (none, or a NaN), or `nil` when they are fine.
+  static func problem(lower: Double?, upper: Double?) -> String? {
+    if lower == nil && upper == nil { return "give at least one bound (min: or max:)" }
+    guard lower?.isNaN ?? false || upper?.isNaN ?? false else { return nil }
+    return "a bound is NaN (min: \(String(describing: lower)), max: \(String(describing: upper)))"
   }
 
   public func apply<Scalar: TensorScalar>(_ x: Scalar) -> Scalar {
@@ -66,6 +71,9 @@ extension Node {
   /// Element-wise clamp into [min, max]; omit a bound to leave that side open. The gradient
   /// passes where min ≤ x ≤ max, bounds included (PyTorch's convention).
   public func clamp(min lower: Double? = nil, max upper: Double? = nil) -> Node {
-    graph.apply(Clamp(lower: lower, upper: upper), [self])
+    if let problem = Clamp.problem(lower: lower, upper: upper) {
+      return rejected(by: "clamp", "cannot be clamped: \(problem)")
+    }
+    return graph.apply(Clamp(lower: lower, upper: upper), [self])
   }
 }

@@ -118,7 +118,11 @@ extension Graph {
   /// The nodes joined along `axis` (negative counts from the end); every node has the same
   /// rank and the same sizes on the other axes.
   public func concat(_ nodes: [Node<Scalar>], alongAxis axis: Int) -> Node<Scalar> {
-    let rank = nodes.first?.shape.count ?? 0
-    return apply(Concat(axis: normalizedAxis(axis, rank: rank)), nodes)
+    guard let first = nodes.first else { return apply(Concat(axis: axis), nodes) }  // refused
+    guard let resolved = first.resolvedAxis(axis) else {
+      return first.rejected(
+        by: "concat(axis: \(axis))", first.noAxisRequirement(axis), operands: nodes)
+    }
+    return apply(Concat(axis: resolved), nodes)
   }
 }

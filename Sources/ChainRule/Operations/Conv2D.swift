@@ -227,8 +227,16 @@ extension Node {
     _ weight: Node, bias: Node? = nil, stride: Size2D = 1, padding: Size2D = 0,
     dilation: Size2D = 1
   ) -> Node {
-    graph.apply(
-      Conv2D(stride: stride, padding: padding, dilation: dilation),
-      [self, weight] + (bias.map { [$0] } ?? []))
+    let operands = [self, weight] + (bias.map { [$0] } ?? [])
+    if let problem = WindowGeometry.problem(
+      kernel: nil, stride: stride, padding: padding, dilation: dilation)
+    {
+      let options = convolutionOptions(stride, padding, dilation).joined(separator: ", ")
+      return graph.rejecting(
+        ShapeError(
+          "conv2d(\(options)): \(problem), for \(operand.text) and \(weight.operand.text)"),
+        operands: operands)
+    }
+    return graph.apply(Conv2D(stride: stride, padding: padding, dilation: dilation), operands)
   }
 }

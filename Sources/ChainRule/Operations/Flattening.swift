@@ -87,6 +87,10 @@ extension Node {
   /// This node with the axes from `startAxis` (default 1) merged into one, as PyTorch's
   /// `flatten(start_dim:)`: [N, C, H, W] → [N, C·H·W].
   public func flattened(from startAxis: Int = 1) -> Node {
-    graph.apply(Flattening(startAxis: startAxis), [self])
+    guard startAxis >= 0 else {
+      return rejected(
+        by: "flatten(from: \(startAxis))", "cannot be flattened from a negative axis")
+    }
+    return graph.apply(Flattening(startAxis: startAxis), [self])
   }
 }

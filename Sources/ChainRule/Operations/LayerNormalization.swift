@@ -145,6 +145,11 @@ extension Node {
   /// This node normalised over its last axis to mean 0 and variance 1 (ε added to the
   /// variance), PyTorch's `layer_norm` without weight and bias.
   public func layerNormalized(epsilon: Double = 1e-5) -> Node {
-    graph.apply(LayerNormalization(epsilon: epsilon), [self])
+    guard epsilon >= 0 else {
+      return rejected(
+        by: "layerNormalization(epsilon: \(epsilon))",
+        "cannot be normalised: epsilon \(epsilon) must not be negative")
+    }
+    return graph.apply(LayerNormalization(epsilon: epsilon), [self])
   }
 }

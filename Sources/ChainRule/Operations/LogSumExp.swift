@@ -109,8 +109,9 @@ public struct LogSumExp: CatalogedOperation {
 extension Node {
   /// log Σ exp along `axis` (negative counts from the end), computed without overflow.
   public func logSumExp(alongAxis axis: Int, keepingDimension: Bool = false) -> Node {
-    graph.apply(
-      LogSumExp(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
-      [self])
+    guard let resolved = resolvedAxis(axis) else {
+      return rejected(by: "logSumExp(axis: \(axis))", noAxisRequirement(axis))
+    }
+    return graph.apply(LogSumExp(axis: resolved, keepingDimension: keepingDimension), [self])
   }
 }

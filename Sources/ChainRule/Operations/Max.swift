@@ -144,9 +144,10 @@ extension Node {
   /// The maximum along `axis` (negative counts from the end); its gradient goes to the first
   /// maximal element, as `torch.max(x, dim)`'s does.
   public func max(alongAxis axis: Int, keepingDimension: Bool = false) -> Node {
-    graph.apply(
-      Max(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
-      [self])
+    guard let resolved = resolvedAxis(axis) else {
+      return rejected(by: "max(axis: \(axis))", noAxisRequirement(axis))
+    }
+    return graph.apply(Max(axis: resolved, keepingDimension: keepingDimension), [self])
   }
 
   /// The maximum over several `axes` (negative counts from the end), each removed unless
@@ -157,22 +158,23 @@ extension Node {
   /// maximal element in row-major order of each reduced block — `max(alongAxis:)`'s rule, so
   /// one axis and several agree — where `torch.amax` splits a tie's gradient evenly.
   public func max(alongAxes axes: [Int], keepingDimension: Bool = false) -> Node {
-    reduced(overAxes: axes, keepingDimension: keepingDimension) {
+    reduced("max", overAxes: axes, keepingDimension: keepingDimension) {
       $0.max(alongAxis: $1, keepingDimension: $2)
     }
   }
 
   /// A reduction over several axes from a one-axis one (`reduce(node, axis, keepingDimension)`):
   /// one axis is reduced directly; several are moved last, flattened, and reduced as one.
+  /// No axes, an axis the node lacks or a repeated one is a shape error naming `op`
+  /// (`"max"`), the axes and the shape, thrown inside `throwingShapeErrors`.
   func reduced(
-    overAxes axes: [Int], keepingDimension: Bool, _ reduce: (Node, Int, Bool) -> Node
+    _ op: String, overAxes axes: [Int], keepingDimension: Bool, _ reduce: (Node, Int, Bool) -> Node
   ) -> Node {
     let rank = shape.count
+    let name = reductionName(op, axes: axes, keepingDimension: keepingDimension)
+    guard !axes.isEmpty else { return rejected(by: name, "cannot be reduced over no axes") }
+    if let problem = reductionAxesProblem(axes) { return rejected(by: name, problem) }
     let resolved = axes.map { normalizedAxis($0, rank: rank) }.sorted()
-    require(
-      !resolved.isEmpty && resolved.allSatisfy { $0 >= 0 && $0 < rank }
-        && Set(resolved).count == resolved.count,
-      "\(label): \(axes) are not distinct axes of shape \(shape)")
     if resolved.count == 1 { return reduce(self, resolved[0], keepingDimension) }
     let others = (0..<rank).filter { !resolved.contains($0) }
     let permutation = others + resolved

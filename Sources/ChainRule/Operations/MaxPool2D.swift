@@ -21,7 +21,10 @@ public struct MaxPool2D: CatalogedOperation {
   /// −∞ rows and columns added on each side.
   public let padding: Size2D
 
-  public var name: String {
+  public var name: String { MaxPool2D.name(kernelSize, stride, padding) }
+
+  /// `maxPool2d(kernel: 2)`, with the stride when it is not the kernel and any padding.
+  static func name(_ kernelSize: Size2D, _ stride: Size2D, _ padding: Size2D) -> String {
     var options = ["kernel: \(kernelSize)"]
     if stride != kernelSize { options.append("stride: \(stride)") }
     if padding != 0 { options.append("padding: \(padding)") }
@@ -32,12 +35,23 @@ public struct MaxPool2D: CatalogedOperation {
   /// - Precondition: kernel and stride at least 1; 0 ≤ padding ≤ kernel / 2 on each axis.
   public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) {
     let stride = stride ?? kernelSize
-    WindowGeometry.validate(
-      op: "maxPool2d", kernel: kernelSize, stride: stride, padding: padding, dilation: 1)
-    require(
-      padding.height <= kernelSize.height / 2 && padding.width <= kernelSize.width / 2,
-      "maxPool2d: padding \(padding) must be at most half the kernel size \(kernelSize)")
+    if let problem = MaxPool2D.problem(kernelSize: kernelSize, stride: stride, padding: padding) {
+      requirementFailure("maxPool2d: \(problem)")
+    }
     (self.kernelSize, self.stride, self.padding) = (kernelSize, stride, padding)
+  }
+
+  /// What the initialiser refuses, as a phrase, or `nil` when the settings are valid.
+  static func problem(kernelSize: Size2D, stride: Size2D, padding: Size2D) -> String? {
+    if let problem = WindowGeometry.problem(
+      kernel: kernelSize, stride: stride, padding: padding, dilation: 1)
+    {
+      return problem
+    }
+    guard padding.height <= kernelSize.height / 2 && padding.width <= kernelSize.width / 2 else {
+      return "padding \(padding) must be at most half the kernel size \(kernelSize)"
+    }
+    return nil
   }
 
   public func outputShape(_ operands: [ShapeError.Operand]) throws(ShapeError) -> [Int] {
@@ -190,6 +204,12 @@ extension Node {
   public func maxPool2d(
     kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0
   ) -> Node {
-    graph.apply(MaxPool2D(kernelSize: kernelSize, stride: stride, padding: padding), [self])
+    let stride = stride ?? kernelSize
+    if let problem = MaxPool2D.problem(kernelSize: kernelSize, stride: stride, padding: padding) {
+      return rejected(
+        by: MaxPool2D.name(kernelSize, stride, padding), "cannot be pooled: \(problem)")
+    }
+    return graph.apply(
+      MaxPool2D(kernelSize: kernelSize, stride: stride, padding: padding), [self])
   }
 }

@@ -94,14 +94,20 @@ extension Node {
   /// The mean along `axis` (negative counts from the end), which is removed unless
   /// `keepingDimension` keeps it with length 1.
   public func mean(alongAxis axis: Int, keepingDimension: Bool = false) -> Node {
-    graph.apply(
-      Mean(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
-      [self])
+    guard let resolved = resolvedAxis(axis) else {
+      let name = reductionName("mean", axes: [axis], keepingDimension: keepingDimension)
+      return rejected(by: name, noAxisRequirement(axis))
+    }
+    return graph.apply(Mean(axis: resolved, keepingDimension: keepingDimension), [self])
   }
   /// The mean over several `axes` (negative counts from the end; PyTorch's `mean(dim: (…))`),
   /// each removed unless `keepingDimension` keeps it with length 1.
   public func mean(alongAxes axes: [Int], keepingDimension: Bool = false) -> Node {
-    graph.apply(
+    if let problem = reductionAxesProblem(axes) {
+      let name = reductionName("mean", axes: axes, keepingDimension: keepingDimension)
+      return rejected(by: name, problem)
+    }
+    return graph.apply(
       Mean(
         axes: axes.map { normalizedAxis($0, rank: shape.count) },
         keepingDimension: keepingDimension),

@@ -69,9 +69,10 @@ extension Node {
   /// The minimum along `axis` (negative counts from the end); its gradient goes to the first
   /// minimal element, as `torch.min(x, dim)`'s does.
   public func min(alongAxis axis: Int, keepingDimension: Bool = false) -> Node {
-    graph.apply(
-      Min(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
-      [self])
+    guard let resolved = resolvedAxis(axis) else {
+      return rejected(by: "min(axis: \(axis))", noAxisRequirement(axis))
+    }
+    return graph.apply(Min(axis: resolved, keepingDimension: keepingDimension), [self])
   }
 
   /// The minimum over several `axes` (negative counts from the end), each removed unless
@@ -79,7 +80,7 @@ extension Node {
   /// with the gradient to the first minimal element in row-major order of each reduced block
   /// (a composite of `Permute`, `Reshape` and `Min`; see `max(alongAxes:keepingDimension:)`).
   public func min(alongAxes axes: [Int], keepingDimension: Bool = false) -> Node {
-    reduced(overAxes: axes, keepingDimension: keepingDimension) {
+    reduced("min", overAxes: axes, keepingDimension: keepingDimension) {
       $0.min(alongAxis: $1, keepingDimension: $2)
     }
   }

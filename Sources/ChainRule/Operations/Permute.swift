@@ -71,8 +71,11 @@ extension Node {
 
   /// The node with axes `first` and `second` swapped (negative counts from the end), as
   /// PyTorch's `transpose(dim0, dim1)`. On a rank-2 node that is the `Transpose` op; on others,
-  /// `Permute`.
+  /// `Permute`. An axis the node lacks is a shape error (thrown inside `throwingShapeErrors`).
   public func transposed(_ first: Int, _ second: Int) -> Node {
+    for axis in [first, second] where resolvedAxis(axis) == nil {
+      return rejected(by: "transposed(\(first), \(second))", noAxisRequirement(axis))
+    }
     let permutation = swappedAxes(rank: shape.count, first, second)
     if shape.count == 2 && permutation == [1, 0] { return transposed() }
     return permuted(permutation)

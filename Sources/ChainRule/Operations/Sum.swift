@@ -137,14 +137,20 @@ extension Node {
   /// The sum along `axis` (negative counts from the end), which is removed unless
   /// `keepingDimension` keeps it with length 1.
   public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Node {
-    graph.apply(
-      Sum(axis: normalizedAxis(axis, rank: shape.count), keepingDimension: keepingDimension),
-      [self])
+    guard let resolved = resolvedAxis(axis) else {
+      let name = reductionName("sum", axes: [axis], keepingDimension: keepingDimension)
+      return rejected(by: name, noAxisRequirement(axis))
+    }
+    return graph.apply(Sum(axis: resolved, keepingDimension: keepingDimension), [self])
   }
   /// The sum over several `axes` (negative counts from the end; PyTorch's `sum(dim: (…))`),
   /// each removed unless `keepingDimension` keeps it with length 1.
   public func sum(alongAxes axes: [Int], keepingDimension: Bool = false) -> Node {
-    graph.apply(
+    if let problem = reductionAxesProblem(axes) {
+      let name = reductionName("sum", axes: axes, keepingDimension: keepingDimension)
+      return rejected(by: name, problem)
+    }
+    return graph.apply(
       Sum(
         axes: axes.map { normalizedAxis($0, rank: shape.count) },
         keepingDimension: keepingDimension),
