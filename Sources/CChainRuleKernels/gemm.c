@@ -247,12 +247,13 @@ static void cr_run_parallel(cr_task task, void *arg, int participants, int wait)
 }
 
 // One product as plain data, shared by its participants (the template's functions read it).
-// The work is a sequence of steps (one KC-deep slice, and in row mode one NC-wide panel, each);
-// a step packs one shared operand and is cut into chunks. The participants claim the chunks of
-// all steps from one counter, in order (step 0's, then step 1's, ...), so that a participant
-// that is late or slow (a shared machine) simply does fewer, and nobody waits for a step to be
-// opened: whoever claims the first chunk of step s + 1 packs its shared operand while the others
-// still compute step s (the first claimers of a step pack it together, in groups).
+// The work is a sequence of steps (one k slice, and in row mode one NC-wide panel, each); a step
+// packs one shared operand and is cut into chunks. Each participant walks the steps itself,
+// claiming its own share of each step's chunks and then any chunk of the step still unclaimed
+// (see the template's `task`), so that a participant that is late or slow (a shared machine)
+// simply does fewer, and nobody waits for a step to be opened: whoever first claims a chunk of
+// step s + 1 packs its shared operand while the others still compute step s (the first
+// claimers of a step pack it together, in groups).
 //   Row mode: the shared operand is the step's B panel; a chunk is a band of rows of C, whose
 //     claimer packs that band of A into its private buffer.
 //   Column mode (m <= MC): the shared operand is the step's A block; a chunk is a band of
