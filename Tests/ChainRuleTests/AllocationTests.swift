@@ -115,6 +115,25 @@ struct AllocationTests {
     #endif
   }
 
+  /// The count is not vacuous: the same step through an op that has no in-place forward or
+  /// accumulating VJP (`Concat`, which allocates its result and each share) counts its
+  /// allocations, in every build.
+  @Test func aStepThroughAnOpWithoutFastPathsIsCounted() throws {
+    try #require(cr_allocation_counting_available() == 1, "no malloc counter in this build")
+    var generator = SplitMix64(seed: 16)
+    let graph = Graph<Float>()
+    let x = graph.input(Tensor<Float>.zeros([8, 16]), name: "x", requiresGradient: false)
+    let dense = Dense<Float>(inputSize: 16, outputSize: 16, name: "hidden", using: &generator)
+    let head = Dense<Float>(inputSize: 32, outputSize: 10, name: "head", using: &generator)
+    let hidden = dense(x)
+    let labels = graph.input(Tensor<Float>.zeros([8]), name: "labels", requiresGradient: false)
+    let loss = head(graph.concat([hidden, hidden], alongAxis: 1)).softmaxCrossEntropy(
+      labels: labels)
+    let perStep = Self.allocationsPerStep(
+      graph, loss: loss, parameters: dense.parameters + head.parameters)
+    #expect(perStep > 0)
+  }
+
   /// Gather's in-place forward and accumulating VJP, called as the plan calls them on reused
   /// buffers: no allocation, in a debug build too (the default paths, `forward(_:)` and `vjp`,
   /// allocate a result per call).
