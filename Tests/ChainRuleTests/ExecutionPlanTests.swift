@@ -257,6 +257,12 @@ struct ExecutionPlanTests {
     #expect(Self.identical(kept.0, keptCopy.0), "a kept node gradient is not overwritten")
     #expect(Self.identical(kept.1, keptCopy.1), "a kept parameter gradient is not overwritten")
     #expect(z.gradient != kept.0, "the second pass has its own gradients")
+    // Clearing the graph's gradients keeps the buffers for the next pass (no allocation).
+    graph.zeroGradients()
+    #expect(graph.gradients.allSatisfy { $0 == nil }, "zeroGradients clears node.gradient")
+    #expect(graph.execution.gradientBuffers[z.id] != nil, "the buffer is kept for reuse")
+    #expect(w.gradient == Tensor.zeros([2, 2]))
+    Self.expectPlanMatchesDefinition(graph, from: loss, "after zeroGradients")
     h.registerHook { $0 }
     Self.expectPlanMatchesDefinition(graph, from: loss, "through the definition")
     h.removeHooks()

@@ -246,13 +246,7 @@ extension Graph {
   private func startGradients(
     upTo output: Int, seed: Tensor<Scalar>?, _ plan: ExecutionPlan<Scalar>
   ) {
-    for id in gradients.indices where gradients[id] != nil {
-      if execution.gradientBuffers[id] == nil {
-        swap(&gradients[id], &execution.gradientBuffers[id])
-      } else {
-        gradients[id] = nil  // published by the definition's loop
-      }
-    }
+    takeBackPublishedGradients()
     for id in 0..<output {
       execution.reached[id] = false
       plan.gradients[id] =
@@ -267,6 +261,19 @@ extension Graph {
     }
     plan.gradients[output] = execution.gradientBuffers[output]!.scalars.withUnsafeBufferPointer {
       $0.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
+    }
+  }
+
+  /// Clears every node's published gradient (`node.gradient`), taking back the buffers a
+  /// planned pass published into the reused ones they came from (moved: no copy, no reference
+  /// counting), so that clearing between steps does not make the next pass allocate.
+  func takeBackPublishedGradients() {
+    for id in gradients.indices where gradients[id] != nil {
+      if id < execution.gradientBuffers.count, execution.gradientBuffers[id] == nil {
+        swap(&gradients[id], &execution.gradientBuffers[id])
+      } else {
+        gradients[id] = nil  // published by the definition's loop
+      }
     }
   }
 

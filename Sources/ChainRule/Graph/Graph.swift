@@ -261,7 +261,7 @@ public final class Graph<Scalar: TensorScalar> {
   /// Clears every node's gradient and the gradients accumulated in the graph's parameters.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func zeroGradients() {
-    for id in gradients.indices { gradients[id] = nil }
+    takeBackPublishedGradients()  // every node's gradient cleared, the buffers kept for reuse
     for parameter in parameters { parameter.zeroGradient() }
   }
 
