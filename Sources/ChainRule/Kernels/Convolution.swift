@@ -219,33 +219,55 @@ enum Convolution {
     }
   }
 
+  /// The window positions t in 0..<count whose index `t·step + offset` falls in 0..<limit:
+  /// one contiguous range, so that the loops over it need no bounds test per element.
+  @inline(__always)
+  static func inside(offset: Int, step: Int, limit: Int, count: Int) -> Range<Int> {
+    let first = offset >= 0 ? 0 : (step - 1 - offset) / step
+    let end = limit - offset <= 0 ? 0 : (limit - offset + step - 1) / step
+    let upper = Swift.min(end, count)
+    return Swift.min(first, upper)..<upper
+  }
+
   /// Unfolds x [N, C, H, W] into cols [K, N·P]: row (c, kh, kw), column n·P + oh·OW + ow.
+  ///
+  /// Per output row, the positions that read padding are a run at each end (zero-filled);
+  /// the middle run reads the input with the column stride, a plain copy when it is 1.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func im2col<Scalar: TensorScalar>(
     _ g: WindowGeometry, _ x: UnsafeBufferPointer<Scalar>,
     into cols: UnsafeMutableBufferPointer<Scalar>
   ) {
     let (kh, kw, p, np) = (g.kernel.height, g.kernel.width, g.positions, g.batch * g.positions)
-    let plane = g.height * g.width
+    let (outH, outW, plane) = (g.outputHeight, g.outputWidth, g.height * g.width)
+    let stepW = g.stride.width
+    guard p > 0, let source = x.baseAddress, let target = cols.baseAddress else { return }
     for c in 0..<g.channels {
       for i in 0..<kh {
+        let rowOffset = i * g.dilation.height - g.padding.height
+        let rows = inside(offset: rowOffset, step: g.stride.height, limit: g.height, count: outH)
         for j in 0..<kw {
-          let row = ((c * kh + i) * kw + j) * np
+          let columnOffset = j * g.dilation.width - g.padding.width
+          let columns = inside(offset: columnOffset, step: stepW, limit: g.width, count: outW)
+          let (left, right) = (columns.lowerBound, columns.upperBound)
+          let row = target + ((c * kh + i) * kw + j) * np
           for n in 0..<g.batch {
-            let image = (n * g.channels + c) * plane
-            for oh in 0..<g.outputHeight {
-              let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
-              let start = row + n * p + oh * g.outputWidth
-              guard ih >= 0 && ih < g.height else {
-                for ow in 0..<g.outputWidth { cols[start + ow] = 0 }
-                continue
+            let image = source + (n * g.channels + c) * plane
+            let out = row + n * p
+            out.update(repeating: 0, count: rows.lowerBound * outW)
+            for oh in rows {
+              let to = out + oh * outW
+              let line = image + (oh * g.stride.height + rowOffset) * g.width + columnOffset
+              to.update(repeating: 0, count: left)
+              if stepW == 1 {
+                (to + left).update(from: line + left, count: right - left)
+              } else {
+                for ow in columns { to[ow] = line[ow * stepW] }
               }
-              let line = image + ih * g.width
-              for ow in 0..<g.outputWidth {
-                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
-                cols[start + ow] = iw >= 0 && iw < g.width ? x[line + iw] : 0
-              }
+              (to + right).update(repeating: 0, count: outW - right)
             }
+            (out + rows.upperBound * outW).update(
+              repeating: 0, count: (outH - rows.upperBound) * outW)
           }
         }
       }
@@ -253,27 +275,33 @@ enum Convolution {
   }
 
   /// Folds cols [K, N·P] back onto x [N, C, H, W], adding: each input element receives the
-  /// sum of the entries of every window position that read it (padding entries are dropped).
+  /// sum of the entries of every window position that read it (padding entries are dropped),
+  /// in the order of the rows (c, kh, kw) of cols.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func col2imAdding<Scalar: TensorScalar>(
     _ g: WindowGeometry, _ cols: UnsafePointer<Scalar>, _ x: UnsafeMutableBufferPointer<Scalar>
   ) {
     let (kh, kw, p, np) = (g.kernel.height, g.kernel.width, g.positions, g.batch * g.positions)
-    let plane = g.height * g.width
+    let (outH, outW, plane) = (g.outputHeight, g.outputWidth, g.height * g.width)
+    let stepW = g.stride.width
+    guard p > 0, let target = x.baseAddress else { return }
     for c in 0..<g.channels {
       for i in 0..<kh {
+        let rowOffset = i * g.dilation.height - g.padding.height
+        let rows = inside(offset: rowOffset, step: g.stride.height, limit: g.height, count: outH)
         for j in 0..<kw {
-          let row = ((c * kh + i) * kw + j) * np
+          let columnOffset = j * g.dilation.width - g.padding.width
+          let columns = inside(offset: columnOffset, step: stepW, limit: g.width, count: outW)
+          let row = cols + ((c * kh + i) * kw + j) * np
           for n in 0..<g.batch {
-            let image = (n * g.channels + c) * plane
-            for oh in 0..<g.outputHeight {
-              let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
-              guard ih >= 0 && ih < g.height else { continue }
-              let start = row + n * p + oh * g.outputWidth
-              let line = image + ih * g.width
-              for ow in 0..<g.outputWidth {
-                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
-                if iw >= 0 && iw < g.width { x[line + iw] += cols[start + ow] }
+            let image = target + (n * g.channels + c) * plane
+            for oh in rows {
+              let from = row + n * p + oh * outW
+              let line = image + (oh * g.stride.height + rowOffset) * g.width + columnOffset
+              if stepW == 1 {
+                for ow in columns { line[ow] += from[ow] }
+              } else {
+                for ow in columns { line[ow * stepW] += from[ow] }
               }
             }
           }

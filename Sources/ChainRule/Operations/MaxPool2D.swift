@@ -172,6 +172,10 @@ extension WindowGeometry {
   func forEachWindowMaximum<Scalar: TensorScalar>(
     _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
   ) {
+    if kernel == 2 && stride == 2 && padding == 0 {
+      forEachPairMaximum(x, body)
+      return
+    }
     var q = 0
     for plane in 0..<(batch * channels) {
       let base = plane * height * width
@@ -189,6 +193,35 @@ extension WindowGeometry {
               if x[p] > x[best] || x[p].isNaN { best = p }
             }
           }
+          body(q, best)
+          q += 1
+        }
+      }
+    }
+  }
+}
+
+extension WindowGeometry {
+  /// `forEachWindowMaximum` for 2×2 windows, stride 2, no padding (every window inside the
+  /// image; an odd last row or column is read by none): the four taps unrolled, in row-major
+  /// order with the same rule — stop at a NaN, else move on a strictly greater value or a NaN.
+  /// With `m` not NaN, `!(v <= m)` is exactly `v > m || v.isNaN`.
+  @inline(__always)
+  func forEachPairMaximum<Scalar: TensorScalar>(
+    _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
+  ) {
+    guard outputHeight > 0, outputWidth > 0, let x = x.baseAddress else { return }
+    var q = 0
+    for plane in 0..<(batch * channels) {
+      let base = plane * height * width
+      for i in 0..<outputHeight {
+        let top = base + 2 * i * width
+        for j in 0..<outputWidth {
+          let first = top + 2 * j
+          var (best, m) = (first, x[first])
+          if m == m, !(x[first + 1] <= m) { (best, m) = (first + 1, x[first + 1]) }
+          if m == m, !(x[first + width] <= m) { (best, m) = (first + width, x[first + width]) }
+          if m == m, !(x[first + width + 1] <= m) { best = first + width + 1 }
           body(q, best)
           q += 1
         }
