@@ -185,6 +185,52 @@ enum Convolution {
     }
   }
 
+  /// Both gradients of conv at input x for ȳ, sharing one permutation of ȳ: w̄ (+)= Ȳ · colsᵀ
+  /// as `weightGradient`, then x̄ (+)= col2im(Wᵀ · Ȳ) as `inputGradient` (the same products on
+  /// the same operands, so the same values as the two calls), accumulated into
+  /// `gradients[0]` (x̄) and `gradients[1]` (w̄).
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func gradients<Scalar: TensorScalar>(
+    _ g: WindowGeometry, x: Tensor<Scalar>, w: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], workspace: ConvolutionWorkspace
+  ) {
+    let (o, k, np) = (w.shape[0], g.taps, g.batch * g.positions)
+    guard o > 0, np > 0, k > 0 else {
+      inputGradient(
+        g, gradient: gradient, w: w, into: &gradients[0], accumulating: true,
+        workspace: workspace)
+      weightGradient(
+        g, x: x, gradient: gradient, into: &gradients[1], accumulating: true,
+        workspace: workspace)
+      return
+    }
+    workspace.withScratch(Scalar.self, count: k * np + o * np) { scratch in
+      let cols = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * np)])
+      let product = UnsafeMutableBufferPointer(rebasing: scratch[(k * np)...])
+      gradient.scalars.withUnsafeBufferPointer { ybar in
+        swapLeadingAxes(
+          ybar.baseAddress!, rows: g.batch, blocks: o, block: g.positions,
+          into: product.baseAddress!, accumulating: false)
+      }
+      x.scalars.withUnsafeBufferPointer { im2col(g, $0, into: cols) }
+      gradients[1].withUnsafeMutableBufferPointer { wbar in
+        Scalar.gemm(
+          transposeA: false, transposeB: true, m: o, n: k, k: np,
+          a: UnsafePointer(product.baseAddress!), lda: np, b: UnsafePointer(cols.baseAddress!),
+          ldb: np, accumulate: true, c: wbar.baseAddress!, ldc: k)
+      }
+      w.scalars.withUnsafeBufferPointer { w in
+        Scalar.gemm(
+          transposeA: true, transposeB: false, m: k, n: np, k: o, a: w.baseAddress!, lda: k,
+          b: UnsafePointer(product.baseAddress!), ldb: np, accumulate: false,
+          c: cols.baseAddress!, ldc: np)
+      }
+      gradients[0].withUnsafeMutableBufferPointer {
+        col2imAdding(g, UnsafePointer(cols.baseAddress!), $0)
+      }
+    }
+  }
+
   /// y[n, o, :] += bias[o] for y [N, O, …].
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func addChannelBias<Scalar: TensorScalar>(
@@ -229,6 +275,18 @@ enum Convolution {
     return Swift.min(first, upper)..<upper
   }
 
+  /// Sets `count` scalars to 0; the edge runs of im2col are mostly 0 or 1 long, too short to
+  /// be worth a call to memset.
+  @inline(__always)
+  static func zero<Scalar: TensorScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+    switch count {
+    case 0: break
+    case 1: p[0] = 0
+    case 2: (p[0], p[1]) = (0, 0)
+    default: p.update(repeating: 0, count: count)
+    }
+  }
+
   /// Unfolds x [N, C, H, W] into cols [K, N·P]: row (c, kh, kw), column n·P + oh·OW + ow.
   ///
   /// Per output row, the positions that read padding are a run at each end (zero-filled);
@@ -258,13 +316,13 @@ enum Convolution {
             for oh in rows {
               let to = out + oh * outW
               let line = image + (oh * g.stride.height + rowOffset) * g.width + columnOffset
-              to.update(repeating: 0, count: left)
+              zero(to, count: left)
               if stepW == 1 {
                 (to + left).update(from: line + left, count: right - left)
               } else {
                 for ow in columns { to[ow] = line[ow * stepW] }
               }
-              (to + right).update(repeating: 0, count: outW - right)
+              zero(to + right, count: outW - right)
             }
             (out + rows.upperBound * outW).update(
               repeating: 0, count: (outH - rows.upperBound) * outW)
