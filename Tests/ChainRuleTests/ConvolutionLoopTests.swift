@@ -194,3 +194,41 @@ struct ConvolutionLoopTests {
     }
   }
 }
+
+extension ConvolutionLoopTests {
+  func checkJointGradients<Scalar: TensorScalar>(_: Scalar.Type, _ index: Int) {
+    let (shape, kernel, stride, padding, dilation) = Self.geometries[index]
+    let g = Self.geometry(index)
+    var generator = SplitMix64(seed: 70 + UInt64(index))
+    let x = Tensor(shape: shape, scalars: Self.values(Scalar.self, g.inputCount, using: &generator))
+    let wShape = [3, shape[1], kernel.height, kernel.width]
+    let w = Tensor(
+      shape: wShape, scalars: Self.values(Scalar.self, wShape.reduce(1, *), using: &generator))
+    let yShape = [g.batch, 3, g.outputHeight, g.outputWidth]
+    let ybar = Tensor(
+      shape: yShape, scalars: Self.values(Scalar.self, yShape.reduce(1, *), using: &generator))
+    let start = [
+      Tensor(shape: shape, scalars: Self.values(Scalar.self, g.inputCount, using: &generator)),
+      Tensor(shape: wShape, scalars: Self.values(Scalar.self, w.count, using: &generator)),
+    ]
+    let op = Conv2D(stride: stride, padding: padding, dilation: dilation)
+    let y = op.forward([x, w])
+    var joint = start
+    op.accumulateVJP([x, w], output: y, gradient: ybar, into: &joint, needs: [true, true])
+    var separate = start
+    op.accumulateVJP([x, w], output: y, gradient: ybar, into: &separate, needs: [true, false])
+    op.accumulateVJP([x, w], output: y, gradient: ybar, into: &separate, needs: [false, true])
+    for i in 0..<2 {
+      #expect(
+        Self.identical(joint[i].scalars, separate[i].scalars),
+        "operand \(i), geometry \(index), \(Scalar.self)")
+    }
+  }
+
+  /// Both gradients in one pass (one permutation of ȳ) equal the two computed alone.
+  @Test(arguments: 0..<geometries.count)
+  func jointConvolutionGradientsEqualTheSeparateOnes(_ index: Int) {
+    checkJointGradients(Float.self, index)
+    checkJointGradients(Double.self, index)
+  }
+}
