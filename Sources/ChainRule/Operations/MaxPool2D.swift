@@ -203,9 +203,10 @@ extension WindowGeometry {
 
 extension WindowGeometry {
   /// `forEachWindowMaximum` for 2×2 windows, stride 2, no padding (every window inside the
-  /// image; an odd last row or column is read by none): the four taps unrolled, in row-major
-  /// order with the same rule — stop at a NaN, else move on a strictly greater value or a NaN.
-  /// With `m` not NaN, `!(v <= m)` is exactly `v > m || v.isNaN`.
+  /// image; an odd last row or column is read by none): the four taps unrolled, with the same
+  /// rule — the first NaN, else the first maximum in row-major order. A later value v replaces
+  /// an earlier m exactly when m is not NaN and `!(v <= m)` (v greater, or v NaN), so the
+  /// rule can be applied to the two rows and then to their winners.
   @inline(__always)
   func forEachPairMaximum<Scalar: TensorScalar>(
     _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
@@ -218,10 +219,12 @@ extension WindowGeometry {
         let top = base + 2 * i * width
         for j in 0..<outputWidth {
           let first = top + 2 * j
-          var (best, m) = (first, x[first])
-          if m == m, !(x[first + 1] <= m) { (best, m) = (first + 1, x[first + 1]) }
-          if m == m, !(x[first + width] <= m) { (best, m) = (first + width, x[first + width]) }
-          if m == m, !(x[first + width + 1] <= m) { best = first + width + 1 }
+          let (a, b, c, d) = (x[first], x[first + 1], x[first + width], x[first + width + 1])
+          // First maximum of each row pair, then of the two: the later one wins only over a
+          // non-NaN it is not ≤ to, which is the sequential rule in row-major order.
+          let (upper, u) = a != a || b <= a ? (first, a) : (first + 1, b)
+          let (lower, l) = c != c || d <= c ? (first + width, c) : (first + width + 1, d)
+          let best = u != u || l <= u ? upper : lower
           body(q, best)
           q += 1
         }
