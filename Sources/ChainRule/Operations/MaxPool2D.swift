@@ -202,6 +202,10 @@ extension WindowGeometry {
 }
 
 extension WindowGeometry {
+  /// 1 for true, 0 for false, without a branch.
+  @inline(__always)
+  static func bit(_ value: Bool) -> Int { Int(unsafeBitCast(value, to: UInt8.self)) }
+
   /// `forEachWindowMaximum` for 2×2 windows, stride 2, no padding (every window inside the
   /// image; an odd last row or column is read by none): the four taps unrolled, with the same
   /// rule — the first NaN, else the first maximum in row-major order. A later value v replaces
@@ -222,9 +226,12 @@ extension WindowGeometry {
           let (a, b, c, d) = (x[first], x[first + 1], x[first + width], x[first + width + 1])
           // First maximum of each row pair, then of the two: the later one wins only over a
           // non-NaN it is not ≤ to, which is the sequential rule in row-major order.
-          let (upper, u) = a != a || b <= a ? (first, a) : (first + 1, b)
-          let (lower, l) = c != c || d <= c ? (first + width, c) : (first + width + 1, d)
-          let best = u != u || l <= u ? upper : lower
+          // The choices as 0/1 arithmetic, not branches: on real data they are coin flips.
+          let right = !(a != a || b <= a)
+          let (upper, u) = (first &+ Self.bit(right), right ? b : a)
+          let lowerRight = !(c != c || d <= c)
+          let (lower, l) = (first &+ width &+ Self.bit(lowerRight), lowerRight ? d : c)
+          let best = upper &+ (lower &- upper) &* Self.bit(!(u != u || l <= u))
           body(q, best)
           q += 1
         }
