@@ -384,12 +384,7 @@ extension ModelBundle {
       values.firstIndex { !$0.isFinite || (nonNegative && $0 < 0) }
     }
     guard let bad else { return nil }
-    var index: [Int] = []
-    var rest = bad
-    for dimension in tensor.shape.reversed() {
-      index.insert(rest % dimension, at: 0)
-      rest /= dimension
-    }
+    let index = rowMajorIndex(bad, shape: tensor.shape)
     let value = tensor.scalars[bad]
     return "tensor \"\(name)\" holds \(value) at \(index)"
       + (value.isFinite ? "; Adam's second moment v is never negative" : "")

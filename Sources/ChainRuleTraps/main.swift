@@ -381,6 +381,13 @@ let traps: [(name: String, trigger: () -> Void)] = [
       graph.backward(from: other.leaf(1))
     }
   ),
+  (
+    "scalar-graph-operands-from-two-graphs",
+    {
+      let (graph, other) = (ScalarGraph(), ScalarGraph())
+      _ = graph.leaf(1) * other.leaf(2)
+    }
+  ),
   ("notebook-largest-difference", { _ = largestDifference(Tensor([1, 2]), Tensor([1, 2, 3])) }),
 ]
 

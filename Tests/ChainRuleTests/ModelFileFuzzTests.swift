@@ -80,6 +80,25 @@ enum ModelEdit {
   }
 
   /// A path as the messages write it: `history[2].trainLoss`.
+  /// 1–3 bits of `bytes` flipped anywhere, and what was flipped.
+  static func flippingBits(_ bytes: Data, using generator: inout SplitMix64) -> (Data, String) {
+    var data = bytes
+    var flips: [String] = []
+    for _ in 0...(generator.next() % 3) {
+      let position = Int(generator.next() % UInt64(data.count))
+      let bit = UInt8(1) << (generator.next() % 8)
+      data[position] ^= bit
+      flips.append("byte \(position) ^ \(bit)")
+    }
+    return (data, "bit flips " + flips.joined(separator: ", "))
+  }
+
+  /// `bytes` cut at a random length, and where.
+  static func truncating(_ bytes: Data, using generator: inout SplitMix64) -> (Data, String) {
+    let length = Int(generator.next() % UInt64(bytes.count))
+    return (bytes.prefix(length), "truncated to \(length) bytes")
+  }
+
   static func describe(_ path: [Any]) -> String {
     path.map { ($0 as? Int).map { "[\($0)]" } ?? ".\($0)" }.joined().trimmingPrefix(".")
       .description
@@ -344,18 +363,11 @@ struct ModelFileFuzzTests {
   ) throws -> (Data, String, Expectation) {
     switch generator.next() % 10 {
     case 0, 1:  // flip 1–3 bits anywhere
-      var data = bytes
-      var flips: [String] = []
-      for _ in 0...(generator.next() % 3) {
-        let position = Int(generator.next() % UInt64(data.count))
-        let bit = UInt8(1) << (generator.next() % 8)
-        data[position] ^= bit
-        flips.append("byte \(position) ^ \(bit)")
-      }
-      return (data, "bit flips " + flips.joined(separator: ", "), .either)
+      let (data, what) = ModelEdit.flippingBits(bytes, using: &generator)
+      return (data, what, .either)
     case 2:  // truncate
-      let length = Int(generator.next() % UInt64(bytes.count))
-      return (bytes.prefix(length), "truncated to \(length) bytes", .refuse(nil))
+      let (data, what) = ModelEdit.truncating(bytes, using: &generator)
+      return (data, what, .refuse(nil))
     case 3:  // a tensor element set to a non-finite value (or, for Adam's v, a negative one)
       var edited = contents
       let which = Int(generator.next() % UInt64(edited.tensors.count))
@@ -684,18 +696,11 @@ struct LayerFileFuzzTests {
   ) throws -> (Data, String, ModelFileFuzzTests.Expectation) {
     switch generator.next() % 8 {
     case 0:  // flip 1–3 bits anywhere
-      var data = bytes
-      var flips: [String] = []
-      for _ in 0...(generator.next() % 3) {
-        let position = Int(generator.next() % UInt64(data.count))
-        let bit = UInt8(1) << (generator.next() % 8)
-        data[position] ^= bit
-        flips.append("byte \(position) ^ \(bit)")
-      }
-      return (data, "bit flips " + flips.joined(separator: ", "), .either)
+      let (data, what) = ModelEdit.flippingBits(bytes, using: &generator)
+      return (data, what, .either)
     case 1:  // truncate
-      let length = Int(generator.next() % UInt64(bytes.count))
-      return (bytes.prefix(length), "truncated to \(length) bytes", .refuse(nil))
+      let (data, what) = ModelEdit.truncating(bytes, using: &generator)
+      return (data, what, .refuse(nil))
     case 2:  // a tensor element set to a non-finite value
       var edited = contents
       let which = Int(generator.next() % UInt64(edited.tensors.count))

@@ -90,6 +90,7 @@ struct TrapMessageTests {
     "random-int-bound": "nextInt(below:): upper bound 0 is not positive",
     "random-graph-no-operations": "RandomGraphGenerator: no op with a usable check",
     "scalar-graph-output-from-another-graph": "backward: output from another scalar graph",
+    "scalar-graph-operands-from-two-graphs": "multiply: operands from two different scalar graphs",
     "notebook-largest-difference": "largestDifference: shapes [2] and [3] differ",
   ]
 

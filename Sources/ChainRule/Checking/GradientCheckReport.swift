@@ -90,7 +90,7 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
       self.liveElements = live
       self.status = !passed ? .failed : live > 0 ? .passed : .vacuous
       if let worst {
-        worstIndex = numeric.shape.isEmpty ? [] : Self.multiIndex(worst.offset, shape: shape)
+        worstIndex = numeric.shape.isEmpty ? [] : rowMajorIndex(worst.offset, shape: shape)
         worstAnalytic = analytic.scalars[worst.offset]
         worstNumeric = numeric.scalars[worst.offset]
       } else {
@@ -98,16 +98,6 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
         worstAnalytic = 0
         worstNumeric = 0
       }
-    }
-
-    static func multiIndex(_ offset: Int, shape: [Int]) -> [Int] {
-      var index = Array(repeating: 0, count: shape.count)
-      var rest = offset
-      for axis in shape.indices.reversed() {
-        index[axis] = rest % shape[axis]
-        rest /= shape[axis]
-      }
-      return index
     }
   }
 

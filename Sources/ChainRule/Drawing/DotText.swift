@@ -71,17 +71,6 @@ enum DotText {
 
   /// A flat row-major index as a multi-index suffix: `[0, 1]`.
   static func index(_ flat: Int, shape: [Int]) -> String {
-    "[" + multiIndex(flat, shape: shape).map(String.init).joined(separator: ", ") + "]"
-  }
-
-  /// The multi-index of a flat row-major index.
-  static func multiIndex(_ flat: Int, shape: [Int]) -> [Int] {
-    var rest = flat
-    var result = [Int](repeating: 0, count: shape.count)
-    for axis in shape.indices.reversed() {
-      result[axis] = rest % shape[axis]
-      rest /= shape[axis]
-    }
-    return result
+    "[" + rowMajorIndex(flat, shape: shape).map(String.init).joined(separator: ", ") + "]"
   }
 }

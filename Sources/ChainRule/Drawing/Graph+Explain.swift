@@ -236,7 +236,7 @@ struct ElementWalk<Scalar: TensorScalar> {
       let t = graph.elementName(
         truth,
         graph.broadcastSource(
-          of: DotText.multiIndex(end.index, shape: graph.values[probability].shape),
+          of: rowMajorIndex(end.index, shape: graph.values[probability].shape),
           in: graph.values[truth].shape))
       let (pg, tg) = (ChainText.grouped(p), ChainText.grouped(t))
       let bce = "(\(p) − \(tg))/(\(pg)(1 − \(pg)))"

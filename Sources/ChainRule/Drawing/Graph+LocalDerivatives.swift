@@ -167,7 +167,7 @@ extension Graph {
     var oneHot = Tensor<Scalar>.zeros(output.shape)
     oneHot.scalars[element] = 1
     let rows = operation.vjp(record.inputs.map { values[$0] }, output: output, gradient: oneHot)
-    let outputIndex = DotText.multiIndex(element, shape: output.shape)
+    let outputIndex = rowMajorIndex(element, shape: output.shape)
     var edges: [ElementEdge] = []
     for (slot, input) in record.inputs.enumerated() {
       let inputShape = values[input].shape
@@ -214,7 +214,7 @@ extension Graph {
     let operation = record.operation!
     let outputShape = values[id].shape
     if operation is any UnaryElementwise || operation is any BinaryElementwise {
-      let outputIndex = DotText.multiIndex(element, shape: outputShape)
+      let outputIndex = rowMajorIndex(element, shape: outputShape)
       let operands = record.inputs.map { input in
         ChainText.grouped(
           elementName(input, broadcastSource(of: outputIndex, in: values[input].shape)))
@@ -225,7 +225,7 @@ extension Graph {
     switch operation {
     case is MatMul:
       let (a, b) = (record.inputs[0], record.inputs[1])
-      let outputIndex = DotText.multiIndex(element, shape: outputShape)
+      let outputIndex = rowMajorIndex(element, shape: outputShape)
       let inner = values[a].shape[1]
       if slot == 0 {  // ∂Y[i,j]/∂A[i,k] = B[k,j]
         let k = operandIndex % inner
@@ -264,7 +264,7 @@ extension Graph {
     let record = records[id]
     let operation = record.operation!
     let shape = values[id].shape
-    let outputIndex = DotText.multiIndex(element, shape: shape)
+    let outputIndex = rowMajorIndex(element, shape: shape)
     let isElementwise = operation is any UnaryElementwise || operation is any BinaryElementwise
     let operands = record.inputs.map { input in
       isElementwise

@@ -171,7 +171,7 @@ extension Graph {
       let value = values[id]
       guard value.count <= Self.pageMaximumElementsPerParameter else { continue }
       for element in 0..<value.count where keys.count < Self.pageMaximumPathChoices {
-        let index = value.count == 1 ? [] : DotText.multiIndex(element, shape: value.shape)
+        let index = value.count == 1 ? [] : rowMajorIndex(element, shape: value.shape)
         let name = drawing.names[id]
         let key =
           index.isEmpty ? name : name + "[" + index.map(String.init).joined(separator: ",") + "]"

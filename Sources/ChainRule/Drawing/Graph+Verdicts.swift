@@ -57,7 +57,7 @@ public struct GradientVerdict: Sendable, Equatable {
     }
     outcome = !passed ? .failed : small ? .vacuous : .passed
     if let worst {
-      worstIndex = DotText.multiIndex(worst.offset, shape: gradient.shape)
+      worstIndex = rowMajorIndex(worst.offset, shape: gradient.shape)
       worstGradient = gradient.scalars[worst.offset]
       worstReference = reference.scalars[worst.offset]
     }

@@ -348,13 +348,7 @@ public struct SavedModel<Scalar: TensorScalar> {
       values.firstIndex { !$0.isFinite }
     }
     guard let bad else { return nil }
-    var index: [Int] = []
-    var rest = bad
-    for dimension in tensor.shape.reversed() {
-      index.insert(rest % dimension, at: 0)
-      rest /= dimension
-    }
-    return (index, tensor.scalars[bad])
+    return (rowMajorIndex(bad, shape: tensor.shape), tensor.scalars[bad])
   }
 }
 

@@ -176,7 +176,7 @@ extension Graph {
       operation: record.operation?.name ?? "\(record.kind)",
       operands: record.inputs.map { "\(label(of: $0)) \(values[$0].shape)" },
       shape: values[id].shape, quantity: quantity,
-      index: GradientCheckReport.Entry.multiIndex(offset, shape: tensor.shape),
+      index: rowMajorIndex(offset, shape: tensor.shape),
       value: Double(tensor.scalars[offset]), nonFiniteInputs: nonFiniteInputs, note: note)
   }
 

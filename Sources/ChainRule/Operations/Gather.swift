@@ -169,7 +169,7 @@ public struct Gather: CatalogedOperation {
     -> String
   {
     "gather: index \(DotText.shortest(index)) at position "
-      + "\(DotText.multiIndex(position, shape: shape)) is not a row of the table (0..<\(count))"
+      + "\(rowMajorIndex(position, shape: shape)) is not a row of the table (0..<\(count))"
   }
 }
 

@@ -73,6 +73,19 @@ public final class ScalarGraph {
     return ScalarNode(graph: self, index: Int32(rows.count - 1))
   }
 
+  /// A node a ∘ b of two nodes, which must both be rows of this graph.
+  @inlinable @inline(__always)
+  func append(_ op: Op, _ a: ScalarNode, _ b: ScalarNode, _ value: Double) -> ScalarNode {
+    if _slowPath(a.graph !== b.graph) { Self.operandsFromTwoGraphs(op) }
+    return append(op, a.index, b.index, value)
+  }
+
+  /// Stops with a message naming the op: an index into another graph's rows means nothing here.
+  @usableFromInline @inline(never)
+  static func operandsFromTwoGraphs(_ op: Op) -> Never {
+    requirementFailure("\(op): operands from two different scalar graphs")
+  }
+
   /// Reverse-mode differentiation: ∂output/∂node for every node, in one reverse loop.
   ///
   /// Each node hands its gradient ḡ to its operands with the local derivative:
@@ -156,11 +169,11 @@ public struct ScalarNode {
 
   /// a + b, a new node; ∂/∂a = 1, ∂/∂b = 1.
   @inlinable @inline(__always) public static func + (a: ScalarNode, b: ScalarNode) -> ScalarNode {
-    a.graph.append(.add, a.index, b.index, a.value + b.value)
+    a.graph.append(.add, a, b, a.value + b.value)
   }
   /// a · b, a new node; ∂/∂a = b, ∂/∂b = a.
   @inlinable @inline(__always) public static func * (a: ScalarNode, b: ScalarNode) -> ScalarNode {
-    a.graph.append(.multiply, a.index, b.index, a.value * b.value)
+    a.graph.append(.multiply, a, b, a.value * b.value)
   }
   /// −a, a new node; ∂/∂a = −1.
   public static prefix func - (a: ScalarNode) -> ScalarNode { a.unary(.negate, -a.value) }

@@ -135,3 +135,15 @@ extension Tensor {
     }
   }
 }
+
+/// The row-major multi-index ([i, j, …]) of the element at flat `offset` in a tensor of
+/// `shape`: how messages and drawings name one element.
+package func rowMajorIndex(_ offset: Int, shape: [Int]) -> [Int] {
+  var index = [Int](repeating: 0, count: shape.count)
+  var rest = offset
+  for axis in shape.indices.reversed() {
+    index[axis] = rest % shape[axis]
+    rest /= shape[axis]
+  }
+  return index
+}
