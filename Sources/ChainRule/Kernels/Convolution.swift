@@ -185,6 +185,52 @@ enum Convolution {
     }
   }
 
+  /// Both gradients of conv at input x for ȳ, sharing one permutation of ȳ: w̄ (+)= Ȳ · colsᵀ
+  /// as `weightGradient`, then x̄ (+)= col2im(Wᵀ · Ȳ) as `inputGradient` (the same products on
+  /// the same operands, so the same values as the two calls), accumulated into
+  /// `gradients[0]` (x̄) and `gradients[1]` (w̄).
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func gradients<Scalar: TensorScalar>(
+    _ g: WindowGeometry, x: Tensor<Scalar>, w: Tensor<Scalar>, gradient: Tensor<Scalar>,
+    into gradients: inout [Tensor<Scalar>], workspace: ConvolutionWorkspace
+  ) {
+    let (o, k, np) = (w.shape[0], g.taps, g.batch * g.positions)
+    guard o > 0, np > 0, k > 0 else {
+      inputGradient(
+        g, gradient: gradient, w: w, into: &gradients[0], accumulating: true,
+        workspace: workspace)
+      weightGradient(
+        g, x: x, gradient: gradient, into: &gradients[1], accumulating: true,
+        workspace: workspace)
+      return
+    }
+    workspace.withScratch(Scalar.self, count: k * np + o * np) { scratch in
+      let cols = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * np)])
+      let product = UnsafeMutableBufferPointer(rebasing: scratch[(k * np)...])
+      gradient.scalars.withUnsafeBufferPointer { ybar in
+        swapLeadingAxes(
+          ybar.baseAddress!, rows: g.batch, blocks: o, block: g.positions,
+          into: product.baseAddress!, accumulating: false)
+      }
+      x.scalars.withUnsafeBufferPointer { im2col(g, $0, into: cols) }
+      gradients[1].withUnsafeMutableBufferPointer { wbar in
+        Scalar.gemm(
+          transposeA: false, transposeB: true, m: o, n: k, k: np,
+          a: UnsafePointer(product.baseAddress!), lda: np, b: UnsafePointer(cols.baseAddress!),
+          ldb: np, accumulate: true, c: wbar.baseAddress!, ldc: k)
+      }
+      w.scalars.withUnsafeBufferPointer { w in
+        Scalar.gemm(
+          transposeA: true, transposeB: false, m: k, n: np, k: o, a: w.baseAddress!, lda: k,
+          b: UnsafePointer(product.baseAddress!), ldb: np, accumulate: false,
+          c: cols.baseAddress!, ldc: np)
+      }
+      gradients[0].withUnsafeMutableBufferPointer {
+        col2imAdding(g, UnsafePointer(cols.baseAddress!), $0)
+      }
+    }
+  }
+
   /// y[n, o, :] += bias[o] for y [N, O, …].
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func addChannelBias<Scalar: TensorScalar>(
@@ -219,33 +265,67 @@ enum Convolution {
     }
   }
 
+  /// The window positions t in 0..<count whose index `t·step + offset` falls in 0..<limit:
+  /// one contiguous range, so that the loops over it need no bounds test per element.
+  @inline(__always)
+  static func inside(offset: Int, step: Int, limit: Int, count: Int) -> Range<Int> {
+    let first = offset >= 0 ? 0 : (step - 1 - offset) / step
+    let end = limit - offset <= 0 ? 0 : (limit - offset + step - 1) / step
+    let upper = Swift.min(end, count)
+    return Swift.min(first, upper)..<upper
+  }
+
+  /// Sets `count` scalars to 0; the edge runs of im2col are mostly 0 or 1 long, too short to
+  /// be worth a call to memset.
+  @inline(__always)
+  static func zero<Scalar: TensorScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+    switch count {
+    case 0: break
+    case 1: p[0] = 0
+    case 2: (p[0], p[1]) = (0, 0)
+    default: p.update(repeating: 0, count: count)
+    }
+  }
+
   /// Unfolds x [N, C, H, W] into cols [K, N·P]: row (c, kh, kw), column n·P + oh·OW + ow.
+  ///
+  /// Per output row, the positions that read padding are a run at each end (zero-filled);
+  /// the middle run reads the input with the column stride, a plain copy when it is 1.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func im2col<Scalar: TensorScalar>(
     _ g: WindowGeometry, _ x: UnsafeBufferPointer<Scalar>,
     into cols: UnsafeMutableBufferPointer<Scalar>
   ) {
     let (kh, kw, p, np) = (g.kernel.height, g.kernel.width, g.positions, g.batch * g.positions)
-    let plane = g.height * g.width
+    let (outH, outW, plane) = (g.outputHeight, g.outputWidth, g.height * g.width)
+    let stepW = g.stride.width
+    guard p > 0, let source = x.baseAddress, let target = cols.baseAddress else { return }
     for c in 0..<g.channels {
       for i in 0..<kh {
+        let rowOffset = i * g.dilation.height - g.padding.height
+        let rows = inside(offset: rowOffset, step: g.stride.height, limit: g.height, count: outH)
         for j in 0..<kw {
-          let row = ((c * kh + i) * kw + j) * np
+          let columnOffset = j * g.dilation.width - g.padding.width
+          let columns = inside(offset: columnOffset, step: stepW, limit: g.width, count: outW)
+          let (left, right) = (columns.lowerBound, columns.upperBound)
+          let row = target + ((c * kh + i) * kw + j) * np
           for n in 0..<g.batch {
-            let image = (n * g.channels + c) * plane
-            for oh in 0..<g.outputHeight {
-              let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
-              let start = row + n * p + oh * g.outputWidth
-              guard ih >= 0 && ih < g.height else {
-                for ow in 0..<g.outputWidth { cols[start + ow] = 0 }
-                continue
+            let image = source + (n * g.channels + c) * plane
+            let out = row + n * p
+            out.update(repeating: 0, count: rows.lowerBound * outW)
+            for oh in rows {
+              let to = out + oh * outW
+              let line = image + (oh * g.stride.height + rowOffset) * g.width + columnOffset
+              zero(to, count: left)
+              if stepW == 1 {
+                (to + left).update(from: line + left, count: right - left)
+              } else {
+                for ow in columns { to[ow] = line[ow * stepW] }
               }
-              let line = image + ih * g.width
-              for ow in 0..<g.outputWidth {
-                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
-                cols[start + ow] = iw >= 0 && iw < g.width ? x[line + iw] : 0
-              }
+              zero(to + right, count: outW - right)
             }
+            (out + rows.upperBound * outW).update(
+              repeating: 0, count: (outH - rows.upperBound) * outW)
           }
         }
       }
@@ -253,27 +333,33 @@ enum Convolution {
   }
 
   /// Folds cols [K, N·P] back onto x [N, C, H, W], adding: each input element receives the
-  /// sum of the entries of every window position that read it (padding entries are dropped).
+  /// sum of the entries of every window position that read it (padding entries are dropped),
+  /// in the order of the rows (c, kh, kw) of cols.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func col2imAdding<Scalar: TensorScalar>(
     _ g: WindowGeometry, _ cols: UnsafePointer<Scalar>, _ x: UnsafeMutableBufferPointer<Scalar>
   ) {
     let (kh, kw, p, np) = (g.kernel.height, g.kernel.width, g.positions, g.batch * g.positions)
-    let plane = g.height * g.width
+    let (outH, outW, plane) = (g.outputHeight, g.outputWidth, g.height * g.width)
+    let stepW = g.stride.width
+    guard p > 0, let target = x.baseAddress else { return }
     for c in 0..<g.channels {
       for i in 0..<kh {
+        let rowOffset = i * g.dilation.height - g.padding.height
+        let rows = inside(offset: rowOffset, step: g.stride.height, limit: g.height, count: outH)
         for j in 0..<kw {
-          let row = ((c * kh + i) * kw + j) * np
+          let columnOffset = j * g.dilation.width - g.padding.width
+          let columns = inside(offset: columnOffset, step: stepW, limit: g.width, count: outW)
+          let row = cols + ((c * kh + i) * kw + j) * np
           for n in 0..<g.batch {
-            let image = (n * g.channels + c) * plane
-            for oh in 0..<g.outputHeight {
-              let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
-              guard ih >= 0 && ih < g.height else { continue }
-              let start = row + n * p + oh * g.outputWidth
-              let line = image + ih * g.width
-              for ow in 0..<g.outputWidth {
-                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
-                if iw >= 0 && iw < g.width { x[line + iw] += cols[start + ow] }
+            let image = target + (n * g.channels + c) * plane
+            for oh in rows {
+              let from = row + n * p + oh * outW
+              let line = image + (oh * g.stride.height + rowOffset) * g.width + columnOffset
+              if stepW == 1 {
+                for ow in columns { line[ow] += from[ow] }
+              } else {
+                for ow in columns { line[ow * stepW] += from[ow] }
               }
             }
           }

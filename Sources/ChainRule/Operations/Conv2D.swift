@@ -92,12 +92,15 @@ public struct Conv2D: CatalogedOperation {
     into gradients: inout [Tensor<Scalar>], needs: [Bool]
   ) {
     let g = geometry(inputs[0], inputs[1])
-    if needs[0] {  // x̄ += convᵀ(ȳ, w)
+    if needs[0] && needs[1] {  // both, on one permutation of ȳ
+      Convolution.gradients(
+        g, x: inputs[0], w: inputs[1], gradient: gradient, into: &gradients,
+        workspace: workspace)
+    } else if needs[0] {  // x̄ += convᵀ(ȳ, w)
       Convolution.inputGradient(
         g, gradient: gradient, w: inputs[1], into: &gradients[0], accumulating: true,
         workspace: workspace)
-    }
-    if needs[1] {  // w̄ += Ȳ · colsᵀ
+    } else if needs[1] {  // w̄ += Ȳ · colsᵀ
       Convolution.weightGradient(
         g, x: inputs[0], gradient: gradient, into: &gradients[1], accumulating: true,
         workspace: workspace)

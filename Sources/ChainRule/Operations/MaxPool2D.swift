@@ -172,6 +172,10 @@ extension WindowGeometry {
   func forEachWindowMaximum<Scalar: TensorScalar>(
     _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
   ) {
+    if kernel == 2 && stride == 2 && padding == 0 {
+      forEachPairMaximum(x, body)
+      return
+    }
     var q = 0
     for plane in 0..<(batch * channels) {
       let base = plane * height * width
@@ -189,6 +193,45 @@ extension WindowGeometry {
               if x[p] > x[best] || x[p].isNaN { best = p }
             }
           }
+          body(q, best)
+          q += 1
+        }
+      }
+    }
+  }
+}
+
+extension WindowGeometry {
+  /// 1 for true, 0 for false, without a branch.
+  @inline(__always)
+  static func bit(_ value: Bool) -> Int { Int(unsafeBitCast(value, to: UInt8.self)) }
+
+  /// `forEachWindowMaximum` for 2×2 windows, stride 2, no padding (every window inside the
+  /// image; an odd last row or column is read by none): the four taps unrolled, with the same
+  /// rule — the first NaN, else the first maximum in row-major order. A later value v replaces
+  /// an earlier m exactly when m is not NaN and `!(v <= m)` (v greater, or v NaN), so the
+  /// rule can be applied to the two rows and then to their winners.
+  @inline(__always)
+  func forEachPairMaximum<Scalar: TensorScalar>(
+    _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
+  ) {
+    guard outputHeight > 0, outputWidth > 0, let x = x.baseAddress else { return }
+    var q = 0
+    for plane in 0..<(batch * channels) {
+      let base = plane * height * width
+      for i in 0..<outputHeight {
+        let top = base + 2 * i * width
+        for j in 0..<outputWidth {
+          let first = top + 2 * j
+          let (a, b, c, d) = (x[first], x[first + 1], x[first + width], x[first + width + 1])
+          // First maximum of each row pair, then of the two: the later one wins only over a
+          // non-NaN it is not ≤ to, which is the sequential rule in row-major order.
+          // The choices as 0/1 arithmetic, not branches: on real data they are coin flips.
+          let right = !(a != a || b <= a)
+          let (upper, u) = (first &+ Self.bit(right), right ? b : a)
+          let lowerRight = !(c != c || d <= c)
+          let (lower, l) = (first &+ width &+ Self.bit(lowerRight), lowerRight ? d : c)
+          let best = upper &+ (lower &- upper) &* Self.bit(!(u != u || l <= u))
           body(q, best)
           q += 1
         }

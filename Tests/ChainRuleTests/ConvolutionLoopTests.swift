@@ -1,0 +1,234 @@
+import Testing
+
+@testable import ChainRule
+
+/// The data-movement loops around the convolution GEMM — im2col, col2im, the window-maximum
+/// scan of max pooling — against plain per-element loops written from their definitions,
+/// bit for bit in Float and Double: they only move or select values (col2im adds in the same
+/// order), so any difference is a bug, not rounding.
+@Suite("Convolution loops against per-element references")
+struct ConvolutionLoopTests {
+  /// (input [N, C, H, W], kernel, stride, padding, dilation): stride 1 (the copy path), strided,
+  /// dilated, padding wider than the kernel (rows and columns wholly in padding), odd sizes.
+  static let geometries: [([Int], Size2D, Size2D, Size2D, Size2D)] = [
+    ([2, 3, 6, 5], 3, 1, 1, 1),
+    ([1, 2, 7, 7], 3, 2, 1, 1),
+    (
+      [2, 1, 8, 9], Size2D(height: 3, width: 2), Size2D(height: 1, width: 3),
+      Size2D(height: 2, width: 0), Size2D(height: 2, width: 1)
+    ),
+    ([3, 4, 2, 3], 1, 1, 0, 1),
+    ([1, 2, 3, 4], 2, 1, 3, 1),
+    ([2, 2, 5, 7], Size2D(height: 2, width: 3), 2, Size2D(height: 0, width: 4), 2),
+    ([1, 1, 9, 4], 3, Size2D(height: 3, width: 1), 2, Size2D(height: 1, width: 2)),
+    ([2, 3, 28, 28], 3, 1, 1, 1),
+  ]
+
+  static func geometry(_ index: Int) -> WindowGeometry {
+    let (shape, kernel, stride, padding, dilation) = geometries[index]
+    return WindowGeometry(
+      input: shape, kernel: kernel, stride: stride, padding: padding, dilation: dilation)!
+  }
+
+  /// cols[(c, i, j), n·P + oh·OW + ow] = x[n, c, oh·sH − pH + i·dH, ow·sW − pW + j·dW], or 0.
+  static func referenceIm2col<Scalar: TensorScalar>(_ g: WindowGeometry, _ x: [Scalar]) -> [Scalar]
+  {
+    let (kh, kw, p) = (g.kernel.height, g.kernel.width, g.positions)
+    var cols = [Scalar](repeating: -1, count: g.taps * g.batch * p)
+    for c in 0..<g.channels {
+      for i in 0..<kh {
+        for j in 0..<kw {
+          for n in 0..<g.batch {
+            for oh in 0..<g.outputHeight {
+              for ow in 0..<g.outputWidth {
+                let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
+                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
+                let inside = ih >= 0 && ih < g.height && iw >= 0 && iw < g.width
+                let column = n * p + oh * g.outputWidth + ow
+                cols[((c * kh + i) * kw + j) * g.batch * p + column] =
+                  inside ? x[((n * g.channels + c) * g.height + ih) * g.width + iw] : 0
+              }
+            }
+          }
+        }
+      }
+    }
+    return cols
+  }
+
+  /// x[n, c, ih, iw] += cols[(c, i, j), …] for every window position that read it, in the
+  /// order (c, i, j, n, oh, ow).
+  static func referenceCol2im<Scalar: TensorScalar>(
+    _ g: WindowGeometry, _ cols: [Scalar], onto start: [Scalar]
+  ) -> [Scalar] {
+    let (kh, kw, p) = (g.kernel.height, g.kernel.width, g.positions)
+    var x = start
+    for c in 0..<g.channels {
+      for i in 0..<kh {
+        for j in 0..<kw {
+          for n in 0..<g.batch {
+            for oh in 0..<g.outputHeight {
+              for ow in 0..<g.outputWidth {
+                let ih = oh * g.stride.height - g.padding.height + i * g.dilation.height
+                let iw = ow * g.stride.width - g.padding.width + j * g.dilation.width
+                guard ih >= 0 && ih < g.height && iw >= 0 && iw < g.width else { continue }
+                x[((n * g.channels + c) * g.height + ih) * g.width + iw] +=
+                  cols[((c * kh + i) * kw + j) * g.batch * p + n * p + oh * g.outputWidth + ow]
+              }
+            }
+          }
+        }
+      }
+    }
+    return x
+  }
+
+  static func values<Scalar: TensorScalar>(
+    _: Scalar.Type, _ count: Int, using generator: inout SplitMix64
+  ) -> [Scalar] {
+    (0..<count).map { _ in Scalar(Double(generator.next() % 2001) / 1000 - 1) }
+  }
+
+  /// Equal element by element, sign of zero included (the data hold no NaN).
+  static func identical<Scalar: TensorScalar>(_ a: [Scalar], _ b: [Scalar]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { $0 == $1 && $0.sign == $1.sign }
+  }
+
+  func checkIm2colAndCol2im<Scalar: TensorScalar>(_: Scalar.Type, _ index: Int) {
+    let g = Self.geometry(index)
+    var generator = SplitMix64(seed: 40 + UInt64(index))
+    let x = Self.values(Scalar.self, g.inputCount, using: &generator)
+    var cols = [Scalar](repeating: -7, count: g.taps * g.batch * g.positions)
+    x.withUnsafeBufferPointer { x in
+      cols.withUnsafeMutableBufferPointer { Convolution.im2col(g, x, into: $0) }
+    }
+    #expect(
+      Self.identical(cols, Self.referenceIm2col(g, x)), "im2col, geometry \(index), \(Scalar.self)")
+
+    let spread = Self.values(Scalar.self, cols.count, using: &generator)
+    var folded = x
+    spread.withUnsafeBufferPointer { s in
+      folded.withUnsafeMutableBufferPointer { Convolution.col2imAdding(g, s.baseAddress!, $0) }
+    }
+    let expected = Self.referenceCol2im(g, spread, onto: x)
+    // Bit for bit: the same additions in the same order.
+    #expect(Self.identical(folded, expected), "col2im, geometry \(index), \(Scalar.self)")
+  }
+
+  @Test(arguments: 0..<geometries.count)
+  func im2colAndCol2imMatchTheDefinitionBitForBit(_ index: Int) {
+    checkIm2colAndCol2im(Float.self, index)
+    checkIm2colAndCol2im(Double.self, index)
+  }
+
+  /// The (q, p) pairs of the general scan: the first maximum in row-major order, a NaN
+  /// counting as the maximum (the first NaN).
+  static func referenceMaxima<Scalar: TensorScalar>(_ g: WindowGeometry, _ x: [Scalar]) -> [Int] {
+    var result: [Int] = []
+    for plane in 0..<(g.batch * g.channels) {
+      for i in 0..<g.outputHeight {
+        for j in 0..<g.outputWidth {
+          var best: Int? = nil
+          for a in 0..<g.kernel.height {
+            for b in 0..<g.kernel.width {
+              let (r, c) = (
+                i * g.stride.height - g.padding.height + a, j * g.stride.width - g.padding.width + b
+              )
+              guard r >= 0 && r < g.height && c >= 0 && c < g.width else { continue }
+              let p = (plane * g.height + r) * g.width + c
+              guard let current = best else {
+                best = p
+                continue
+              }
+              if x[current].isNaN { continue }
+              if x[p].isNaN || x[p] > x[current] { best = p }
+            }
+          }
+          result.append(best!)
+        }
+      }
+    }
+    return result
+  }
+
+  func checkMaxima<Scalar: TensorScalar>(
+    _: Scalar.Type, shape: [Int], kernel: Size2D, stride: Size2D, padding: Size2D, seed: UInt64
+  ) {
+    let g = WindowGeometry(
+      input: shape, kernel: kernel, stride: stride, padding: padding, dilation: 1)!
+    var generator = SplitMix64(seed: seed)
+    // Few distinct values, so that ties are common, and some NaNs.
+    let x: [Scalar] = (0..<g.inputCount).map { _ in
+      let r = generator.next() % 8
+      return r == 7 ? .nan : Scalar(Double(r % 4))
+    }
+    var pairs: [Int] = []
+    x.withUnsafeBufferPointer { x in
+      g.forEachWindowMaximum(x) { q, p in
+        #expect(q == pairs.count)
+        pairs.append(p)
+      }
+    }
+    #expect(pairs == Self.referenceMaxima(g, x), "\(shape) \(kernel) \(stride) \(padding)")
+  }
+
+  @Test func windowMaximaMatchTheFirstMaximumRuleOnTiesAndNaN() {
+    // 2×2 stride 2 without padding (the unrolled path), even and odd sizes; then the general
+    // scan with padding, overlap and non-square windows.
+    let cases: [([Int], Size2D, Size2D, Size2D)] = [
+      ([2, 3, 8, 6], 2, 2, 0), ([1, 2, 7, 5], 2, 2, 0), ([3, 1, 3, 3], 2, 2, 0),
+      ([1, 1, 2, 2], 2, 2, 0), ([1, 2, 6, 6], 2, 2, 1), ([1, 2, 6, 7], 2, 1, 0),
+      ([2, 1, 7, 5], 3, 2, 1),
+      (
+        [1, 2, 5, 6], Size2D(height: 2, width: 3), Size2D(height: 2, width: 1),
+        Size2D(height: 1, width: 0)
+      ),
+    ]
+    for (seed, (shape, kernel, stride, padding)) in cases.enumerated() {
+      checkMaxima(
+        Float.self, shape: shape, kernel: kernel, stride: stride, padding: padding,
+        seed: UInt64(seed))
+      checkMaxima(
+        Double.self, shape: shape, kernel: kernel, stride: stride, padding: padding,
+        seed: UInt64(seed) + 100)
+    }
+  }
+}
+
+extension ConvolutionLoopTests {
+  func checkJointGradients<Scalar: TensorScalar>(_: Scalar.Type, _ index: Int) {
+    let (shape, kernel, stride, padding, dilation) = Self.geometries[index]
+    let g = Self.geometry(index)
+    var generator = SplitMix64(seed: 70 + UInt64(index))
+    let x = Tensor(shape: shape, scalars: Self.values(Scalar.self, g.inputCount, using: &generator))
+    let wShape = [3, shape[1], kernel.height, kernel.width]
+    let w = Tensor(
+      shape: wShape, scalars: Self.values(Scalar.self, wShape.reduce(1, *), using: &generator))
+    let yShape = [g.batch, 3, g.outputHeight, g.outputWidth]
+    let ybar = Tensor(
+      shape: yShape, scalars: Self.values(Scalar.self, yShape.reduce(1, *), using: &generator))
+    let start = [
+      Tensor(shape: shape, scalars: Self.values(Scalar.self, g.inputCount, using: &generator)),
+      Tensor(shape: wShape, scalars: Self.values(Scalar.self, w.count, using: &generator)),
+    ]
+    let op = Conv2D(stride: stride, padding: padding, dilation: dilation)
+    let y = op.forward([x, w])
+    var joint = start
+    op.accumulateVJP([x, w], output: y, gradient: ybar, into: &joint, needs: [true, true])
+    var separate = start
+    op.accumulateVJP([x, w], output: y, gradient: ybar, into: &separate, needs: [true, false])
+    op.accumulateVJP([x, w], output: y, gradient: ybar, into: &separate, needs: [false, true])
+    for i in 0..<2 {
+      #expect(
+        Self.identical(joint[i].scalars, separate[i].scalars),
+        "operand \(i), geometry \(index), \(Scalar.self)")
+    }
+  }
+
+  /// Both gradients in one pass (one permutation of ȳ) equal the two computed alone.
+  @Test(arguments: 0..<geometries.count)
+  func jointConvolutionGradientsEqualTheSeparateOnes(_ index: Int) {
+    checkJointGradients(Float.self, index)
+    checkJointGradients(Double.self, index)
+  }
+}
