@@ -229,32 +229,17 @@ public struct ForwardModeCheckReport: Sendable, CustomStringConvertible {
     return [
       "Forward-mode check of \(output) along \(nodes.joined(separator: ", ")) "
         + "(\(dtypeName) graph, central differences in F64)",
-      "consistency <u, J v> = <J^T u, v>: forward \(value(consistency.forward)), reverse "
-        + "\(value(consistency.reverse)), error \(format(consistency.error)) (allowed "
-        + "\(format(consistency.relativeTolerance * consistency.scale))): "
-        + Self.result(consistency.status),
-      "J v vs central difference (eps = \(format(epsilon)), |a - n| <= "
-        + "\(format(absoluteTolerance)) + \(format(relativeTolerance)) * |n|): max abs err "
-        + "\(format(fd.maxAbsoluteError)), worst at \(worst): analytic \(value(fd.worstAnalytic)), "
-        + "numeric \(value(fd.worstNumeric)), \(fd.liveElements) of \(fd.numeric.count) live: "
-        + Self.result(fd.status),
+      "consistency <u, J v> = <J^T u, v>: forward \(reportValue(consistency.forward)), reverse "
+        + "\(reportValue(consistency.reverse)), error \(reportError(consistency.error)) (allowed "
+        + "\(reportError(consistency.relativeTolerance * consistency.scale))): "
+        + reportWord(consistency.status),
+      "J v vs central difference (eps = \(reportError(epsilon)), |a - n| <= "
+        + "\(reportError(absoluteTolerance)) + \(reportError(relativeTolerance)) * |n|): "
+        + "max abs err \(reportError(fd.maxAbsoluteError)), worst at \(worst): "
+        + "analytic \(reportValue(fd.worstAnalytic)), numeric \(reportValue(fd.worstNumeric)), "
+        + "\(fd.liveElements) of \(fd.numeric.count) live: "
+        + reportWord(fd.status),
       verdict,
     ].joined(separator: "\n")
-  }
-
-  private static func result(_ status: Status) -> String {
-    switch status {
-    case .passed: "ok"
-    case .failed: "FAIL"
-    case .vacuous: "vacuous"
-    }
-  }
-
-  private func format(_ x: Double) -> String {
-    x.isFinite ? String(format: "%.1e", x) : "\(x)"
-  }
-
-  private func value(_ x: Double) -> String {
-    x.isFinite ? String(format: "%.9g", x) : "\(x)"
   }
 }

@@ -142,8 +142,8 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
   public var description: String {
     var lines = [
       "Gradient check of \(output) (\(dtypeName) graph, central differences in F64)",
-      "eps = \(format(epsilon)), pass when |analytic - numeric| <= "
-        + "\(format(absoluteTolerance)) + \(format(relativeTolerance)) * |numeric|",
+      "eps = \(reportError(epsilon)), pass when |analytic - numeric| <= "
+        + "\(reportError(absoluteTolerance)) + \(reportError(relativeTolerance)) * |numeric|",
     ]
     guard !entries.isEmpty else {
       lines.append("no nodes checked (the graph has no parameter nodes; pass withRespectTo:)")
@@ -154,9 +154,9 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
     ]
     let rows = entries.map { entry -> [String] in
       [
-        entry.label, "\(entry.shape)", format(entry.maxAbsoluteError),
-        format(entry.maxRelativeError), entry.worstIndex.map { "\($0)" } ?? "-",
-        value(entry.worstAnalytic), value(entry.worstNumeric), Self.result(entry.status),
+        entry.label, "\(entry.shape)", reportError(entry.maxAbsoluteError),
+        reportError(entry.maxRelativeError), entry.worstIndex.map { "\($0)" } ?? "-",
+        reportValue(entry.worstAnalytic), reportValue(entry.worstNumeric), reportWord(entry.status),
       ]
     }
     let widths = header.indices.map { column in
@@ -182,20 +182,25 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
     }
     return lines.joined(separator: "\n")
   }
+}
 
-  private static func result(_ status: Status) -> String {
-    switch status {
-    case .passed: "ok"
-    case .failed: "FAIL"
-    case .vacuous: "vacuous"
-    }
-  }
+// How the checks' reports print (`GradientCheckReport`, `ForwardModeCheck`), in one place.
 
-  private func format(_ x: Double) -> String {
-    x.isFinite ? String(format: "%.1e", x) : "\(x)"
+/// The word a report prints for a verdict.
+func reportWord(_ status: GradientCheckReport.Status) -> String {
+  switch status {
+  case .passed: "ok"
+  case .failed: "FAIL"
+  case .vacuous: "vacuous"
   }
+}
 
-  private func value(_ x: Double) -> String {
-    x.isFinite ? String(format: "%.9g", x) : "\(x)"
-  }
+/// An error or a tolerance as a report prints it: two significant digits, as `1.5e-07`.
+func reportError(_ x: Double) -> String {
+  x.isFinite ? String(format: "%.1e", x) : "\(x)"
+}
+
+/// A value as a report prints it: nine significant digits, enough to tell two Floats apart.
+func reportValue(_ x: Double) -> String {
+  x.isFinite ? String(format: "%.9g", x) : "\(x)"
 }
