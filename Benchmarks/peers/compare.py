@@ -2,7 +2,9 @@
 
 For W1-W3 the ratio is the fastest peer's median time over ChainRule's (above 1: ChainRule is
 faster); for W4 it is ChainRule's nodes/s over micrograd's; for W5 ChainRule's GFLOP/s over the
-best peer's.
+best peer's. When the file holds several rounds (`run.sh --rounds N`), each cell is the median
+of that side's rounds, the ratio is taken between those medians, and a last column gives the
+ratio of each round on its own.
 """
 
 import json
@@ -11,17 +13,52 @@ import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 peers = ["numpy", "torch", "jax", "micrograd"]
-results = {}
+rounds = {}  # (workload, peer) -> that side's rows, one per round, in order
 versions = {}
 for row in rows:
     if "error" in row:
         print(f"note: {row['peer']} unavailable: {row['error']}")
         continue
-    results.setdefault(row["workload"], {})[row["peer"]] = row
+    rounds.setdefault((row["workload"], row["peer"]), []).append(row)
     if "torch" in row and row["peer"] == "torch":
         versions["torch"] = row["torch"]
     if "version" in row:
         versions[row["peer"]] = row["version"]
+
+
+def speed(row, workload):
+    """The row's figure of merit, larger is better."""
+    if "samples_per_second" in row:
+        return row["samples_per_second"]
+    if workload.startswith("W5"):
+        return row["gflops"]
+    if workload == "W4":
+        return row["nodes_per_second"]
+    return 1 / row["median_us"]
+
+
+def median_row(side, workload):
+    """The round with the median speed (the upper one of an even count)."""
+    ordered = sorted(side, key=lambda row: speed(row, workload))
+    return ordered[len(ordered) // 2]
+
+
+results = {}
+for (workload, peer), side in rounds.items():
+    results.setdefault(workload, {})[peer] = median_row(side, workload)
+count = max((len(side) for side in rounds.values()), default=1)
+
+
+def round_ratios(workload, best_of):
+    """ChainRule's ratio against the fastest peer, round by round."""
+    ours = rounds.get((workload, "chainrule"), [])
+    ratios = []
+    for index, row in enumerate(ours):
+        others = [side[index] for (w, p), side in rounds.items()
+                  if w == workload and p != "chainrule" and index < len(side)]
+        if others:
+            ratios.append(speed(row, workload) / best_of(speed(o, workload) for o in others))
+    return " / ".join(f"{r:.2f}" if workload != "W4" else f"{r:.0f}" for r in ratios)
 
 
 def cell(row, workload):
@@ -37,8 +74,14 @@ def cell(row, workload):
 print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}; "
       + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
 print()
-print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |")
-print("| --- | --- | --- | " + " | ".join("---" for _ in peers) + " | --- |")
+if count > 1:
+    print(f"Each cell: the median of {count} rounds; the last column, each round's own ratio.")
+    print()
+extra = " ratio per round |" if count > 1 else ""
+print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |"
+      + extra)
+print("| --- | --- | --- | " + " | ".join("---" for _ in peers) + " | --- |"
+      + (" --- |" if count > 1 else ""))
 order = ["W1", "W2", "W2-Adam", "W3", "W3-Adam", "W4", "Conv"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))
 for workload in order:
     if workload not in results:
@@ -59,16 +102,20 @@ for workload in order:
             ratio = f"{best / ours['median_us']:.2f}×"
     name = ours["name"] if ours else workload
     allocs = f"{ours['allocations_per_step']:.3g}" if ours else "—"
+    per_round = f" {round_ratios(workload, max)} |" if count > 1 else ""
     print(f"| {name} | {cell(ours, workload)} | {allocs} | "
-          + " | ".join(cell(entries.get(p), workload) for p in peers) + f" | {ratio} |")
+          + " | ".join(cell(entries.get(p), workload) for p in peers) + f" | {ratio} |"
+          + per_round)
 
 cli = [w for w in results if w.startswith("CLI")]
 if cli:
     print()
-    print("| CLI workload (`chainrule train`, Adam, batch 32) | ChainRule | PyTorch | ratio |")
-    print("| --- | --- | --- | --- |")
+    print("| CLI workload (`chainrule train`, Adam, batch 32) | ChainRule | PyTorch | ratio |"
+          + extra)
+    print("| --- | --- | --- | --- |" + (" --- |" if count > 1 else ""))
     for workload in cli:
         ours, torch = results[workload].get("chainrule"), results[workload].get("torch")
         cell = lambda r: f"{r['samples_per_second']:,.0f} samples/s" if r else "—"
         ratio = f"{ours['samples_per_second'] / torch['samples_per_second']:.2f}×" if ours and torch else "—"
-        print(f"| {workload} | {cell(ours)} | {cell(torch)} | {ratio} |")
+        per_round = f" {round_ratios(workload, max)} |" if count > 1 else ""
+        print(f"| {workload} | {cell(ours)} | {cell(torch)} | {ratio} |" + per_round)

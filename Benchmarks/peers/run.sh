@@ -10,6 +10,8 @@
 #                                      target kind, a Zen 3 EPYC, has no AVX-512): ChainRule's
 #                                      GEMM, OpenBLAS (NumPy), MKL, oneDNN and ATen (PyTorch), XLA
 #                                      (JAX)
+#   Benchmarks/peers/run.sh --rounds 3 every side measured 3 times, alternating, and each cell the
+#                                      median of its rounds (a shared machine's minutes differ)
 #
 # Creates a virtual environment from PyPI in Benchmarks/peers/.venv on first use.
 set -euo pipefail
@@ -18,9 +20,17 @@ here="$root/Benchmarks/peers"
 venv="$here/.venv"
 quick=()
 sweep=0
-for argument in "$@"; do
+rounds=1
+while [[ $# -gt 0 ]]; do
+  argument="$1"
+  shift
   case "$argument" in
     --quick) quick=(--quick) ;;
+    --rounds)
+      rounds="${1:-}"
+      shift || true
+      [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --rounds needs a positive count" >&2; exit 2; }
+      ;;
     --sweep) sweep=1 ;;
     --avx2)
       export CHAINRULE_GEMM_ISA=avx2 OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2
@@ -57,22 +67,25 @@ if [[ $sweep -eq 1 ]]; then
   echo "wrote Docs/sweep-batch.svg, Docs/sweep-width.svg, Docs/sweep-nodes.svg" >&2
   exit 0
 fi
-echo "== chainrule" >&2
-"$root/.build/release/chainrule-bench" --json "${quick[@]}" >>"$results"
-echo "== peers" >&2
-"$venv/bin/python" "$here/peers.py" "${quick[@]}" >>"$results"
-# The CLI workload: the README's digits command (default optimizer, Adam) and a wider network,
-# beside the same training in PyTorch (digits_torch.py), in samples per second.
-echo "== CLI: chainrule train on the digits, and PyTorch" >&2
-for config in "32 20" "1024,1024 1"; do
-  read -r hidden epochs <<<"$config"
-  [[ ${#quick[@]} -gt 0 ]] && epochs=1
-  line="$("$root/.build/release/chainrule" train --data "$root/Data/digits/digits.csv" --label label \
-    --hidden "$hidden" --epochs "$epochs" --save "$scratch/digits.safetensors" | grep 'samples/s)')"
-  rate="$(sed -E 's/.*\(([0-9]+) samples\/s\).*/\1/' <<<"$line")"
-  echo "{\"workload\": \"CLI digits hidden=$hidden\", \"peer\": \"chainrule\", \"samples_per_second\": $rate}" >>"$results"
-  "$venv/bin/python" "$here/digits_torch.py" "$root/Data/digits/digits.csv" --hidden "$hidden" \
-    --epochs "$epochs" | sed -E "s/^\{/{\"workload\": \"CLI digits hidden=$hidden\", /" >>"$results" \
-    || echo '{"peer": "torch", "error": "digits_torch.py failed"}' >>"$results"
+for ((round = 1; round <= rounds; round++)); do
+  [[ $rounds -gt 1 ]] && echo "== round $round of $rounds" >&2
+  echo "== chainrule" >&2
+  "$root/.build/release/chainrule-bench" --json "${quick[@]}" >>"$results"
+  echo "== peers" >&2
+  "$venv/bin/python" "$here/peers.py" "${quick[@]}" >>"$results"
+  # The CLI workload: the README's digits command (default optimizer, Adam) and a wider network,
+  # beside the same training in PyTorch (digits_torch.py), in samples per second.
+  echo "== CLI: chainrule train on the digits, and PyTorch" >&2
+  for config in "32 20" "1024,1024 1"; do
+    read -r hidden epochs <<<"$config"
+    [[ ${#quick[@]} -gt 0 ]] && epochs=1
+    line="$("$root/.build/release/chainrule" train --data "$root/Data/digits/digits.csv" --label label \
+      --hidden "$hidden" --epochs "$epochs" --save "$scratch/digits.safetensors" | grep 'samples/s)')"
+    rate="$(sed -E 's/.*\(([0-9]+) samples\/s\).*/\1/' <<<"$line")"
+    echo "{\"workload\": \"CLI digits hidden=$hidden\", \"peer\": \"chainrule\", \"samples_per_second\": $rate}" >>"$results"
+    "$venv/bin/python" "$here/digits_torch.py" "$root/Data/digits/digits.csv" --hidden "$hidden" \
+      --epochs "$epochs" | sed -E "s/^\{/{\"workload\": \"CLI digits hidden=$hidden\", /" >>"$results" \
+      || echo '{"peer": "torch", "error": "digits_torch.py failed"}' >>"$results"
+  done
 done
 "$venv/bin/python" "$here/compare.py" "$results"
