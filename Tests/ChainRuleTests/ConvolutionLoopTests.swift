@@ -232,3 +232,91 @@ extension ConvolutionLoopTests {
     checkJointGradients(Double.self, index)
   }
 }
+
+extension ConvolutionLoopTests {
+  /// The same bits: sign, exponent and significand (so a NaN's payload and the sign of zero
+  /// count).
+  static func sameBits<Scalar: TensorScalar>(_ a: [Scalar], _ b: [Scalar]) -> Bool {
+    a.count == b.count
+      && zip(a, b).allSatisfy {
+        $0.sign == $1.sign && $0.exponentBitPattern == $1.exponentBitPattern
+          && $0.significandBitPattern == $1.significandBitPattern
+      }
+  }
+
+  func checkPooling<Scalar: TensorScalar>(
+    _: Scalar.Type, shape: [Int], kernel: Size2D, stride: Size2D, padding: Size2D, seed: UInt64
+  ) {
+    let op = MaxPool2D(kernelSize: kernel, stride: stride, padding: padding)
+    let g = op.geometry(shape)
+    var generator = SplitMix64(seed: seed)
+    // Few distinct values (ties), −0 beside +0, and NaNs with distinct payloads, so that
+    // picking the wrong one of two tied or NaN pixels shows in the bits.
+    let x: [Scalar] = (0..<g.inputCount).map { i in
+      switch generator.next() % 10 {
+      case 0: -0.0
+      case 1:
+        Scalar(
+          sign: .plus, exponentBitPattern: Scalar.infinity.exponentBitPattern,
+          significandBitPattern: 1 << (Scalar.significandBitCount - 1)
+            | Scalar.RawSignificand(i % 64 + 1))
+      case 2: -.infinity
+      case let r: Scalar(Double(r % 3))
+      }
+    }
+    let outputCount = g.batch * g.channels * g.positions
+    // Gradients and a starting x̄ holding −0, which `+ 0` at a loser would turn into +0.
+    let ybar: [Scalar] = (0..<outputCount).map { _ in
+      generator.next() % 4 == 0 ? -0.0 : Scalar(Double(generator.next() % 201) / 100 - 1)
+    }
+    let start: [Scalar] = (0..<g.inputCount).map { _ in
+      generator.next() % 3 == 0 ? -0.0 : Scalar(Double(generator.next() % 201) / 100 - 1)
+    }
+    let winners = Self.referenceMaxima(g, x)
+    var expectedBar = start
+    for (q, p) in winners.enumerated() { expectedBar[p] += ybar[q] }
+    var scattered = [Scalar](repeating: 0, count: g.inputCount)
+    for (q, p) in winners.enumerated() { scattered[p] += ybar[q] }
+
+    let input = Tensor(shape: shape, scalars: x)
+    let y = op.forward([input])
+    let gradient = Tensor(shape: y.shape, scalars: ybar)
+    var gradients = [Tensor(shape: shape, scalars: start)]
+    op.accumulateVJP([input], output: y, gradient: gradient, into: &gradients, needs: [true])
+    let route = MaxPool2DRoute(
+      direction: .scatter, kernelSize: kernel, stride: stride, padding: padding
+    ).forward([input, gradient])
+    let label = "\(Scalar.self) \(shape) \(kernel) \(stride) \(padding)"
+    // As Bools first, so that a failure names the case, not thousands of values.
+    let (forward, vjp, scatter) = (
+      Self.sameBits(y.scalars, winners.map { x[$0] }),
+      Self.sameBits(gradients[0].scalars, expectedBar), Self.sameBits(route.scalars, scattered)
+    )
+    #expect(forward, "forward, \(label)")
+    #expect(vjp, "VJP, \(label)")
+    #expect(scatter, "route scatter, \(label)")
+  }
+
+  /// Max pooling's output, its VJP and the route's scatter against the per-element rule —
+  /// the first maximum in row-major order, the first NaN winning — bit for bit: the 2×2
+  /// stride-2 vector loops (8 windows a step, then the rest of the row) and the general scan.
+  @Test func maxPoolingValuesAndGradientsMatchTheRuleBitForBit() {
+    let cases: [([Int], Size2D, Size2D, Size2D)] = [
+      ([2, 3, 28, 28], 2, 2, 0),  // 14 windows a row: one vector step and 6 alone
+      ([1, 2, 7, 35], 2, 2, 0),  // odd sizes: 17 windows a row, the last column unread
+      ([2, 1, 4, 32], 2, 2, 0),  // exactly two vector steps
+      ([1, 1, 5, 9], 2, 2, 0),  // no vector step
+      ([1, 2, 9, 20], 2, 2, 1),  // padding: the general scan
+      ([2, 1, 7, 19], 3, 2, 1),
+      ([1, 2, 6, 18], Size2D(height: 2, width: 3), Size2D(height: 1, width: 2), 0),
+    ]
+    for (seed, (shape, kernel, stride, padding)) in cases.enumerated() {
+      checkPooling(
+        Float.self, shape: shape, kernel: kernel, stride: stride, padding: padding,
+        seed: 200 + UInt64(seed))
+      checkPooling(
+        Double.self, shape: shape, kernel: kernel, stride: stride, padding: padding,
+        seed: 300 + UInt64(seed))
+    }
+  }
+}

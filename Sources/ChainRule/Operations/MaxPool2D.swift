@@ -76,9 +76,7 @@ public struct MaxPool2D: CatalogedOperation {
     _ inputs: [Tensor<Scalar>], into output: inout Tensor<Scalar>
   ) {
     inputs[0].scalars.withUnsafeBufferPointer { x in
-      output.withUnsafeMutableBufferPointer { y in
-        geometry(inputs[0].shape).forEachWindowMaximum(x) { q, p in y[q] = x[p] }
-      }
+      output.withUnsafeMutableBufferPointer { y in geometry(inputs[0].shape).maxima(x, into: y) }
     }
   }
 
@@ -99,7 +97,7 @@ public struct MaxPool2D: CatalogedOperation {
     inputs[0].scalars.withUnsafeBufferPointer { x in
       gradient.scalars.withUnsafeBufferPointer { ybar in
         gradients[0].withUnsafeMutableBufferPointer { xbar in
-          geometry(inputs[0].shape).forEachWindowMaximum(x) { q, p in xbar[p] += ybar[q] }
+          geometry(inputs[0].shape).scatterAdding(ybar, along: x, into: xbar)
         }
       }
     }
@@ -207,37 +205,254 @@ extension WindowGeometry {
   static func bit(_ value: Bool) -> Int { Int(unsafeBitCast(value, to: UInt8.self)) }
 
   /// `forEachWindowMaximum` for 2×2 windows, stride 2, no padding (every window inside the
-  /// image; an odd last row or column is read by none): the four taps unrolled, with the same
-  /// rule — the first NaN, else the first maximum in row-major order. A later value v replaces
-  /// an earlier m exactly when m is not NaN and `!(v <= m)` (v greater, or v NaN), so the
-  /// rule can be applied to the two rows and then to their winners.
+  /// image; an odd last row or column is read by none), by `pairArgmax`.
   @inline(__always)
   func forEachPairMaximum<Scalar: TensorScalar>(
     _ x: UnsafeBufferPointer<Scalar>, _ body: (Int, Int) -> Void
   ) {
-    guard outputHeight > 0, outputWidth > 0, let x = x.baseAddress else { return }
+    guard let x = x.baseAddress else { return }
     var q = 0
-    for plane in 0..<(batch * channels) {
-      let base = plane * height * width
-      for i in 0..<outputHeight {
-        let top = base + 2 * i * width
-        for j in 0..<outputWidth {
-          let first = top + 2 * j
-          let (a, b, c, d) = (x[first], x[first + 1], x[first + width], x[first + width + 1])
-          // First maximum of each row pair, then of the two: the later one wins only over a
-          // non-NaN it is not ≤ to, which is the sequential rule in row-major order.
-          // The choices as 0/1 arithmetic, not branches: on real data they are coin flips.
-          let right = !(a != a || b <= a)
-          let (upper, u) = (first &+ Self.bit(right), right ? b : a)
-          let lowerRight = !(c != c || d <= c)
-          let (lower, l) = (first &+ width &+ Self.bit(lowerRight), lowerRight ? d : c)
-          let best = upper &+ (lower &- upper) &* Self.bit(!(u != u || l <= u))
-          body(q, best)
-          q += 1
-        }
+    forEachPairRow { top, _ in
+      for j in 0..<outputWidth {
+        body(q, Self.pairArgmax(x, first: top + 2 * j, width: width))
+        q += 1
       }
     }
   }
+
+  /// Calls `body(top, q)` for each row of 2×2 stride-2 windows: `top`, the flat index into x
+  /// of the first window's top-left pixel, and `q`, the flat index of its output.
+  @inline(__always)
+  func forEachPairRow(_ body: (_ top: Int, _ q: Int) -> Void) {
+    guard outputHeight > 0, outputWidth > 0 else { return }
+    for plane in 0..<(batch * channels) {
+      for i in 0..<outputHeight {
+        body((plane * height + 2 * i) * width, (plane * outputHeight + i) * outputWidth)
+      }
+    }
+  }
+
+  /// The flat index of the first maximum of the 2×2 window whose top-left pixel is `first`:
+  /// the four taps unrolled, with the rule of the general scan — the first NaN, else the first
+  /// maximum in row-major order. A later value v replaces an earlier m exactly when m is not
+  /// NaN and `!(v <= m)` (v greater, or v NaN), so the rule can be applied to the two rows and
+  /// then to their winners.
+  @inline(__always)
+  static func pairArgmax<Scalar: TensorScalar>(
+    _ x: UnsafePointer<Scalar>, first: Int, width: Int
+  ) -> Int {
+    let (a, b, c, d) = (x[first], x[first + 1], x[first + width], x[first + width + 1])
+    // The choices as 0/1 arithmetic, not branches: on real data they are coin flips.
+    let right = !(a != a || b <= a)
+    let (upper, u) = (first &+ bit(right), right ? b : a)
+    let lowerRight = !(c != c || d <= c)
+    let (lower, l) = (first &+ width &+ bit(lowerRight), lowerRight ? d : c)
+    return upper &+ (lower &- upper) &* bit(!(u != u || l <= u))
+  }
+
+  /// Whether the windows are 2×2, stride 2, without padding: the case with vector loops.
+  var isPairPooling: Bool { kernel == 2 && stride == 2 && padding == 0 }
+
+  /// y[q] = x[argmax q] for every window q: the max pooling of x [N, C, H, W].
+  @inline(__always)
+  func maxima<Scalar: TensorScalar>(
+    _ x: UnsafeBufferPointer<Scalar>, into y: UnsafeMutableBufferPointer<Scalar>
+  ) {
+    if isPairPooling, let source = x.baseAddress, let target = y.baseAddress {
+      if Scalar.self == Float.self {
+        return pairMaxima(rebound(source, Float.self), rebound(target, Float.self))
+      } else if Scalar.self == Double.self {
+        return pairMaxima(rebound(source, Double.self), rebound(target, Double.self))
+      }
+    }
+    forEachWindowMaximum(x) { q, p in y[q] = x[p] }
+  }
+
+  /// r[argmax q] += v[q] for every window q, in the order of q: max pooling's VJP onto
+  /// r [N, C, H, W] for v [N, C, OH, OW], with the routes of x.
+  @inline(__always)
+  func scatterAdding<Scalar: TensorScalar>(
+    _ v: UnsafeBufferPointer<Scalar>, along x: UnsafeBufferPointer<Scalar>,
+    into r: UnsafeMutableBufferPointer<Scalar>
+  ) {
+    if isPairPooling, let x = x.baseAddress, let v = v.baseAddress, let r = r.baseAddress {
+      if Scalar.self == Float.self {
+        return pairScatter(rebound(x, Float.self), rebound(v, Float.self), rebound(r, Float.self))
+      } else if Scalar.self == Double.self {
+        return pairScatter(
+          rebound(x, Double.self), rebound(v, Double.self), rebound(r, Double.self))
+      }
+    }
+    forEachWindowMaximum(x) { q, p in r[p] += v[q] }
+  }
+
+  /// `maxima` for 2×2 stride-2 windows in a concrete scalar type S (Scalar is S): 8 windows
+  /// at a time (`S.pairMaxima8`), the rest of each row one at a time by `pairArgmax`.
+  @_specialize(where S == Float) @_specialize(where S == Double)
+  func pairMaxima<S: PairPoolingScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
+    let (outputWidth, width) = (self.outputWidth, self.width)
+    forEachPairRow { top, q in
+      var j = 0
+      while j + 8 <= outputWidth {
+        S.pairMaxima8(x + top + 2 * j, width: width, into: y + q + j)
+        j += 8
+      }
+      for j in j..<outputWidth {
+        y[q + j] = x[Self.pairArgmax(x, first: top + 2 * j, width: width)]
+      }
+    }
+  }
+
+  /// `scatterAdding` for 2×2 stride-2 windows in a concrete scalar type S (Scalar is S).
+  @_specialize(where S == Float) @_specialize(where S == Double)
+  func pairScatter<S: PairPoolingScalar>(
+    _ x: UnsafePointer<S>, _ v: UnsafePointer<S>, _ r: UnsafeMutablePointer<S>
+  ) {
+    let (outputWidth, width) = (self.outputWidth, self.width)
+    forEachPairRow { top, q in
+      var j = 0
+      while j + 8 <= outputWidth {
+        S.pairScatter8(x + top + 2 * j, width: width, v + q + j, into: r + top + 2 * j)
+        j += 8
+      }
+      for j in j..<outputWidth {
+        r[Self.pairArgmax(x, first: top + 2 * j, width: width)] += v[q + j]
+      }
+    }
+  }
+}
+
+/// A scalar type with vector loops for 2×2 stride-2 max pooling, 8 windows at a time.
+///
+/// The two conformances, Float and Double, have the same text: Swift's SIMD comparisons
+/// compile to vector instructions only on concrete lane types (in generic code, even
+/// specialised, they are loops over the lanes), so the bodies cannot be shared.
+protocol PairPoolingScalar: TensorScalar {
+  /// y[0..<8] = the maxima of the 8 windows side by side whose first top-left pixel is
+  /// `top` (rows `width` apart), by `pairArgmax`'s rule: the first NaN, else the first
+  /// maximum in row-major order.
+  static func pairMaxima8(
+    _ top: UnsafePointer<Self>, width: Int, into y: UnsafeMutablePointer<Self>)
+  /// r[argmax q] += v[q] for the same 8 windows, r pointing at the first one's top-left
+  /// pixel; every other pixel of r keeps its bits (a select, not `+ 0`, which would turn −0
+  /// into +0).
+  static func pairScatter8(
+    _ top: UnsafePointer<Self>, width: Int, _ v: UnsafePointer<Self>,
+    into r: UnsafeMutablePointer<Self>)
+}
+
+extension Float: PairPoolingScalar {
+  typealias Mask = SIMDMask<SIMD8<Int32>>
+
+  @inline(__always)
+  static func pairMaxima8(
+    _ top: UnsafePointer<Float>, width: Int, into y: UnsafeMutablePointer<Float>
+  ) {
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Float>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Float>.self)
+    let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
+    let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
+    // A later v replaces an earlier m where m == m (not NaN) and !(v <= m).
+    let u = a.replacing(with: b, where: (a .== a) .& .!(b .<= a))
+    let l = c.replacing(with: d, where: (c .== c) .& .!(d .<= c))
+    let best = u.replacing(with: l, where: (u .== u) .& .!(l .<= u))
+    UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Float>.self)
+  }
+
+  @inline(__always)
+  static func pairScatter8(
+    _ top: UnsafePointer<Float>, width: Int, _ v: UnsafePointer<Float>,
+    into r: UnsafeMutablePointer<Float>
+  ) {
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Float>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Float>.self)
+    let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
+    let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
+    let right = (a .== a) .& .!(b .<= a)
+    let lowerRight = (c .== c) .& .!(d .<= c)
+    let u = a.replacing(with: b, where: right)
+    let l = c.replacing(with: d, where: lowerRight)
+    let lower = (u .== u) .& .!(l .<= u)
+    let g = UnsafeRawPointer(v).loadUnaligned(as: SIMD8<Float>.self)
+    // row[2k] += g[k] where the window's winner is its left pixel in this row, row[2k + 1]
+    // where it is the right one.
+    func add(_ row: UnsafeMutablePointer<Float>, left: Mask, right: Mask) {
+      let old = UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Float>.self)
+      let (even, odd) = (old.evenHalf, old.oddHalf)
+      let new = interleaved(
+        even.replacing(with: even + g, where: left), odd.replacing(with: odd + g, where: right))
+      UnsafeMutableRawPointer(row).storeBytes(of: new, as: SIMD16<Float>.self)
+    }
+    add(r, left: .!lower .& .!right, right: .!lower .& right)
+    add(r + width, left: lower .& .!lowerRight, right: lower .& lowerRight)
+  }
+}
+
+extension Double: PairPoolingScalar {
+  typealias Mask = SIMDMask<SIMD8<Int64>>
+
+  @inline(__always)
+  static func pairMaxima8(
+    _ top: UnsafePointer<Double>, width: Int, into y: UnsafeMutablePointer<Double>
+  ) {
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Double>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Double>.self)
+    let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
+    let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
+    // A later v replaces an earlier m where m == m (not NaN) and !(v <= m).
+    let u = a.replacing(with: b, where: (a .== a) .& .!(b .<= a))
+    let l = c.replacing(with: d, where: (c .== c) .& .!(d .<= c))
+    let best = u.replacing(with: l, where: (u .== u) .& .!(l .<= u))
+    UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Double>.self)
+  }
+
+  @inline(__always)
+  static func pairScatter8(
+    _ top: UnsafePointer<Double>, width: Int, _ v: UnsafePointer<Double>,
+    into r: UnsafeMutablePointer<Double>
+  ) {
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Double>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Double>.self)
+    let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
+    let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
+    let right = (a .== a) .& .!(b .<= a)
+    let lowerRight = (c .== c) .& .!(d .<= c)
+    let u = a.replacing(with: b, where: right)
+    let l = c.replacing(with: d, where: lowerRight)
+    let lower = (u .== u) .& .!(l .<= u)
+    let g = UnsafeRawPointer(v).loadUnaligned(as: SIMD8<Double>.self)
+    // row[2k] += g[k] where the window's winner is its left pixel in this row, row[2k + 1]
+    // where it is the right one.
+    func add(_ row: UnsafeMutablePointer<Double>, left: Mask, right: Mask) {
+      let old = UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Double>.self)
+      let (even, odd) = (old.evenHalf, old.oddHalf)
+      let new = interleaved(
+        even.replacing(with: even + g, where: left), odd.replacing(with: odd + g, where: right))
+      UnsafeMutableRawPointer(row).storeBytes(of: new, as: SIMD16<Double>.self)
+    }
+    add(r, left: .!lower .& .!right, right: .!lower .& right)
+    add(r + width, left: lower .& .!lowerRight, right: lower .& lowerRight)
+  }
+}
+
+/// `p` as a pointer to S, for generic code that has checked that its Scalar is S.
+@inline(__always)
+func rebound<Scalar, S>(_ p: UnsafePointer<Scalar>, _: S.Type) -> UnsafePointer<S> {
+  UnsafeRawPointer(p).assumingMemoryBound(to: S.self)
+}
+
+/// `p` as a pointer to S, for generic code that has checked that its Scalar is S.
+@inline(__always)
+func rebound<Scalar, S>(_ p: UnsafeMutablePointer<Scalar>, _: S.Type) -> UnsafeMutablePointer<S> {
+  UnsafeMutableRawPointer(p).assumingMemoryBound(to: S.self)
+}
+
+/// (e[0], o[0], e[1], o[1], …): the inverse of `evenHalf` and `oddHalf`.
+@inline(__always)
+func interleaved<S: SIMDScalar>(_ e: SIMD8<S>, _ o: SIMD8<S>) -> SIMD16<S> {
+  SIMD16(
+    e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3], e[4], o[4], e[5], o[5], e[6], o[6], e[7],
+    o[7])
 }
 
 extension Node {
