@@ -286,86 +286,103 @@ extension WindowGeometry {
     forEachWindowMaximum(x) { q, p in r[p] += v[q] }
   }
 
-  /// `maxima` for 2×2 stride-2 windows in a concrete scalar type S (Scalar is S): 8 windows
-  /// at a time (`S.pairMaxima8`), the rest of each row one at a time by `pairArgmax`.
+  /// `maxima` for 2×2 stride-2 windows in a concrete scalar type S (Scalar is S): 4 windows
+  /// at a time (`S.pairMaxima4`), the last 4 of a row again when its length is not a multiple
+  /// of 4 (writing the same values twice), rows shorter than 4 one window at a time.
   @_specialize(where S == Float) @_specialize(where S == Double)
   func pairMaxima<S: PairPoolingScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
     let (outputWidth, width) = (self.outputWidth, self.width)
     forEachPairRow { top, q in
-      var j = 0
-      while j + 8 <= outputWidth {
-        S.pairMaxima8(x + top + 2 * j, width: width, into: y + q + j)
-        j += 8
+      guard outputWidth >= 4 else {
+        for j in 0..<outputWidth {
+          y[q + j] = x[Self.pairArgmax(x, first: top + 2 * j, width: width)]
+        }
+        return
       }
-      for j in j..<outputWidth {
-        y[q + j] = x[Self.pairArgmax(x, first: top + 2 * j, width: width)]
+      var j = 0
+      while j + 4 <= outputWidth {
+        S.pairMaxima4(x + top + 2 * j, width: width, into: y + q + j)
+        j += 4
+      }
+      if j < outputWidth {
+        let last = outputWidth - 4
+        S.pairMaxima4(x + top + 2 * last, width: width, into: y + q + last)
       }
     }
   }
 
-  /// `scatterAdding` for 2×2 stride-2 windows in a concrete scalar type S (Scalar is S).
+  /// `scatterAdding` for 2×2 stride-2 windows in a concrete scalar type S (Scalar is S), as
+  /// `pairMaxima`; the repeated last step adds only for the windows not done before.
   @_specialize(where S == Float) @_specialize(where S == Double)
   func pairScatter<S: PairPoolingScalar>(
     _ x: UnsafePointer<S>, _ v: UnsafePointer<S>, _ r: UnsafeMutablePointer<S>
   ) {
     let (outputWidth, width) = (self.outputWidth, self.width)
     forEachPairRow { top, q in
-      var j = 0
-      while j + 8 <= outputWidth {
-        S.pairScatter8(x + top + 2 * j, width: width, v + q + j, into: r + top + 2 * j)
-        j += 8
+      guard outputWidth >= 4 else {
+        for j in 0..<outputWidth {
+          r[Self.pairArgmax(x, first: top + 2 * j, width: width)] += v[q + j]
+        }
+        return
       }
-      for j in j..<outputWidth {
-        r[Self.pairArgmax(x, first: top + 2 * j, width: width)] += v[q + j]
+      var j = 0
+      while j + 4 <= outputWidth {
+        S.pairScatter4(x + top + 2 * j, width: width, v + q + j, into: r + top + 2 * j, from: 0)
+        j += 4
+      }
+      if j < outputWidth {
+        let last = outputWidth - 4
+        S.pairScatter4(
+          x + top + 2 * last, width: width, v + q + last, into: r + top + 2 * last,
+          from: j - last)
       }
     }
   }
 }
 
-/// A scalar type with vector loops for 2×2 stride-2 max pooling, 8 windows at a time.
+/// A scalar type with vector loops for 2×2 stride-2 max pooling, 4 windows at a time (one
+/// SSE register of Float, the baseline x86-64 vector width).
 ///
 /// The two conformances, Float and Double, have the same text: Swift's SIMD comparisons
 /// compile to vector instructions only on concrete lane types (in generic code, even
 /// specialised, they are loops over the lanes), so the bodies cannot be shared.
 protocol PairPoolingScalar: TensorScalar {
-  /// y[0..<8] = the maxima of the 8 windows side by side whose first top-left pixel is
+  /// y[0..<4] = the maxima of the 4 windows side by side whose first top-left pixel is
   /// `top` (rows `width` apart), by `pairArgmax`'s rule: the first NaN, else the first
   /// maximum in row-major order.
-  static func pairMaxima8(
+  static func pairMaxima4(
     _ top: UnsafePointer<Self>, width: Int, into y: UnsafeMutablePointer<Self>)
-  /// r[argmax q] += v[q] for the same 8 windows, r pointing at the first one's top-left
-  /// pixel; every other pixel of r keeps its bits (a select, not `+ 0`, which would turn −0
-  /// into +0).
-  static func pairScatter8(
+  /// r[argmax k] += v[k] for the windows k in `first..<4` of the same 4, r pointing at the
+  /// first one's top-left pixel; every other pixel of r keeps its bits (a select, not `+ 0`,
+  /// which would turn −0 into +0).
+  static func pairScatter4(
     _ top: UnsafePointer<Self>, width: Int, _ v: UnsafePointer<Self>,
-    into r: UnsafeMutablePointer<Self>)
+    into r: UnsafeMutablePointer<Self>, from first: Int)
 }
 
 extension Float: PairPoolingScalar {
-  typealias Mask = SIMDMask<SIMD8<Int32>>
-
   @inline(__always)
-  static func pairMaxima8(
+  static func pairMaxima4(
     _ top: UnsafePointer<Float>, width: Int, into y: UnsafeMutablePointer<Float>
   ) {
-    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Float>.self)
-    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Float>.self)
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD8<Float>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD8<Float>.self)
     let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
     let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
     // A later v replaces an earlier m where m == m (not NaN) and !(v <= m).
     let u = a.replacing(with: b, where: (a .== a) .& .!(b .<= a))
     let l = c.replacing(with: d, where: (c .== c) .& .!(d .<= c))
     let best = u.replacing(with: l, where: (u .== u) .& .!(l .<= u))
-    UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Float>.self)
+    UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD4<Float>.self)
   }
 
   @inline(__always)
-  static func pairScatter8(
+  static func pairScatter4(
     _ top: UnsafePointer<Float>, width: Int, _ v: UnsafePointer<Float>,
-    into r: UnsafeMutablePointer<Float>
+    into r: UnsafeMutablePointer<Float>, from first: Int
   ) {
-    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Float>.self)
-    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Float>.self)
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD8<Float>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD8<Float>.self)
     let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
     let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
     let right = (a .== a) .& .!(b .<= a)
@@ -373,46 +390,51 @@ extension Float: PairPoolingScalar {
     let u = a.replacing(with: b, where: right)
     let l = c.replacing(with: d, where: lowerRight)
     let lower = (u .== u) .& .!(l .<= u)
-    let g = UnsafeRawPointer(v).loadUnaligned(as: SIMD8<Float>.self)
-    // row[2k] += g[k] where the window's winner is its left pixel in this row, row[2k + 1]
-    // where it is the right one.
-    func add(_ row: UnsafeMutablePointer<Float>, left: Mask, right: Mask) {
-      let old = UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Float>.self)
-      let (even, odd) = (old.evenHalf, old.oddHalf)
-      let new = interleaved(
-        even.replacing(with: even + g, where: left), odd.replacing(with: odd + g, where: right))
-      UnsafeMutableRawPointer(row).storeBytes(of: new, as: SIMD16<Float>.self)
-    }
-    add(r, left: .!lower .& .!right, right: .!lower .& right)
-    add(r + width, left: lower .& .!lowerRight, right: lower .& lowerRight)
+    let taken = SIMD4<Int32>(0, 1, 2, 3) .>= SIMD4(repeating: Int32(first))
+    let (upper, lowerTaken) = (taken .& .!lower, taken .& lower)
+    let g = UnsafeRawPointer(v).loadUnaligned(as: SIMD4<Float>.self)
+    // row[2k] += g[k] where window k's winner is the left pixel of this row, row[2k + 1]
+    // where it is the right one; the other lanes keep their bits.
+    let upperOld = UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
+    let (ue, uo) = (upperOld.evenHalf, upperOld.oddHalf)
+    UnsafeMutableRawPointer(r).storeBytes(
+      of: interleaved(
+        ue.replacing(with: ue + g, where: upper .& .!right),
+        uo.replacing(with: uo + g, where: upper .& right)),
+      as: SIMD8<Float>.self)
+    let lowerOld = UnsafeRawPointer(r + width).loadUnaligned(as: SIMD8<Float>.self)
+    let (le, lo) = (lowerOld.evenHalf, lowerOld.oddHalf)
+    UnsafeMutableRawPointer(r + width).storeBytes(
+      of: interleaved(
+        le.replacing(with: le + g, where: lowerTaken .& .!lowerRight),
+        lo.replacing(with: lo + g, where: lowerTaken .& lowerRight)),
+      as: SIMD8<Float>.self)
   }
 }
 
 extension Double: PairPoolingScalar {
-  typealias Mask = SIMDMask<SIMD8<Int64>>
-
   @inline(__always)
-  static func pairMaxima8(
+  static func pairMaxima4(
     _ top: UnsafePointer<Double>, width: Int, into y: UnsafeMutablePointer<Double>
   ) {
-    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Double>.self)
-    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Double>.self)
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD8<Double>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD8<Double>.self)
     let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
     let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
     // A later v replaces an earlier m where m == m (not NaN) and !(v <= m).
     let u = a.replacing(with: b, where: (a .== a) .& .!(b .<= a))
     let l = c.replacing(with: d, where: (c .== c) .& .!(d .<= c))
     let best = u.replacing(with: l, where: (u .== u) .& .!(l .<= u))
-    UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Double>.self)
+    UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD4<Double>.self)
   }
 
   @inline(__always)
-  static func pairScatter8(
+  static func pairScatter4(
     _ top: UnsafePointer<Double>, width: Int, _ v: UnsafePointer<Double>,
-    into r: UnsafeMutablePointer<Double>
+    into r: UnsafeMutablePointer<Double>, from first: Int
   ) {
-    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Double>.self)
-    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD16<Double>.self)
+    let upperRow = UnsafeRawPointer(top).loadUnaligned(as: SIMD8<Double>.self)
+    let lowerRow = UnsafeRawPointer(top + width).loadUnaligned(as: SIMD8<Double>.self)
     let (a, b) = (upperRow.evenHalf, upperRow.oddHalf)
     let (c, d) = (lowerRow.evenHalf, lowerRow.oddHalf)
     let right = (a .== a) .& .!(b .<= a)
@@ -420,18 +442,25 @@ extension Double: PairPoolingScalar {
     let u = a.replacing(with: b, where: right)
     let l = c.replacing(with: d, where: lowerRight)
     let lower = (u .== u) .& .!(l .<= u)
-    let g = UnsafeRawPointer(v).loadUnaligned(as: SIMD8<Double>.self)
-    // row[2k] += g[k] where the window's winner is its left pixel in this row, row[2k + 1]
-    // where it is the right one.
-    func add(_ row: UnsafeMutablePointer<Double>, left: Mask, right: Mask) {
-      let old = UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Double>.self)
-      let (even, odd) = (old.evenHalf, old.oddHalf)
-      let new = interleaved(
-        even.replacing(with: even + g, where: left), odd.replacing(with: odd + g, where: right))
-      UnsafeMutableRawPointer(row).storeBytes(of: new, as: SIMD16<Double>.self)
-    }
-    add(r, left: .!lower .& .!right, right: .!lower .& right)
-    add(r + width, left: lower .& .!lowerRight, right: lower .& lowerRight)
+    let taken = SIMD4<Int64>(0, 1, 2, 3) .>= SIMD4(repeating: Int64(first))
+    let (upper, lowerTaken) = (taken .& .!lower, taken .& lower)
+    let g = UnsafeRawPointer(v).loadUnaligned(as: SIMD4<Double>.self)
+    // row[2k] += g[k] where window k's winner is the left pixel of this row, row[2k + 1]
+    // where it is the right one; the other lanes keep their bits.
+    let upperOld = UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Double>.self)
+    let (ue, uo) = (upperOld.evenHalf, upperOld.oddHalf)
+    UnsafeMutableRawPointer(r).storeBytes(
+      of: interleaved(
+        ue.replacing(with: ue + g, where: upper .& .!right),
+        uo.replacing(with: uo + g, where: upper .& right)),
+      as: SIMD8<Double>.self)
+    let lowerOld = UnsafeRawPointer(r + width).loadUnaligned(as: SIMD8<Double>.self)
+    let (le, lo) = (lowerOld.evenHalf, lowerOld.oddHalf)
+    UnsafeMutableRawPointer(r + width).storeBytes(
+      of: interleaved(
+        le.replacing(with: le + g, where: lowerTaken .& .!lowerRight),
+        lo.replacing(with: lo + g, where: lowerTaken .& lowerRight)),
+      as: SIMD8<Double>.self)
   }
 }
 
@@ -449,10 +478,8 @@ func rebound<Scalar, S>(_ p: UnsafeMutablePointer<Scalar>, _: S.Type) -> UnsafeM
 
 /// (e[0], o[0], e[1], o[1], …): the inverse of `evenHalf` and `oddHalf`.
 @inline(__always)
-func interleaved<S: SIMDScalar>(_ e: SIMD8<S>, _ o: SIMD8<S>) -> SIMD16<S> {
-  SIMD16(
-    e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3], e[4], o[4], e[5], o[5], e[6], o[6], e[7],
-    o[7])
+func interleaved<S: SIMDScalar>(_ e: SIMD4<S>, _ o: SIMD4<S>) -> SIMD8<S> {
+  SIMD8(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3])
 }
 
 extension Node {
