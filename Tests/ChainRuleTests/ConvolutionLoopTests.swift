@@ -322,3 +322,40 @@ extension ConvolutionLoopTests {
     }
   }
 }
+
+extension ConvolutionLoopTests {
+  func checkChannelSums<Scalar: TensorScalar>(_: Scalar.Type, shape: [Int], seed: UInt64) {
+    var generator = SplitMix64(seed: seed)
+    let count = shape.reduce(1, *)
+    let g = Tensor(shape: shape, scalars: Self.values(Scalar.self, count, using: &generator))
+    let start = Self.values(Scalar.self, shape[1], using: &generator)
+    // Each plane summed from 0 in order, then added to its channel in order of the batch.
+    var expected = start
+    let plane = shape.dropFirst(2).reduce(1, *)
+    for n in 0..<shape[0] {
+      for o in 0..<shape[1] {
+        var sum: Scalar = 0
+        for e in 0..<plane { sum += g.scalars[(n * shape[1] + o) * plane + e] }
+        expected[o] += sum
+      }
+    }
+    var bias = Tensor(shape: [shape[1]], scalars: start)
+    Convolution.addChannelSums(g, to: &bias)
+    #expect(Self.identical(bias.scalars, expected), "\(Scalar.self) \(shape)")
+  }
+
+  /// The bias gradient (four planes summed side by side) against one plane at a time, bit
+  /// for bit: one channel (four planes of one bias entry in one step), fewer channels than
+  /// four, plane counts not a multiple of four, an empty batch.
+  @Test func channelSumsMatchThePlaneByPlaneSumsBitForBit() {
+    let shapes = [
+      [5, 1, 3, 7], [64, 1, 3, 5], [33, 2, 7, 3], [3, 3, 4, 4], [2, 5, 1, 9], [4, 16, 28, 28],
+      [1, 2, 1, 1], [0, 3, 2, 2],
+      [3, 2, 6],
+    ]
+    for (seed, shape) in shapes.enumerated() {
+      checkChannelSums(Float.self, shape: shape, seed: 400 + UInt64(seed))
+      checkChannelSums(Double.self, shape: shape, seed: 500 + UInt64(seed))
+    }
+  }
+}

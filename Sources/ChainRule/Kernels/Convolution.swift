@@ -248,18 +248,45 @@ enum Convolution {
   }
 
   /// bias[o] += Σ_{n, p} g[n, o, p] for g [N, O, …]: the gradient of `addChannelBias`.
+  ///
+  /// Each plane g[n, o, :] is summed from 0 in order of p, then added to bias[o] in order of
+  /// n. Four planes are summed side by side — four independent chains of additions instead of
+  /// one, each in the same order as alone, so the same bits — since one chain waits on the
+  /// adder's latency at every element.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func addChannelSums<Scalar: TensorScalar>(
     _ g: Tensor<Scalar>, to bias: inout Tensor<Scalar>
   ) {
     let channels = bias.count
     let plane = g.count / Swift.max(g.shape[0] * channels, 1)
+    guard plane > 0 else { return }
+    let planes = g.count / plane
     g.scalars.withUnsafeBufferPointer { g in
       bias.withUnsafeMutableBufferPointer { b in
-        for start in stride(from: 0, to: g.count, by: plane) {
+        guard let g = g.baseAddress else { return }
+        var k = 0
+        while k + 4 <= planes {
+          let (p0, p1, p2, p3) = (
+            g + k * plane, g + (k + 1) * plane, g + (k + 2) * plane, g + (k + 3) * plane
+          )
+          var (s0, s1, s2, s3): (Scalar, Scalar, Scalar, Scalar) = (0, 0, 0, 0)
+          for e in 0..<plane {
+            s0 += p0[e]
+            s1 += p1[e]
+            s2 += p2[e]
+            s3 += p3[e]
+          }
+          // In order of k: with fewer than 4 channels two of these may share one bias entry.
+          b[k % channels] += s0
+          b[(k + 1) % channels] += s1
+          b[(k + 2) % channels] += s2
+          b[(k + 3) % channels] += s3
+          k += 4
+        }
+        for k in k..<planes {
           var sum: Scalar = 0
-          for e in start..<(start + plane) { sum += g[e] }
-          b[(start / plane) % channels] += sum
+          for e in 0..<plane { sum += g[k * plane + e] }
+          b[k % channels] += sum
         }
       }
     }
