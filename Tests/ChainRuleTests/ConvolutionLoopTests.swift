@@ -359,3 +359,47 @@ extension ConvolutionLoopTests {
     }
   }
 }
+
+extension ConvolutionLoopTests {
+  func checkForwardPerImage<Scalar: TensorScalar>(
+    _: Scalar.Type, _ g: WindowGeometry, outputs: Int, seed: UInt64
+  ) {
+    var generator = SplitMix64(seed: seed)
+    let x = Tensor(
+      shape: [g.batch, g.channels, g.height, g.width],
+      scalars: Self.values(Scalar.self, g.inputCount, using: &generator))
+    let wShape = [outputs, g.channels, g.kernel.height, g.kernel.width]
+    let w = Tensor(
+      shape: wShape, scalars: Self.values(Scalar.self, wShape.reduce(1, *), using: &generator))
+    let yShape = [g.batch, outputs, g.outputHeight, g.outputWidth]
+    // Stale values in y: both must overwrite them.
+    var perImage = Tensor(
+      shape: yShape, scalars: Self.values(Scalar.self, yShape.reduce(1, *), using: &generator))
+    var oneProduct = perImage
+    let workspace = ConvolutionWorkspace()
+    Convolution.forward(
+      g, x: x, w: w, into: &perImage, accumulating: false, workspace: workspace)
+    Convolution.forwardByOneProduct(
+      g, x: x, w: w, into: &oneProduct, accumulating: false, workspace: workspace)
+    #expect(
+      Self.identical(perImage.scalars, oneProduct.scalars),
+      "\(Scalar.self) \(g.batch)×\(g.channels)×\(g.height)×\(g.width), \(outputs) outputs")
+  }
+
+  /// The forward pass's products per image, written into y [N, O, P] by the output stride,
+  /// against the single product over the batch and its reordering: the same bits, on every
+  /// geometry, a product too small for the blocked kernel, and depths past one k slice of
+  /// the kernel (256 in Float, 128 in Double).
+  @Test func forwardPerImageEqualsTheSingleProductBitForBit() {
+    var cases = (0..<Self.geometries.count).map { (Self.geometry($0), 3) }
+    cases += [
+      (WindowGeometry(input: [3, 1, 3, 3], kernel: 2, stride: 1, padding: 0, dilation: 1)!, 1),
+      (WindowGeometry(input: [2, 32, 6, 6], kernel: 3, stride: 1, padding: 1, dilation: 1)!, 5),
+      (WindowGeometry(input: [3, 16, 7, 7], kernel: 3, stride: 1, padding: 1, dilation: 1)!, 17),
+    ]
+    for (index, (g, outputs)) in cases.enumerated() {
+      checkForwardPerImage(Float.self, g, outputs: outputs, seed: 600 + UInt64(index))
+      checkForwardPerImage(Double.self, g, outputs: outputs, seed: 700 + UInt64(index))
+    }
+  }
+}
