@@ -99,12 +99,45 @@ struct WindowGeometry: Sendable, Equatable {
 /// position p of image n, 0 where it covers padding), so that the convolution is a single
 /// product `Y [O, N·P] = W [O, K] · cols` and its two gradients are `W̄ = Ȳ · colsᵀ` and
 /// `cols̄ = Wᵀ · Ȳ`, folded back onto the image by col2im (the sum over every window that
-/// covered an input element). `Y [O, N·P]` is [N, O, P] with the first two axes swapped: one
-/// cheap permutation per call, against N small products.
+/// covered an input element). `Y [O, N·P]` is [N, O, P] with the first two axes swapped; the
+/// forward pass writes each image's block [O, P] by a product of its own instead (the output
+/// stride of the GEMM), the gradients reorder Ȳ once (a single stride cannot express it).
 enum Convolution {
   /// y (+)= conv(x, w): x [N, C, H, W], w [O, C, kH, kW], y [N, O, OH, OW].
+  ///
+  /// Setting y, one product per image n, W [O, K] · cols[:, n·P ..< (n + 1)·P] (ldb N·P),
+  /// written straight into y[n] [O, P] (ldc P): no [O, N·P] product to reorder. These are the
+  /// same dot products in the same order as `forwardByOneProduct`'s (the kernel slices k
+  /// alone, whatever m and n), so the same bits; adding, that one.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func forward<Scalar: TensorScalar>(
+    _ g: WindowGeometry, x: Tensor<Scalar>, w: Tensor<Scalar>, into y: inout Tensor<Scalar>,
+    accumulating: Bool, workspace: ConvolutionWorkspace
+  ) {
+    let (o, k, p, np) = (w.shape[0], g.taps, g.positions, g.batch * g.positions)
+    guard o > 0, np > 0 else { return }
+    guard !accumulating else {
+      return forwardByOneProduct(
+        g, x: x, w: w, into: &y, accumulating: true, workspace: workspace)
+    }
+    workspace.withScratch(Scalar.self, count: k * np) { cols in
+      x.scalars.withUnsafeBufferPointer { im2col(g, $0, into: cols) }
+      w.scalars.withUnsafeBufferPointer { w in
+        y.withUnsafeMutableBufferPointer { y in
+          for n in 0..<g.batch {
+            Scalar.gemm(
+              transposeA: false, transposeB: false, m: o, n: p, k: k, a: w.baseAddress!,
+              lda: k, b: UnsafePointer(cols.baseAddress! + n * p), ldb: np, accumulate: false,
+              c: y.baseAddress! + n * o * p, ldc: p)
+          }
+        }
+      }
+    }
+  }
+
+  /// y (+)= conv(x, w) as one product `Y [O, N·P] = W · cols`, then reordered to [N, O, P].
+  @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func forwardByOneProduct<Scalar: TensorScalar>(
     _ g: WindowGeometry, x: Tensor<Scalar>, w: Tensor<Scalar>, into y: inout Tensor<Scalar>,
     accumulating: Bool, workspace: ConvolutionWorkspace
   ) {
@@ -248,18 +281,45 @@ enum Convolution {
   }
 
   /// bias[o] += Σ_{n, p} g[n, o, p] for g [N, O, …]: the gradient of `addChannelBias`.
+  ///
+  /// Each plane g[n, o, :] is summed from 0 in order of p, then added to bias[o] in order of
+  /// n. Four planes are summed side by side — four independent chains of additions instead of
+  /// one, each in the same order as alone, so the same bits — since one chain waits on the
+  /// adder's latency at every element.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   static func addChannelSums<Scalar: TensorScalar>(
     _ g: Tensor<Scalar>, to bias: inout Tensor<Scalar>
   ) {
     let channels = bias.count
     let plane = g.count / Swift.max(g.shape[0] * channels, 1)
+    guard plane > 0 else { return }
+    let planes = g.count / plane
     g.scalars.withUnsafeBufferPointer { g in
       bias.withUnsafeMutableBufferPointer { b in
-        for start in stride(from: 0, to: g.count, by: plane) {
+        guard let g = g.baseAddress else { return }
+        var k = 0
+        while k + 4 <= planes {
+          let (p0, p1, p2, p3) = (
+            g + k * plane, g + (k + 1) * plane, g + (k + 2) * plane, g + (k + 3) * plane
+          )
+          var (s0, s1, s2, s3): (Scalar, Scalar, Scalar, Scalar) = (0, 0, 0, 0)
+          for e in 0..<plane {
+            s0 += p0[e]
+            s1 += p1[e]
+            s2 += p2[e]
+            s3 += p3[e]
+          }
+          // In order of k: with fewer than 4 channels two of these may share one bias entry.
+          b[k % channels] += s0
+          b[(k + 1) % channels] += s1
+          b[(k + 2) % channels] += s2
+          b[(k + 3) % channels] += s3
+          k += 4
+        }
+        for k in k..<planes {
           var sum: Scalar = 0
-          for e in start..<(start + plane) { sum += g[e] }
-          b[(start / plane) % channels] += sum
+          for e in 0..<plane { sum += g[k * plane + e] }
+          b[k % channels] += sum
         }
       }
     }

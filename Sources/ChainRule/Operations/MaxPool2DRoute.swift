@@ -81,7 +81,7 @@ public struct MaxPool2DRoute: CatalogedOperation {
       v.scalars.withUnsafeBufferPointer { v in
         r.withUnsafeMutableBufferPointer { r in
           switch direction {
-          case .scatter: g.forEachWindowMaximum(x) { q, p in r[p] += v[q] }
+          case .scatter: g.scatterAdding(v, along: x, into: r)
           case .gather: g.forEachWindowMaximum(x) { q, p in r[q] += v[p] }
           }
         }
