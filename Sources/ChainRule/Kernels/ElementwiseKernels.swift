@@ -143,7 +143,9 @@ enum BroadcastLayout {
 }
 
 /// Calls `body(i, ia, ib)` for every result element i with the operand elements it reads,
-/// with plain loops (no per-element switch) for the layouts of a bias add or a scaling.
+/// with plain loops (no per-element switch) for the layouts of a bias add or a scaling. The
+/// row loops add indices with `&+` (row + j < count cannot overflow): a checked addition's
+/// trap is a second exit from the loop, which keeps LLVM from vectorising it.
 @inline(__always)
 func forEachBroadcastElement(
   count: Int, _ layoutA: BroadcastLayout, _ layoutB: BroadcastLayout,
@@ -158,11 +160,11 @@ func forEachBroadcastElement(
     for i in 0..<count { body(i, 0, i) }
   case (.full, .suffix(let width)):
     for row in stride(from: 0, to: count, by: width) {
-      for j in 0..<width { body(row + j, row + j, j) }
+      for j in 0..<width { body(row &+ j, row &+ j, j) }
     }
   case (.suffix(let width), .full):
     for row in stride(from: 0, to: count, by: width) {
-      for j in 0..<width { body(row + j, j, row + j) }
+      for j in 0..<width { body(row &+ j, j, row &+ j) }
     }
   default:
     for i in 0..<count { body(i, layoutA.index(i), layoutB.index(i)) }
