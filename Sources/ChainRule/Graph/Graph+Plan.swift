@@ -18,6 +18,17 @@
 /// ends; a generic step may replace a tensor, so its pointers are bound again after it. The
 /// gradient buffers themselves are published (`node.gradient`) by moving them, and taken back
 /// at the start of the next pass: no copy and no reference counting either way.
+///
+/// Gradient buffers are not zeroed at the start of a pass. The definition starts every x̄ at
+/// zero and adds each share into it; the plan instead lets the first share a node receives in
+/// a pass *write* its buffer (a product with β = 0, an element-wise kernel's overwriting
+/// loop), which is the same number without a pass over memory. "First" is exactly "not yet
+/// reached": `reached` is cleared at the start and set by every step that writes an operand's
+/// gradient. A generic step only adds, so the buffers it adds into that are not reached yet
+/// are zeroed just before it. And when a parameter node's parameter was cleared
+/// (`zeroGradient()`, as in every training step), the node's gradient is written straight
+/// into the parameter's gradient storage, and publishing it is a flag instead of a pass
+/// (`gradientStorageToOverwrite`): the node's published gradient then shares that storage.
 final class ExecutionPlan<Scalar: TensorScalar> {
   /// How one op node runs.
   enum Kernel {
@@ -65,13 +76,23 @@ final class ExecutionPlan<Scalar: TensorScalar> {
   let parameterNodes: [(id: Int, parameter: Parameter<Scalar>)]
   /// Every node's shape, while the leaves fit.
   let shapes: [[Int]]
+  /// Every node's element count.
+  let counts: [Int]
+  /// Per node, the parameter whose gradient storage a pass may write the node's gradient into
+  /// directly: a parameter node whose parameter has no other node in the graph and whose
+  /// every consumer runs a specialised kernel (a generic step takes its operands' gradients
+  /// out of `gradientBuffers`, where such a gradient is not).
+  let directParameters: [Parameter<Scalar>?]
   /// Per node, the storage of its value and of its gradient buffer in the current pass.
   let values: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
   let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+  /// Per node, whether the current pass writes its gradient into its parameter's storage.
+  let writesParameter: UnsafeMutablePointer<Bool>
 
   init(
     steps: [Step], leafShapes: [(id: Int, shape: [Int])], shapes: [[Int]],
-    parameterNodes: [(id: Int, parameter: Parameter<Scalar>)]
+    parameterNodes: [(id: Int, parameter: Parameter<Scalar>)],
+    directParameters: [Parameter<Scalar>?]
   ) {
     let nodeCount = shapes.count
     self.steps = steps
@@ -79,15 +100,20 @@ final class ExecutionPlan<Scalar: TensorScalar> {
     self.leaves = leafShapes.map(\.id)
     self.parameterNodes = parameterNodes
     self.shapes = shapes
+    self.counts = shapes.map { $0.reduce(1, *) }
+    self.directParameters = directParameters
     values = .allocate(capacity: max(nodeCount, 1))
     values.initialize(repeating: nil, count: max(nodeCount, 1))
     gradients = .allocate(capacity: max(nodeCount, 1))
     gradients.initialize(repeating: nil, count: max(nodeCount, 1))
+    writesParameter = .allocate(capacity: max(nodeCount, 1))
+    writesParameter.initialize(repeating: false, count: max(nodeCount, 1))
   }
 
   deinit {
     values.deallocate()
     gradients.deallocate()
+    writesParameter.deallocate()
   }
 }
 
@@ -133,9 +159,24 @@ extension Graph {
     }
     // The validated shapes of the generic path, for a pass that leaves the plan.
     execution.validatedShapes = records.map { $0.inputs.map { shapes[$0] } }
+    let parameterNodes = records.indices.compactMap { id in records[id].parameter.map { (id, $0) } }
+    // Parameter nodes that may get their gradient written into the parameter's storage: one
+    // node per parameter, and no generic consumer.
+    var directParameters = records.map(\.parameter)
+    var nodesPerParameter: [ObjectIdentifier: Int] = [:]
+    for (_, parameter) in parameterNodes {
+      nodesPerParameter[ObjectIdentifier(parameter), default: 0] += 1
+    }
+    for (id, parameter) in parameterNodes where nodesPerParameter[ObjectIdentifier(parameter)]! > 1
+    {
+      directParameters[id] = nil
+    }
+    for step in steps where step.kernel.isGeneric {
+      for input in records[step.node].inputs { directParameters[input] = nil }
+    }
     return ExecutionPlan(
-      steps: steps, leafShapes: leafShapes, shapes: shapes,
-      parameterNodes: records.indices.compactMap { id in records[id].parameter.map { (id, $0) } })
+      steps: steps, leafShapes: leafShapes, shapes: shapes, parameterNodes: parameterNodes,
+      directParameters: directParameters)
   }
 
   /// The kernel an op node runs on: a specialised one for the hot ops on the layouts they
@@ -173,7 +214,9 @@ extension Graph {
     case is Divide: binary = .divide
     default: return .generic
     }
-    guard let result = Broadcast.shape(a, b),
+    // An empty result stays generic: its VJP writes no element, so it could not overwrite
+    // (see `runPlannedBackward`) the gradient of a broadcast operand that has some.
+    guard let result = Broadcast.shape(a, b), !result.contains(0),
       let layoutA = BroadcastLayout(a, in: result), let layoutB = BroadcastLayout(b, in: result)
     else { return .generic }
     return .binary(binary, layoutA, layoutB, count: result.reduce(1, *))
@@ -223,14 +266,26 @@ extension Graph {
     guard let plan = currentPlan(resizing: false) else { return false }
     for id in records.indices { bindValue(id, plan) }
     startGradients(upTo: output, seed: seed, plan)
-    // The definition's reverse loop, step by step: x̄ᵢ += ȳ · ∂y/∂xᵢ at each reached op.
+    // The definition's reverse loop, step by step: x̄ᵢ += ȳ · ∂y/∂xᵢ at each reached op, where
+    // x̄ᵢ = 0 + ȳ · ∂y/∂xᵢ is written at the first share xᵢ gets (not reached yet).
     for step in plan.steps.reversed() {
       guard step.node <= output, execution.reached[step.node], step.needsAny else { continue }
       if step.kernel.isGeneric {
-        propagate(step.node, needs: execution.operandNeeds[step.node])
+        // The op adds into its operands' buffers: those that no step wrote yet in this pass
+        // are zeroed first, once (the step marks them reached).
+        let needs = execution.operandNeeds[step.node]
+        for (slot, input) in records[step.node].inputs.enumerated()
+        where needs[slot] && !execution.reached[input] {
+          plan.gradients[input]?.update(repeating: 0, count: plan.counts[input])
+          execution.reached[input] = true
+        }
+        propagate(step.node, needs: needs)
         for input in records[step.node].inputs where input != output { bindGradient(input, plan) }
       } else {
-        backwardStep(step, plan.values, plan.gradients)
+        backwardStep(
+          step, plan.values, plan.gradients,
+          overwritingA: step.needsA && !execution.reached[step.a],
+          overwritingB: step.needsB && !execution.reached[step.b])
         if step.needsA { execution.reached[step.a] = true }
         if step.needsB { execution.reached[step.b] = true }
       }
@@ -240,19 +295,29 @@ extension Graph {
   }
 
   /// Starts a pass: takes back the buffers the last pass published (moved, not copied, so no
-  /// reference counting, and uniquely referenced unless a caller kept a copy), zeroes (or
-  /// allocates) and binds the buffer of every node before `output` that needs one, and puts
-  /// the seed (ones, or the caller's) in the output's, which is only read.
+  /// reference counting, and uniquely referenced unless a caller kept a copy), binds (or
+  /// allocates) without zeroing the buffer of every node before `output` that needs one — a
+  /// cleared parameter's own gradient storage for a node that may write it directly — and
+  /// puts the seed (ones, or the caller's) in the output's, which is only read.
   private func startGradients(
     upTo output: Int, seed: Tensor<Scalar>?, _ plan: ExecutionPlan<Scalar>
   ) {
     takeBackPublishedGradients()
     for id in 0..<output {
       execution.reached[id] = false
-      plan.gradients[id] =
-        execution.needsGradient[id]
-        ? execution.gradientBuffers[id].storage(filledWith: 0, shape: plan.shapes[id]) : nil
+      plan.writesParameter[id] = false
+      if !execution.needsGradient[id] {
+        plan.gradients[id] = nil
+      } else if let parameter = plan.directParameters[id],
+        let storage = parameterGradientStorage(id, parameter, plan)
+      {
+        plan.gradients[id] = storage
+        plan.writesParameter[id] = true
+      } else {
+        plan.gradients[id] = execution.gradientBuffers[id].uniqueStorage(shape: plan.shapes[id])
+      }
     }
+    plan.writesParameter[output] = false
     execution.reached[output] = true
     if let seed {
       execution.gradientBuffers[output] = seed
@@ -277,15 +342,45 @@ extension Graph {
     }
   }
 
+  /// The storage of a cleared parameter's gradient, for node `id`'s gradient to be written
+  /// into directly (`nil` when the parameter was not cleared since its last gradient, or the
+  /// shapes differ). The graph's own reference to that storage — the last pass's published
+  /// node gradient, taken back — is dropped first, so that the storage is not copied when
+  /// written; a buffer of the node's own (from a pass that accumulated) is kept for reuse.
+  private func parameterGradientStorage(
+    _ id: Int, _ parameter: Parameter<Scalar>, _ plan: ExecutionPlan<Scalar>
+  ) -> UnsafeMutablePointer<Scalar>? {
+    guard parameter.isGradientStale, parameter.storedGradient.shape == plan.shapes[id] else {
+      return nil
+    }
+    if let buffer = execution.gradientBuffers[id],
+      buffer.scalars.withUnsafeBufferPointer({ $0.baseAddress })
+        == parameter.storedGradient.scalars.withUnsafeBufferPointer({ $0.baseAddress })
+    {
+      execution.gradientBuffers[id] = nil
+    }
+    return parameter.gradientStorageToOverwrite(shape: plan.shapes[id])
+  }
+
   /// Publishes the pass's gradients, as the definition's `publish(_:)` does: added into each
-  /// reached parameter node's `Parameter.gradient`, and readable as `node.gradient` for every
-  /// node the pass reached — the buffers themselves, moved there until the next pass.
+  /// reached parameter node's `Parameter.gradient` (for a node written into its parameter's
+  /// storage, already there: 0 + x̄, the parameter having been cleared), and readable as
+  /// `node.gradient` for every node the pass reached — the buffers themselves, moved there
+  /// until the next pass, or the parameter's gradient storage, shared.
   private func publishGradients(upTo output: Int, _ plan: ExecutionPlan<Scalar>) {
     for (id, parameter) in plan.parameterNodes where id <= output && execution.reached[id] {
-      parameter.accumulateGradient(UnsafePointer(plan.gradients[id]!), shape: plan.shapes[id])
+      if plan.writesParameter[id] {
+        parameter.adoptWrittenGradient()
+      } else {
+        parameter.accumulateGradient(UnsafePointer(plan.gradients[id]!), shape: plan.shapes[id])
+      }
     }
     for id in 0...output where execution.reached[id] {
-      swap(&gradients[id], &execution.gradientBuffers[id])
+      if plan.writesParameter[id] {
+        gradients[id] = plan.directParameters[id]!.storedGradient
+      } else {
+        swap(&gradients[id], &execution.gradientBuffers[id])
+      }
     }
   }
 
@@ -345,11 +440,17 @@ extension Graph {
     }
   }
 
-  /// One specialised step of the backward pass on bound storage: the op's `accumulateVJP`.
+  /// One specialised step of the backward pass on bound storage: the op's `accumulateVJP`,
+  /// overwriting (instead of adding into) the gradient of an operand that `overwritingA` /
+  /// `overwritingB` names — one no step reached yet in this pass, so that the definition adds
+  /// this share into zeros. The product's β = 0 gives the same bits as adding into +0: its
+  /// accumulators start at +0 and, with α = 1, cannot end at −0 (x + y rounds an exact zero
+  /// to +0), so 0 + c = c.
   @inline(__always)
   private func backwardStep(
     _ step: ExecutionPlan<Scalar>.Step, _ v: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>,
-    _ g: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+    _ g: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>, overwritingA: Bool,
+    overwritingB: Bool
   ) {
     let x = UnsafePointer(v[step.a])
     let (y, ybar) = (UnsafePointer(v[step.node]), UnsafePointer(g[step.node]))
@@ -360,22 +461,39 @@ extension Graph {
       if step.needsA {  // Ā += Ȳ · Bᵀ: [m, n] · [k, n]ᵀ
         Scalar.gemm(
           transposeA: false, transposeB: true, m: m, n: k, k: n, a: ybar!, lda: n, b: b,
-          ldb: n, accumulate: true, c: da!, ldc: k)
+          ldb: n, accumulate: !overwritingA, c: da!, ldc: k)
       }
       if step.needsB {  // B̄ += Aᵀ · Ȳ: [m, k]ᵀ · [m, n]
         Scalar.gemm(
           transposeA: true, transposeB: false, m: k, n: n, k: m, a: x!, lda: k, b: ybar!,
-          ldb: n, accumulate: true, c: g[step.b]!, ldc: n)
+          ldb: n, accumulate: !overwritingB, c: g[step.b]!, ldc: n)
       }
     case .unary(let op, let count):
       switch op {
-      case .tanh: Tanh().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+      case .tanh:
+        Tanh().accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count,
+          overwriting: overwritingA)
       case .sigmoid:
-        Sigmoid().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
-      case .relu: ReLU().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
-      case .exp: Exp().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
-      case .log: Log().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
-      case .square: Square().accumulateVJP(x, output: y, gradient: ybar, into: da, count: count)
+        Sigmoid().accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count,
+          overwriting: overwritingA)
+      case .relu:
+        ReLU().accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count,
+          overwriting: overwritingA)
+      case .exp:
+        Exp().accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count,
+          overwriting: overwritingA)
+      case .log:
+        Log().accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count,
+          overwriting: overwritingA)
+      case .square:
+        Square().accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count,
+          overwriting: overwritingA)
       }
     case .binary(let op, let layoutA, let layoutB, let count):
       let b = UnsafePointer(v[step.b])
@@ -383,21 +501,25 @@ extension Graph {
       switch op {
       case .add:
         Add().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
+          overwritingA: overwritingA, overwritingB: overwritingB)
       case .subtract:
         Subtract().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
+          overwritingA: overwritingA, overwritingB: overwritingB)
       case .multiply:
         Multiply().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
+          overwritingA: overwritingA, overwritingB: overwritingB)
       case .divide:
         Divide().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count)
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
+          overwritingA: overwritingA, overwritingB: overwritingB)
       }
     case .crossEntropyWithLogits(let loss, let count):
       loss.accumulateReducedVJP(
         x, UnsafePointer(v[step.b]), gradient: ybar![0], into: da, step.needsB ? g[step.b] : nil,
-        count: count)
+        count: count, overwritingZ: overwritingA, overwritingY: overwritingB)
     case .generic:
       break
     }
@@ -405,6 +527,14 @@ extension Graph {
 }
 
 extension Optional {
+  /// A reused buffer's storage, its elements left as they are (made unique first if shared):
+  /// the buffer itself when it has `shape`, else a new one of `shape`.
+  fileprivate mutating func uniqueStorage<Scalar>(shape: [Int]) -> UnsafeMutablePointer<Scalar>?
+  where Wrapped == Tensor<Scalar> {
+    if self?.shape != shape { self = Tensor.zeros(shape) }
+    return self!.withUnsafeMutableBufferPointer { $0.baseAddress }
+  }
+
   /// A reused buffer's storage, every element set to `value`: the buffer itself when it has
   /// `shape` (made unique first if shared), else a new one of `shape`.
   fileprivate mutating func storage<Scalar>(filledWith value: Scalar, shape: [Int])

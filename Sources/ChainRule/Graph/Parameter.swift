@@ -10,21 +10,45 @@
 /// leave it — and their state for it — untouched. A frozen parameter (`isFrozen`) gets no
 /// gradient at all: graphs skip every product that would only serve it.
 ///
+/// Clearing is lazy: `zeroGradient()` only marks the stored gradient stale, and the zeros are
+/// written when `gradient` is next read or changed in place — or never, when the next backward
+/// pass overwrites the buffer anyway (the usual step: clear, forward, backward, update), which
+/// saves a pass over every weight per step. What every reader sees is unchanged: zeros.
+///
 /// A parameter belongs to one thread at a time (it is not `Sendable`). Its storage is read and
 /// written on every training step by graphs and optimizers in short, non-overlapping accesses,
 /// so the dynamic exclusivity check (a measurable share of a small network's step) is turned
 /// off for it: as for any class, do not mutate a parameter from inside a closure that is
-/// already mutating it (`withUnsafeMutableBufferPointer` on its `value`).
+/// already mutating it (`withUnsafeMutableBufferPointer` on its `value` or `gradient`).
 public final class Parameter<Scalar: TensorScalar> {
   /// A readable name, e.g. `"layer0.weight"`.
   public var name: String
   /// The current value; optimizers update it in place.
   @exclusivity(unchecked) public var value: Tensor<Scalar>
-  /// ∂L/∂value accumulated over the backward passes since the last `zeroGradient()`.
-  /// Setting it (a backward pass adds into it) marks the parameter as having a gradient.
-  @exclusivity(unchecked) public var gradient: Tensor<Scalar> {
-    didSet { hasGradient = true }
+  /// ∂L/∂value accumulated over the backward passes since the last `zeroGradient()` (zeros
+  /// after it). Setting it (a backward pass adds into it) marks the parameter as having a
+  /// gradient.
+  public var gradient: Tensor<Scalar> {
+    get {
+      writeZerosIfStale()
+      return storedGradient
+    }
+    set {
+      storedGradient = newValue
+      isGradientStale = false
+      hasGradient = true
+    }
+    _modify {
+      writeZerosIfStale()
+      defer { hasGradient = true }
+      yield &storedGradient
+    }
   }
+  /// The gradient's storage; while `isGradientStale`, its elements are left from before the
+  /// last `zeroGradient()` and stand for zeros.
+  @exclusivity(unchecked) private(set) var storedGradient: Tensor<Scalar>
+  /// Whether `zeroGradient()` cleared the gradient and its zeros are not written yet.
+  @exclusivity(unchecked) private(set) var isGradientStale = false
   /// Whether a backward pass (or an assignment to `gradient`) has given this parameter a
   /// gradient since it was created or last cleared by `zeroGradient()`; optimizers update only
   /// parameters that have one.
@@ -38,25 +62,63 @@ public final class Parameter<Scalar: TensorScalar> {
   public init(_ value: Tensor<Scalar>, name: String) {
     self.name = name
     self.value = value
-    self.gradient = Tensor.zeros(value.shape)
+    self.storedGradient = Tensor.zeros(value.shape)
+  }
+
+  /// Writes the zeros that a lazy `zeroGradient()` stands for, once, before the stored
+  /// gradient is read or changed.
+  @inline(__always)
+  private func writeZerosIfStale() {
+    guard isGradientStale else { return }
+    storedGradient.fill(with: 0)
+    isGradientStale = false
   }
 
   /// gradient += g for a buffer g of `shape`, element by element as `+=` adds (the planned
-  /// backward's publication, without a tensor around g).
+  /// backward's publication, without a tensor around g). After `zeroGradient()` the sum is
+  /// 0 + g, written as g + 0 without reading the stale buffer: the same bits (addition is
+  /// commutative, and adding +0 turns a −0 into +0 as 0 + g does).
   func accumulateGradient(_ g: UnsafePointer<Scalar>, shape: [Int]) {
-    require(gradient.shape == shape, "+=: shapes \(gradient.shape) and \(shape) differ")
-    gradient.withUnsafeMutableBufferPointer { x in
-      for i in x.indices { x[i] += g[i] }
+    require(storedGradient.shape == shape, "+=: shapes \(storedGradient.shape) and \(shape) differ")
+    let overwrites = isGradientStale
+    isGradientStale = false
+    hasGradient = true
+    storedGradient.withUnsafeMutableBufferPointer { x in
+      if overwrites {
+        for i in x.indices { x[i] = g[i] + 0 }
+      } else {
+        for i in x.indices { x[i] += g[i] }
+      }
     }
   }
 
-  /// Resets the accumulated gradient to zeros, and `hasGradient` to false.
+  /// The gradient's storage for a backward pass to write this pass's gradient into directly,
+  /// when the parameter was cleared (`zeroGradient()`) since its last gradient and the stored
+  /// buffer has `shape`; `nil` otherwise. Made unique first (a copy only if a caller kept the
+  /// old gradient), and valid until the gradient is next read, set or cleared. The pass must
+  /// write every element before it calls `adoptWrittenGradient()`; until then the parameter
+  /// still reads as cleared.
+  func gradientStorageToOverwrite(shape: [Int]) -> UnsafeMutablePointer<Scalar>? {
+    guard isGradientStale, storedGradient.shape == shape else { return nil }
+    return storedGradient.withUnsafeMutableBufferPointer { $0.baseAddress }
+  }
+
+  /// Ends a direct write (`gradientStorageToOverwrite`): the storage now holds 0 + g, the
+  /// gradient of the one pass since the parameter was cleared.
+  func adoptWrittenGradient() {
+    isGradientStale = false
+    hasGradient = true
+  }
+
+  /// Resets the accumulated gradient to zeros, and `hasGradient` to false. The zeros are
+  /// written lazily (see the type's notes), so this costs no pass over the buffer.
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func zeroGradient() {
-    if gradient.shape == value.shape {
-      gradient.fill(with: 0)
+    if storedGradient.shape == value.shape {
+      isGradientStale = true
     } else {
-      gradient = Tensor.zeros(value.shape)
+      storedGradient = Tensor.zeros(value.shape)
+      isGradientStale = false
     }
     hasGradient = false
   }

@@ -39,13 +39,21 @@ extension UnaryElementwise {
   }
 
   /// x̄ += ȳ · f'(x, y) over `count` elements of raw buffers: the loop of `accumulateVJP`.
+  /// With `overwriting` (x̄ holds nothing yet in this pass, as the execution plan knows), x̄ is
+  /// set to ȳ · f'(x, y) + 0 instead, without reading it: the same bits as adding into zeros
+  /// (0 + c = c + 0, and adding +0 turns −0 into +0; the compiler keeps x + 0 for floats).
   @inline(__always)
   func accumulateVJP<Scalar: TensorScalar>(
     _ x: UnsafePointer<Scalar>?, output y: UnsafePointer<Scalar>?,
-    gradient g: UnsafePointer<Scalar>?, into dx: UnsafeMutablePointer<Scalar>?, count: Int
+    gradient g: UnsafePointer<Scalar>?, into dx: UnsafeMutablePointer<Scalar>?, count: Int,
+    overwriting: Bool = false
   ) {
     guard count > 0, let x, let y, let g, let dx else { return }
-    for i in 0..<count { dx[i] += inputGradient(x: x[i], y: y[i], gradient: g[i]) }
+    if overwriting {
+      for i in 0..<count { dx[i] = inputGradient(x: x[i], y: y[i], gradient: g[i]) + 0 }
+    } else {
+      for i in 0..<count { dx[i] += inputGradient(x: x[i], y: y[i], gradient: g[i]) }
+    }
   }
 
   /// x̄ += ȳ · f'(x, y) (as `inputGradient` forms it), element by element, into the storage of
@@ -112,6 +120,16 @@ enum BroadcastLayout {
     }
   }
 
+  /// The operand's element count, in a result of `count` > 0 elements.
+  func operandCount(in count: Int) -> Int {
+    switch self {
+    case .full: count
+    case .scalar: 1
+    case .suffix(let operandCount): operandCount
+    case .prefix(let inner): count / inner
+    }
+  }
+
   /// The operand element that result element `i` reads.
   @inline(__always)
   func index(_ i: Int) -> Int {
@@ -125,7 +143,9 @@ enum BroadcastLayout {
 }
 
 /// Calls `body(i, ia, ib)` for every result element i with the operand elements it reads,
-/// with plain loops (no per-element switch) for the layouts of a bias add or a scaling.
+/// with plain loops (no per-element switch) for the layouts of a bias add or a scaling. The
+/// row loops add indices with `&+` (row + j < count cannot overflow): a checked addition's
+/// trap is a second exit from the loop, which keeps LLVM from vectorising it.
 @inline(__always)
 func forEachBroadcastElement(
   count: Int, _ layoutA: BroadcastLayout, _ layoutB: BroadcastLayout,
@@ -140,11 +160,11 @@ func forEachBroadcastElement(
     for i in 0..<count { body(i, 0, i) }
   case (.full, .suffix(let width)):
     for row in stride(from: 0, to: count, by: width) {
-      for j in 0..<width { body(row + j, row + j, j) }
+      for j in 0..<width { body(row &+ j, row &+ j, j) }
     }
   case (.suffix(let width), .full):
     for row in stride(from: 0, to: count, by: width) {
-      for j in 0..<width { body(row + j, j, row + j) }
+      for j in 0..<width { body(row &+ j, j, row &+ j) }
     }
   default:
     for i in 0..<count { body(i, layoutA.index(i), layoutB.index(i)) }
@@ -195,22 +215,44 @@ extension BinaryElementwise {
 
   /// ā += ȳ · ∂y/∂a (when `da` is given) and b̄ += ȳ · ∂y/∂b (when `db` is), summing over
   /// broadcast elements, on raw buffers: the loops of `accumulateVJP`.
+  ///
+  /// `overwritingA` / `overwritingB` say that ā / b̄ holds nothing yet in this pass (the
+  /// execution plan knows): an operand of the result's shape is then set to its share + 0
+  /// without being read (the bits of 0 + share: adding +0 turns −0 into +0), and a broadcast
+  /// one, which sums several shares, is zeroed first and summed into as before, so that its
+  /// order of summation, ((0 + s₀) + s₁) + …, stays the definition's. Needs `count` > 0 (an
+  /// empty result writes nothing, so an overwritten operand would keep stale elements).
   @inline(__always)
   func accumulateVJP<Scalar: TensorScalar>(
     _ a: UnsafePointer<Scalar>?, _ layoutA: BroadcastLayout, _ b: UnsafePointer<Scalar>?,
     _ layoutB: BroadcastLayout, output y: UnsafePointer<Scalar>?,
     gradient g: UnsafePointer<Scalar>?, into da: UnsafeMutablePointer<Scalar>?,
-    _ db: UnsafeMutablePointer<Scalar>?, count: Int
+    _ db: UnsafeMutablePointer<Scalar>?, count: Int, overwritingA: Bool = false,
+    overwritingB: Bool = false
   ) {
     guard count > 0, let a, let b, let y, let g else { return }
     if let da {
-      forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
-        da[ia] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).0
+      if overwritingA, case .full = layoutA {
+        forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+          da[ia] = inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).0 + 0
+        }
+      } else {
+        if overwritingA { da.update(repeating: 0, count: layoutA.operandCount(in: count)) }
+        forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+          da[ia] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).0
+        }
       }
     }
     if let db {
-      forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
-        db[ib] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).1
+      if overwritingB, case .full = layoutB {
+        forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+          db[ib] = inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).1 + 0
+        }
+      } else {
+        if overwritingB { db.update(repeating: 0, count: layoutB.operandCount(in: count)) }
+        forEachBroadcastElement(count: count, layoutA, layoutB) { i, ia, ib in
+          db[ib] += inputGradients(a[ia], b[ib], y: y[i], gradient: g[i]).1
+        }
       }
     }
   }

@@ -163,19 +163,30 @@ extension BinaryCrossEntropyWithLogits {
   }
 
   /// z̄ᵢ += s·(σ(zᵢ) − yᵢ), ȳᵢ += −s·zᵢ with s = L̄ · factor, into whichever of `dz`, `dy` is
-  /// given (`.mean` or `.sum`).
+  /// given (`.mean` or `.sum`). With `overwritingZ` / `overwritingY` (the buffer holds nothing
+  /// yet in this pass, as the execution plan knows) the share + 0 is written without reading
+  /// the buffer: the bits of 0 + share (adding +0 turns −0 into +0).
   @inline(__always)
   func accumulateReducedVJP<Scalar: TensorScalar>(
     _ z: UnsafePointer<Scalar>?, _ y: UnsafePointer<Scalar>?, gradient: Scalar,
-    into dz: UnsafeMutablePointer<Scalar>?, _ dy: UnsafeMutablePointer<Scalar>?, count: Int
+    into dz: UnsafeMutablePointer<Scalar>?, _ dy: UnsafeMutablePointer<Scalar>?, count: Int,
+    overwritingZ: Bool = false, overwritingY: Bool = false
   ) {
     guard count > 0, let z, let y else { return }
     let scale = gradient * reduction.factor(count)
     if let dz {
-      for i in 0..<count { dz[i] += scale * sigmoidMinusTarget(z[i], y[i]) }
+      if overwritingZ {
+        for i in 0..<count { dz[i] = scale * sigmoidMinusTarget(z[i], y[i]) + 0 }
+      } else {
+        for i in 0..<count { dz[i] += scale * sigmoidMinusTarget(z[i], y[i]) }
+      }
     }
     if let dy {
-      for i in 0..<count { dy[i] += -scale * z[i] }
+      if overwritingY {
+        for i in 0..<count { dy[i] = -scale * z[i] + 0 }
+      } else {
+        for i in 0..<count { dy[i] += -scale * z[i] }
+      }
     }
   }
 }
