@@ -246,6 +246,55 @@ static void cr_run_parallel(cr_task task, void *arg, int participants, int wait)
   pthread_mutex_unlock(&pool.busy);
 }
 
+// cr_parallel_for (declared in ChainRuleKernels.h) on the same pool. Each participant claims its
+// own range first; the caller then claims every range still unclaimed, so a worker that joins
+// late (or never) costs time, not correctness. Range boundaries are multiples of 16 elements
+// (a cache line of floats), so that no line is written by two cores.
+typedef struct {
+  cr_range_body body;
+  void *context;
+  ptrdiff_t n;
+  int parts;
+  atomic_int claimed[64];
+  atomic_int ran;  // participants that ran at least one range
+} cr_for_job;
+
+static ptrdiff_t cr_for_bound(const cr_for_job *job, int part) {
+  if (part >= job->parts) return job->n;
+  return (ptrdiff_t)((__int128)job->n * part / job->parts) & ~(ptrdiff_t)15;
+}
+
+static int cr_for_claim(cr_for_job *job, int part) {
+  if (atomic_exchange_explicit(&job->claimed[part], 1, memory_order_relaxed)) return 0;
+  ptrdiff_t lo = cr_for_bound(job, part), hi = cr_for_bound(job, part + 1);
+  if (hi > lo) job->body(job->context, lo, hi);
+  return 1;
+}
+
+static void cr_for_task(void *arg, int participant) {
+  cr_for_job *job = arg;
+  int ran = participant < job->parts && cr_for_claim(job, participant);
+  if (participant == 0)
+    for (int part = 1; part < job->parts; part++) ran |= cr_for_claim(job, part);
+  if (ran) atomic_fetch_add_explicit(&job->ran, 1, memory_order_relaxed);
+}
+
+int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body body,
+                    void *context) {
+  if (n <= 0) return 0;
+  ptrdiff_t parts = threads > 0 ? threads : n / (grain > 0 ? grain : 1);
+  if (parts > cr_gemm_max_threads()) parts = cr_gemm_max_threads();
+  if (parts <= 1) {
+    body(context, 0, n);
+    return 1;
+  }
+  cr_for_job job = {.body = body, .context = context, .n = n, .parts = (int)parts};
+  for (int part = 0; part < job.parts; part++) atomic_init(&job.claimed[part], 0);
+  atomic_init(&job.ran, 0);
+  cr_run_parallel(cr_for_task, &job, job.parts, threads > 0);
+  return atomic_load(&job.ran);
+}
+
 // One product as plain data, shared by its participants (the template's functions read it).
 // The work is a sequence of steps (one k slice, and in row mode one NC-wide panel, each); a step
 // packs one shared operand and is cut into chunks. Each participant walks the steps itself,

@@ -42,6 +42,19 @@ int cr_gemm_max_threads(void);
 /// caller takes over a late worker's share run. Products stay correct, only slower.
 void cr_gemm_set_worker_delay(long long nanoseconds);
 
+/// A range [begin, end) of a parallel loop's index space, run by one thread.
+typedef void (*cr_range_body)(void *context, ptrdiff_t begin, ptrdiff_t end);
+
+/// Runs body over [0, n) cut into one contiguous range per participant, on the GEMM's thread
+/// pool: participant 0 (the caller) gets the first range, as it gets the first rows of C in a
+/// product, so that a range tends to be in the cache of the core that wrote it. `threads` > 0
+/// forces that many participants (waiting for the pool if another thread holds it); 0 decides:
+/// one per `grain` elements, and only an idle pool. Capped by cr_gemm_max_threads; boundaries
+/// are multiples of 16 elements. A range whose worker is late runs on the caller. Returns the
+/// number of threads that ran a range (0 when n <= 0).
+int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body body,
+                    void *context);
+
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
 /// the pool; capped by cr_gemm_max_threads). Returns the instruction set
