@@ -9,7 +9,6 @@ import CChainRuleKernels
 enum ScalarKernels {
   /// One SGD step over matching buffers of a parameter p, its velocity v (empty when μ = 0)
   /// and gradient g.
-  @discardableResult
   static func sgd<Scalar: TensorScalar>(
     _ p: UnsafeMutableBufferPointer<Scalar>, _ v: UnsafeMutableBufferPointer<Scalar>,
     _ g: UnsafeBufferPointer<Scalar>, _ hyperparameters: cr_sgd_hyperparameters,
@@ -26,7 +25,6 @@ enum ScalarKernels {
   }
 
   /// One Adam step over matching buffers of a parameter p, its moments m, v and gradient g.
-  @discardableResult
   static func adam<Scalar: TensorScalar>(
     _ p: UnsafeMutableBufferPointer<Scalar>, _ m: UnsafeMutableBufferPointer<Scalar>,
     _ v: UnsafeMutableBufferPointer<Scalar>, _ g: UnsafeBufferPointer<Scalar>,
@@ -43,7 +41,6 @@ enum ScalarKernels {
   }
 
   /// One RMSProp step; `a` (gradient average) and `b` (momentum) may be empty when unused.
-  @discardableResult
   static func rmsProp<Scalar: TensorScalar>(
     _ p: UnsafeMutableBufferPointer<Scalar>, _ s: UnsafeMutableBufferPointer<Scalar>,
     _ a: UnsafeMutableBufferPointer<Scalar>, _ b: UnsafeMutableBufferPointer<Scalar>,

@@ -58,7 +58,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         // Without momentum there is no buffer: no (hashing) dictionary look-up.
         parameter.gradient.scalars.withUnsafeBufferPointer { g in
           parameter.value.withUnsafeMutableBufferPointer { p in
-            ScalarKernels.sgd(p, UnsafeMutableBufferPointer(start: nil, count: 0), g, rule)
+            _ = ScalarKernels.sgd(p, UnsafeMutableBufferPointer(start: nil, count: 0), g, rule)
           }
         }
         continue
@@ -68,7 +68,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
       var velocity = stored ?? Tensor.zeros(parameter.value.shape)
       parameter.gradient.scalars.withUnsafeBufferPointer { g in
         parameter.value.withUnsafeMutableBufferPointer { p in
-          velocity.withUnsafeMutableBufferPointer { v in ScalarKernels.sgd(p, v, g, rule) }
+          velocity.withUnsafeMutableBufferPointer { v in _ = ScalarKernels.sgd(p, v, g, rule) }
         }
       }
       buffers.buffers[index]["momentum"] = velocity
