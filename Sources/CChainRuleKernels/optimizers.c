@@ -183,13 +183,23 @@ DEFINE_VARIANT(generic, )
 #if defined(__x86_64__)
 DEFINE_VARIANT(avx2, __attribute__((target("avx2"))))
 DEFINE_VARIANT(avx512, __attribute__((target("avx512f"))))
-#define PICK(KERNEL)                                                                               \
-  (__builtin_cpu_supports("avx512f") ? KERNEL##_avx512                                             \
-   : __builtin_cpu_supports("avx2")  ? KERNEL##_avx2                                               \
-                                     : KERNEL##_generic)
+#define VARIANTS(KERNEL) KERNEL##_avx512, KERNEL##_avx2, KERNEL##_generic
 #else
-#define PICK(KERNEL) KERNEL##_generic
+#define VARIANTS(KERNEL) KERNEL##_generic, KERNEL##_generic, KERNEL##_generic
 #endif
+
+// The variant of `isa`; CR_GEMM_AUTO means the GEMM's default (so that CHAINRULE_GEMM_ISA=avx2
+// runs the AVX2 loops here too, as on an AVX2-only CPU). NULL if this CPU lacks `isa`.
+#define DEFINE_PICK(SUFFIX)                                                                        \
+  static kernel_##SUFFIX pick_##SUFFIX(int isa, kernel_##SUFFIX avx512, kernel_##SUFFIX avx2,      \
+                                       kernel_##SUFFIX generic) {                                  \
+    if (isa == CR_GEMM_AUTO) isa = cr_gemm_default_isa();                                          \
+    if (!cr_gemm_isa_supported(isa)) return NULL;                                                  \
+    return isa == CR_GEMM_AVX512 ? avx512 : isa == CR_GEMM_AVX2 ? avx2 : generic;                  \
+  }
+
+DEFINE_PICK(f32)
+DEFINE_PICK(f64)
 
 // Elements per thread below which a second thread does not pay (see cr_parallel_for): the
 // hand-off costs ~1 us. Measured on a 2-core Zen 3 (AVX2 and AVX-512 alike), per kernel:
@@ -213,7 +223,7 @@ DEFINE_VARIANT(avx512, __attribute__((target("avx512f"))))
   }                                                                                                \
   static int run_##SUFFIX(kernel_##SUFFIX kernel, ptrdiff_t grain, int threads, ptrdiff_t n, T *p, \
                           T *x, T *y, T *z, const T *g, const void *h) {                           \
-    if (n <= 0) return 0;                                                                          \
+    if (n <= 0 || !kernel) return 0;                                                               \
     job_##SUFFIX job = {kernel, p, x, y, z, g, h};                                                 \
     return cr_parallel_for(n, grain, threads, range_##SUFFIX, &job);                               \
   }
@@ -222,31 +232,37 @@ DEFINE_RUN(float, f32)
 DEFINE_RUN(double, f64)
 
 int cr_sgd_f32(ptrdiff_t n, float *p, float *v, const float *g, cr_sgd_hyperparameters h,
-               int threads) {
-  return run_f32(PICK(sgd_f32), SGD_GRAIN, threads, n, p, v, NULL, NULL, g, &h);
+               int isa, int threads) {
+  return run_f32(pick_f32(isa, VARIANTS(sgd_f32)), SGD_GRAIN, threads,
+                 n, p, v, NULL, NULL, g, &h);
 }
 
 int cr_sgd_f64(ptrdiff_t n, double *p, double *v, const double *g, cr_sgd_hyperparameters h,
-               int threads) {
-  return run_f64(PICK(sgd_f64), SGD_GRAIN, threads, n, p, v, NULL, NULL, g, &h);
+               int isa, int threads) {
+  return run_f64(pick_f64(isa, VARIANTS(sgd_f64)), SGD_GRAIN, threads,
+                 n, p, v, NULL, NULL, g, &h);
 }
 
 int cr_adam_f32(ptrdiff_t n, float *p, float *m, float *v, const float *g,
-                cr_adam_hyperparameters h, int threads) {
-  return run_f32(PICK(adam_f32), ADAM_GRAIN, threads, n, p, m, v, NULL, g, &h);
+                cr_adam_hyperparameters h, int isa, int threads) {
+  return run_f32(pick_f32(isa, VARIANTS(adam_f32)), ADAM_GRAIN, threads,
+                 n, p, m, v, NULL, g, &h);
 }
 
 int cr_adam_f64(ptrdiff_t n, double *p, double *m, double *v, const double *g,
-                cr_adam_hyperparameters h, int threads) {
-  return run_f64(PICK(adam_f64), ADAM_GRAIN, threads, n, p, m, v, NULL, g, &h);
+                cr_adam_hyperparameters h, int isa, int threads) {
+  return run_f64(pick_f64(isa, VARIANTS(adam_f64)), ADAM_GRAIN, threads,
+                 n, p, m, v, NULL, g, &h);
 }
 
 int cr_rmsprop_f32(ptrdiff_t n, float *p, float *s, float *a, float *b, const float *g,
-                   cr_rmsprop_hyperparameters h, int threads) {
-  return run_f32(PICK(rmsprop_f32), RMSPROP_GRAIN, threads, n, p, s, a, b, g, &h);
+                   cr_rmsprop_hyperparameters h, int isa, int threads) {
+  return run_f32(pick_f32(isa, VARIANTS(rmsprop_f32)), RMSPROP_GRAIN, threads,
+                 n, p, s, a, b, g, &h);
 }
 
 int cr_rmsprop_f64(ptrdiff_t n, double *p, double *s, double *a, double *b, const double *g,
-                   cr_rmsprop_hyperparameters h, int threads) {
-  return run_f64(PICK(rmsprop_f64), RMSPROP_GRAIN, threads, n, p, s, a, b, g, &h);
+                   cr_rmsprop_hyperparameters h, int isa, int threads) {
+  return run_f64(pick_f64(isa, VARIANTS(rmsprop_f64)), RMSPROP_GRAIN, threads,
+                 n, p, s, a, b, g, &h);
 }

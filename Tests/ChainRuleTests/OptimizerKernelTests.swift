@@ -93,30 +93,31 @@ struct OptimizerKernelTests {
   }
 
   /// Each kernel family (every SGD variant, Adam, AdamW, centred RMSProp with momentum and
-  /// decay) once on one thread and once forced onto two, from the same buffers: equal bit for
-  /// bit. With `workerDelay` the pool's worker arrives after the caller has finished its own
-  /// half, so the caller takes over the late worker's half (GemmTests.lateWorker's situation).
+  /// decay) on every supported instruction set, on one thread and forced onto two, from the
+  /// same buffers: equal bit for bit to the plain loop (`generic`) on one thread. With
+  /// `workerDelay` the pool's worker arrives after the caller has finished its own half, so the
+  /// caller takes over the late worker's half (GemmTests.lateWorker's situation).
   func checkThreads<Scalar: TensorScalar>(_: Scalar.Type, workerDelay: Int64) {
-    let n = 100_003
+    let n = 20_011
     var generator = Xoshiro256StarStar(seed: 5)
     func random() -> [Scalar] { (0..<n).map { _ in Scalar(generator.nextNormal()) } }
     let (p0, g) = (random(), random())
     // Second moments ≥ 1 and small averages, so that centred RMSProp's s − a² stays positive.
     let (x0, y0, z0) = (random().map { $0 * $0 + 1 }, random().map { $0 / 10 }, random())
-    /// A kernel on p and the state buffers x, y, z from g, on `threads` threads.
+    /// A kernel on p and the state buffers x, y, z from g, on an instruction set and threads.
     typealias Kernel = (
       UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>,
       UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>,
-      UnsafeBufferPointer<Scalar>, Int32
+      UnsafeBufferPointer<Scalar>, GemmInstructionSet, Int32
     ) -> Int32
-    /// Runs `kernel` on copies of the buffers with `threads`; all four buffers afterwards.
-    func run(_ threads: Int32, _ kernel: Kernel) -> [[Scalar]] {
+    /// Runs `kernel` on copies of the buffers; all four buffers afterwards.
+    func run(_ set: GemmInstructionSet, _ threads: Int32, _ kernel: Kernel) -> [[Scalar]] {
       var (p, x, y, z) = (p0, x0, y0, z0)
       _ = g.withUnsafeBufferPointer { g in
         p.withUnsafeMutableBufferPointer { p in
           x.withUnsafeMutableBufferPointer { x in
             y.withUnsafeMutableBufferPointer { y in
-              z.withUnsafeMutableBufferPointer { z in kernel(p, x, y, z, g, threads) }
+              z.withUnsafeMutableBufferPointer { z in kernel(p, x, y, z, g, set, threads) }
             }
           }
         }
@@ -130,7 +131,10 @@ struct OptimizerKernelTests {
           learningRate: 0.01, momentum: variant.momentum, weightDecay: variant.weightDecay,
           nesterov: variant.nesterov ? 1 : 0, firstStep: first)
         kernels.append(
-          ("SGD \(variant) first=\(first)", { ScalarKernels.sgd($0, $1, $4, rule, threads: $5) }))
+          (
+            "SGD \(variant) first=\(first)",
+            { ScalarKernels.sgd($0, $1, $4, rule, instructionSet: $5, threads: $6) }
+          ))
       }
     }
     for (l2, decoupled) in [(0.01, 0.0), (0.0, 0.01)] {
@@ -141,34 +145,43 @@ struct OptimizerKernelTests {
         (
           "Adam l2=\(l2) decoupled=\(decoupled)",
           {
-            ScalarKernels.adam($0, $1, $2, $4, rule, threads: $5)
+            ScalarKernels.adam($0, $1, $2, $4, rule, instructionSet: $5, threads: $6)
           }
         ))
     }
     let rmsProp = cr_rmsprop_hyperparameters(
       learningRate: 0.01, alpha: 0.99, epsilon: 1e-8, weightDecay: 0.01, momentum: 0.9,
       centered: 1)
-    kernels.append(("RMSProp", { ScalarKernels.rmsProp($0, $1, $2, $3, $4, rmsProp, threads: $5) }))
+    kernels.append(
+      (
+        "RMSProp",
+        { ScalarKernels.rmsProp($0, $1, $2, $3, $4, rmsProp, instructionSet: $5, threads: $6) }
+      ))
 
     cr_gemm_set_worker_delay(workerDelay)
     defer { cr_gemm_set_worker_delay(0) }
     for (name, kernel) in kernels {
-      let one = run(1, kernel)
-      let two = run(2, kernel)
-      #expect(one != [p0, x0, y0, z0], "\(name): the kernel changed nothing")
-      for (a, b) in zip(one, two) {
-        #expect(bitMismatches(a, b) == 0, "\(Scalar.self) \(name): two threads differ from one")
+      let reference = run(.generic, 1, kernel)
+      #expect(reference != [p0, x0, y0, z0], "\(name): the kernel changed nothing")
+      for set in gemmInstructionSets {
+        for threads: Int32 in [1, 2] where set != .generic || threads != 1 {
+          for (a, b) in zip(run(set, threads, kernel), reference) {
+            #expect(
+              bitMismatches(a, b) == 0,
+              "\(Scalar.self) \(name) \(set) on \(threads) threads differs from generic on one")
+          }
+        }
       }
     }
   }
 
   @Test(arguments: [0, 20_000_000] as [Int64])
-  func twoThreadsGiveTheBitsOfOneInFloat(workerDelay: Int64) {
+  func everyInstructionSetAndThreadCountGiveTheSameBitsInFloat(workerDelay: Int64) {
     checkThreads(Float.self, workerDelay: workerDelay)
   }
 
   @Test(arguments: [0, 20_000_000] as [Int64])
-  func twoThreadsGiveTheBitsOfOneInDouble(workerDelay: Int64) {
+  func everyInstructionSetAndThreadCountGiveTheSameBitsInDouble(workerDelay: Int64) {
     checkThreads(Double.self, workerDelay: workerDelay)
   }
 

@@ -7,10 +7,12 @@
 extern "C" {
 #endif
 
-// Every kernel below updates its buffers in place over n elements and runs on one thread or,
-// for a large n, cut into ranges on the GEMM's thread pool (see cr_parallel_for): `threads` 0
-// decides from n, > 0 forces that many (for tests; the bits are the same either way). Each
-// returns the number of threads that ran part of it.
+// Every kernel below updates its buffers in place over n elements, on the loops of `isa` (a
+// CR_GEMM_* instruction set of ChainRuleKernels.h; CR_GEMM_AUTO: the GEMM's default, which
+// CHAINRULE_GEMM_ISA sets), on one thread or, for a large n, cut into ranges on the GEMM's
+// thread pool (see cr_parallel_for): `threads` 0 decides from n, > 0 forces that many. Every
+// instruction set and thread count gives the same bits. Each returns the number of threads
+// that ran part of it: 0 when n <= 0 or this CPU lacks `isa` (nothing is computed then).
 
 /// The hyperparameters of one SGD step (PyTorch's rule, no dampening). `nesterov` and
 /// `firstStep` are flags (0 or 1); with `momentum` 0 the velocity buffer is not touched.
@@ -23,10 +25,10 @@ typedef struct {
 /// step, else v ← μv + g, then g ← nesterov ? g + μv : v; finally p ← p + g·(−η). The
 /// arithmetic is IEEE, operation for operation, as in SGD.swift. `v` may be NULL when μ = 0.
 int cr_sgd_f32(ptrdiff_t n, float *p, float *v, const float *g, cr_sgd_hyperparameters h,
-               int threads);
+               int isa, int threads);
 /// Double-precision twin of `cr_sgd_f32`.
 int cr_sgd_f64(ptrdiff_t n, double *p, double *v, const double *g, cr_sgd_hyperparameters h,
-               int threads);
+               int isa, int threads);
 
 /// The hyperparameters of one Adam/AdamW step; `correction1`/`correction2` are 1 − β₁ᵗ, 1 − β₂ᵗ.
 /// `l2Penalty` is Adam's λ (added to the gradient), `decoupledDecay` AdamW's (p ← p − ηλp).
@@ -39,10 +41,10 @@ typedef struct {
 /// p ← p − η·(m/c₁)/(√(v/c₂) + ε). The arithmetic is IEEE, operation for operation (no
 /// contraction into FMA), so every vector width gives the same bits.
 int cr_adam_f32(ptrdiff_t n, float *p, float *m, float *v, const float *g,
-                cr_adam_hyperparameters h, int threads);
+                cr_adam_hyperparameters h, int isa, int threads);
 /// Double-precision twin of `cr_adam_f32`.
 int cr_adam_f64(ptrdiff_t n, double *p, double *m, double *v, const double *g,
-                cr_adam_hyperparameters h, int threads);
+                cr_adam_hyperparameters h, int isa, int threads);
 
 /// The hyperparameters of one RMSProp step (PyTorch's rule); `centered` and `momentum != 0`
 /// select which of the buffers a (gradient average) and b (momentum) are read and written.
@@ -56,10 +58,10 @@ typedef struct {
 /// momentum μ: b ← μb + g/d, p ← p − ηb; otherwise p ← p − η(g/d).
 /// `a` and `b` may be NULL when not selected.
 int cr_rmsprop_f32(ptrdiff_t n, float *p, float *s, float *a, float *b, const float *g,
-                   cr_rmsprop_hyperparameters h, int threads);
+                   cr_rmsprop_hyperparameters h, int isa, int threads);
 /// Double-precision twin of `cr_rmsprop_f32`.
 int cr_rmsprop_f64(ptrdiff_t n, double *p, double *s, double *a, double *b, const double *g,
-                   cr_rmsprop_hyperparameters h, int threads);
+                   cr_rmsprop_hyperparameters h, int isa, int threads);
 
 #ifdef __cplusplus
 }
