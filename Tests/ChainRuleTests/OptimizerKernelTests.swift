@@ -185,11 +185,11 @@ struct OptimizerKernelTests {
     checkThreads(Double.self, workerDelay: workerDelay)
   }
 
-  /// `cr_parallel_for` forced onto two threads: the caller's range (the first) waits until
-  /// another range has started, which only a second thread can do (the caller would run the
-  /// other range after its own); every element is visited once; the boundary is a multiple of
-  /// 16 elements.
-  @Test func parallelForRunsTheSecondRangeOnAnotherThread() throws {
+  /// `cr_parallel_for` forced onto two threads: the first chunk to run (the caller's first or
+  /// the worker's first, whichever thread starts first) waits until a chunk runs on another
+  /// thread, which the other participant's first claim (its own first chunk, still unclaimed)
+  /// must do; every element is visited once; every chunk boundary is a multiple of 16.
+  @Test func parallelForRunsChunksOnTwoThreads() throws {
     try #require(cr_gemm_max_threads() > 1, "needs two cores")
     let n = 1001
     let log = RangeLog(count: n)
@@ -199,28 +199,43 @@ struct OptimizerKernelTests {
       { context, begin, end in
         let log = Unmanaged<RangeLog>.fromOpaque(context!).takeUnretainedValue()
         for i in begin..<end { log.visits[i] += 1 }
-        if begin == 0 {
-          log.firstEnd.store(end, ordering: .relaxed)
+        if begin % 16 != 0 || (end % 16 != 0 && end != 1001) {
+          log.misaligned.store(1, ordering: .relaxed)
+        }
+        let me = currentThreadID()
+        let (first, firstThread) = log.firstThread.compareExchange(
+          expected: 0, desired: me, ordering: .acquiringAndReleasing)
+        if first {
           let deadline = Date().addingTimeInterval(10)
-          while log.otherStarted.load(ordering: .acquiring) == 0 && Date() < deadline {}
-        } else {
-          log.otherStarted.store(1, ordering: .releasing)
+          while log.otherThreadRan.load(ordering: .acquiring) == 0 && Date() < deadline {}
+        } else if firstThread != me {
+          log.otherThreadRan.store(1, ordering: .releasing)
         }
       }, Unmanaged.passUnretained(log).toOpaque())
     #expect(ran == 2)
-    #expect(log.otherStarted.load(ordering: .acquiring) == 1, "no second thread took a range")
+    #expect(log.otherThreadRan.load(ordering: .acquiring) == 1, "no second thread ran a chunk")
     #expect((0..<n).allSatisfy { log.visits[$0] == 1 }, "an element was skipped or repeated")
-    let boundary = log.firstEnd.load(ordering: .relaxed)
-    #expect(boundary == 496, "first range ends at \(boundary): 1001 / 2 rounded down to 16")
+    #expect(
+      log.misaligned.load(ordering: .relaxed) == 0, "a chunk boundary is not a multiple of 16")
     #expect(cr_parallel_for(0, 1, 2, { _, _, _ in Issue.record("ran on nothing") }, nil) == 0)
   }
 }
 
-/// What the ranges of `parallelForRunsTheSecondRangeOnAnotherThread` saw.
+/// The calling thread's pthread identity as a number.
+private func currentThreadID() -> UInt {
+  #if canImport(Darwin)
+    UInt(bitPattern: pthread_self())
+  #else
+    UInt(pthread_self())
+  #endif
+}
+
+/// What the chunks of `parallelForRunsChunksOnTwoThreads` saw.
 private final class RangeLog {
   let visits: UnsafeMutablePointer<Int>
-  let otherStarted = Atomic<Int>(0)
-  let firstEnd = Atomic<Int>(-1)
+  let firstThread = Atomic<UInt>(0)
+  let otherThreadRan = Atomic<Int>(0)
+  let misaligned = Atomic<Int>(0)
   init(count: Int) {
     visits = .allocate(capacity: count)
     visits.initialize(repeating: 0, count: count)

@@ -45,13 +45,14 @@ void cr_gemm_set_worker_delay(long long nanoseconds);
 /// A range [begin, end) of a parallel loop's index space, run by one thread.
 typedef void (*cr_range_body)(void *context, ptrdiff_t begin, ptrdiff_t end);
 
-/// Runs body over [0, n) cut into one contiguous range per participant, on the GEMM's thread
-/// pool: participant 0 (the caller) gets the first range, as it gets the first rows of C in a
-/// product, so that a range tends to be in the cache of the core that wrote it. `threads` > 0
-/// forces that many participants (waiting for the pool if another thread holds it); 0 decides:
-/// one per `grain` elements, and only an idle pool. Capped by cr_gemm_max_threads; boundaries
-/// are multiples of 16 elements. A range whose worker is late runs on the caller. Returns the
-/// number of threads that ran a range (0 when n <= 0).
+/// Runs body over [0, n) on the GEMM's thread pool, cut into chunks (multiples of 16 elements)
+/// of which each participant owns one contiguous run: participant 0 (the caller) the first, as
+/// it gets the first rows of C in a product, so that a chunk tends to be in the cache of the
+/// core that wrote it. A participant runs its own chunks, then takes any left unclaimed, so a
+/// late worker's share runs on the others. `threads` > 0 forces that many participants
+/// (waiting for the pool if another thread holds it); 0 decides: one per `grain` elements, and
+/// only an idle pool. Capped by cr_gemm_max_threads. Returns the number of threads that ran a
+/// chunk (0 when n <= 0).
 int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body body,
                     void *context);
 
