@@ -246,6 +246,69 @@ static void cr_run_parallel(cr_task task, void *arg, int participants, int wait)
   pthread_mutex_unlock(&pool.busy);
 }
 
+// cr_parallel_for (declared in ChainRuleKernels.h) on the same pool. The index space is cut into
+// chunks, participant p owning the p-th contiguous run of them. Each takes its own chunks in
+// order, then any chunk still unclaimed, the others' backwards (from the far end of the next
+// participant's run), as the GEMM's participants do: a worker that joins late (or never) costs
+// time, not correctness, and one descheduled on a busy machine holds up at most the chunk it is
+// in, not half the loop. Chunk boundaries are multiples of 16 elements (a cache line of
+// floats), so that no line is written by two cores.
+#define FOR_CHUNKS_PER_PARTICIPANT 8
+#define FOR_MAX_CHUNKS 64
+
+typedef struct {
+  cr_range_body body;
+  void *context;
+  ptrdiff_t n;
+  int parts, chunks;
+  atomic_int claimed[FOR_MAX_CHUNKS];
+  atomic_int ran;  // participants that ran at least one chunk
+} cr_for_job;
+
+static ptrdiff_t cr_for_bound(const cr_for_job *job, int chunk) {
+  if (chunk >= job->chunks) return job->n;
+  return (ptrdiff_t)((__int128)job->n * chunk / job->chunks) & ~(ptrdiff_t)15;
+}
+
+static int cr_for_claim(cr_for_job *job, int chunk) {
+  if (atomic_exchange_explicit(&job->claimed[chunk], 1, memory_order_relaxed)) return 0;
+  ptrdiff_t lo = cr_for_bound(job, chunk), hi = cr_for_bound(job, chunk + 1);
+  if (hi > lo) job->body(job->context, lo, hi);
+  return 1;
+}
+
+static void cr_for_task(void *arg, int participant) {
+  cr_for_job *job = arg;
+  if (participant >= job->parts) return;
+  int chunks = job->chunks, parts = job->parts;
+  int lo = participant * chunks / parts, hi = (participant + 1) * chunks / parts, ran = 0;
+  for (int i = 0; i < chunks; i++) {
+    int chunk = i < hi - lo ? lo + i : (hi - 1 - i + chunks) % chunks;
+    ran |= cr_for_claim(job, chunk);
+  }
+  if (ran) atomic_fetch_add_explicit(&job->ran, 1, memory_order_relaxed);
+}
+
+int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body body,
+                    void *context) {
+  if (n <= 0) return 0;
+  ptrdiff_t parts = threads > 0 ? threads : n / (grain > 0 ? grain : 1);
+  if (parts > cr_gemm_max_threads()) parts = cr_gemm_max_threads();
+  if (parts <= 1) {
+    body(context, 0, n);
+    return 1;
+  }
+  ptrdiff_t chunks = parts * FOR_CHUNKS_PER_PARTICIPANT;
+  if (chunks > FOR_MAX_CHUNKS) chunks = parts > FOR_MAX_CHUNKS ? parts : FOR_MAX_CHUNKS;
+  if (parts > FOR_MAX_CHUNKS) parts = chunks = FOR_MAX_CHUNKS;
+  cr_for_job job = {
+      .body = body, .context = context, .n = n, .parts = (int)parts, .chunks = (int)chunks};
+  for (int chunk = 0; chunk < job.chunks; chunk++) atomic_init(&job.claimed[chunk], 0);
+  atomic_init(&job.ran, 0);
+  cr_run_parallel(cr_for_task, &job, job.parts, threads > 0);
+  return atomic_load(&job.ran);
+}
+
 // One product as plain data, shared by its participants (the template's functions read it).
 // The work is a sequence of steps (one k slice, and in row mode one NC-wide panel, each); a step
 // packs one shared operand and is cut into chunks. Each participant walks the steps itself,

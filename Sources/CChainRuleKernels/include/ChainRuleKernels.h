@@ -42,6 +42,20 @@ int cr_gemm_max_threads(void);
 /// caller takes over a late worker's share run. Products stay correct, only slower.
 void cr_gemm_set_worker_delay(long long nanoseconds);
 
+/// A range [begin, end) of a parallel loop's index space, run by one thread.
+typedef void (*cr_range_body)(void *context, ptrdiff_t begin, ptrdiff_t end);
+
+/// Runs body over [0, n) on the GEMM's thread pool, cut into chunks (multiples of 16 elements)
+/// of which each participant owns one contiguous run: participant 0 (the caller) the first, as
+/// it gets the first rows of C in a product, so that a chunk tends to be in the cache of the
+/// core that wrote it. A participant runs its own chunks, then takes any left unclaimed, so a
+/// late worker's share runs on the others. `threads` > 0 forces that many participants
+/// (waiting for the pool if another thread holds it); 0 decides: one per `grain` elements, and
+/// only an idle pool. Capped by cr_gemm_max_threads. Returns the number of threads that ran a
+/// chunk (0 when n <= 0).
+int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body body,
+                    void *context);
+
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
 /// the pool; capped by cr_gemm_max_threads). Returns the instruction set

@@ -7,6 +7,29 @@
 extern "C" {
 #endif
 
+// Every kernel below updates its buffers in place over n elements, on the loops of `isa` (a
+// CR_GEMM_* instruction set of ChainRuleKernels.h; CR_GEMM_AUTO: the GEMM's default, which
+// CHAINRULE_GEMM_ISA sets), on one thread or, for a large n, cut into ranges on the GEMM's
+// thread pool (see cr_parallel_for): `threads` 0 decides from n, > 0 forces that many. Every
+// instruction set and thread count gives the same bits. Each returns the number of threads
+// that ran part of it: 0 when n <= 0 or this CPU lacks `isa` (nothing is computed then).
+
+/// The hyperparameters of one SGD step (PyTorch's rule, no dampening). `nesterov` and
+/// `firstStep` are flags (0 or 1); with `momentum` 0 the velocity buffer is not touched.
+typedef struct {
+  double learningRate, momentum, weightDecay;
+  int nesterov, firstStep;
+} cr_sgd_hyperparameters;
+
+/// One SGD step over n elements: g ← g + λp (λ ≠ 0); with momentum μ ≠ 0, v ← g on the first
+/// step, else v ← μv + g, then g ← nesterov ? g + μv : v; finally p ← p + g·(−η). The
+/// arithmetic is IEEE, operation for operation, as in SGD.swift. `v` may be NULL when μ = 0.
+int cr_sgd_f32(ptrdiff_t n, float *p, float *v, const float *g, cr_sgd_hyperparameters h,
+               int isa, int threads);
+/// Double-precision twin of `cr_sgd_f32`.
+int cr_sgd_f64(ptrdiff_t n, double *p, double *v, const double *g, cr_sgd_hyperparameters h,
+               int isa, int threads);
+
 /// The hyperparameters of one Adam/AdamW step; `correction1`/`correction2` are 1 − β₁ᵗ, 1 − β₂ᵗ.
 /// `l2Penalty` is Adam's λ (added to the gradient), `decoupledDecay` AdamW's (p ← p − ηλp).
 typedef struct {
@@ -17,11 +40,11 @@ typedef struct {
 /// g ← g + λp; p ← (1 − ηλ_d)p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
 /// p ← p − η·(m/c₁)/(√(v/c₂) + ε). The arithmetic is IEEE, operation for operation (no
 /// contraction into FMA), so every vector width gives the same bits.
-void cr_adam_f32(ptrdiff_t n, float *p, float *m, float *v, const float *g,
-                 cr_adam_hyperparameters h);
+int cr_adam_f32(ptrdiff_t n, float *p, float *m, float *v, const float *g,
+                cr_adam_hyperparameters h, int isa, int threads);
 /// Double-precision twin of `cr_adam_f32`.
-void cr_adam_f64(ptrdiff_t n, double *p, double *m, double *v, const double *g,
-                 cr_adam_hyperparameters h);
+int cr_adam_f64(ptrdiff_t n, double *p, double *m, double *v, const double *g,
+                cr_adam_hyperparameters h, int isa, int threads);
 
 /// The hyperparameters of one RMSProp step (PyTorch's rule); `centered` and `momentum != 0`
 /// select which of the buffers a (gradient average) and b (momentum) are read and written.
@@ -34,11 +57,11 @@ typedef struct {
 /// centred: a ← αa + (1 − α)g, d = √(s − a²) + ε, else d = √s + ε;
 /// momentum μ: b ← μb + g/d, p ← p − ηb; otherwise p ← p − η(g/d).
 /// `a` and `b` may be NULL when not selected.
-void cr_rmsprop_f32(ptrdiff_t n, float *p, float *s, float *a, float *b, const float *g,
-                    cr_rmsprop_hyperparameters h);
+int cr_rmsprop_f32(ptrdiff_t n, float *p, float *s, float *a, float *b, const float *g,
+                   cr_rmsprop_hyperparameters h, int isa, int threads);
 /// Double-precision twin of `cr_rmsprop_f32`.
-void cr_rmsprop_f64(ptrdiff_t n, double *p, double *s, double *a, double *b, const double *g,
-                    cr_rmsprop_hyperparameters h);
+int cr_rmsprop_f64(ptrdiff_t n, double *p, double *s, double *a, double *b, const double *g,
+                   cr_rmsprop_hyperparameters h, int isa, int threads);
 
 #ifdef __cplusplus
 }

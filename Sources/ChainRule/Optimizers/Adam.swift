@@ -164,7 +164,7 @@ struct AdamMoments<Scalar: TensorScalar> {
       parameter.value.withUnsafeMutableBufferPointer { p in
         m.withUnsafeMutableBufferPointer { m in
           v.withUnsafeMutableBufferPointer { v in
-            ScalarKernels.adam(p, m, v, g, hyperparameters)
+            _ = ScalarKernels.adam(p, m, v, g, hyperparameters)
           }
         }
       }

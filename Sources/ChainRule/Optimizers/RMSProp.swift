@@ -68,7 +68,7 @@ public final class RMSProp<Scalar: TensorScalar>: Optimizer {
           squareAverage.withUnsafeMutableBufferPointer { s in
             gradientAverage.withUnsafeMutableBufferPointer { a in
               velocity.withUnsafeMutableBufferPointer { b in
-                ScalarKernels.rmsProp(p, s, a, b, g, hyperparameters)
+                _ = ScalarKernels.rmsProp(p, s, a, b, g, hyperparameters)
               }
             }
           }
