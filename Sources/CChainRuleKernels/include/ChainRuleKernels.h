@@ -42,6 +42,11 @@ int cr_gemm_max_threads(void);
 /// caller takes over a late worker's share run. Products stay correct, only slower.
 void cr_gemm_set_worker_delay(long long nanoseconds);
 
+/// For tests: the schedule of the products the calling thread runs on several threads: 1 always
+/// the split one (C cut into independent bands, one per thread), 0 never (the shared one: each
+/// k slice's shared operand packed once for all threads), -1 (the default) as the size decides.
+void cr_gemm_set_split_mode(int mode);
+
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
 /// the pool; capped by cr_gemm_max_threads). Returns the instruction set
