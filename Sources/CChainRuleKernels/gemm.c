@@ -294,11 +294,19 @@ static _Thread_local int split_mode = -1;
 
 void cr_gemm_set_split_mode(int mode) { split_mode = mode < 0 ? -1 : mode > 0; }
 
+// Products below this many multiply-adds take the split schedule. Measured on the 2-core
+// machine (AVX2, medians of alternating rounds, shared -> split, GFLOP/s): W2's 64x128x784
+// 57-60 -> 90-132 and 784x128x64 (A transposed) 117-121 -> 140; W3's 256x1024x784 102-118 ->
+// 150-154, 256x1024x1024 (B transposed) 130-172 -> 164-171, 1024x1024x256 (A transposed)
+// 155-173 -> 175-184; 512^3 141-175 -> 163-181; but 1024^3 163-186 -> 161-181, where the
+// packing the split repeats (all of B for each band) costs more than the waits it saves.
+#define SPLIT_MAX_WORK (512.0 * 1024 * 1024)
+
 // Whether a product on `threads` threads takes the split schedule.
 static int cr_gemm_split(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, int threads) {
+  (void)threads;
   if (split_mode >= 0) return split_mode;
-  (void)m, (void)n, (void)k, (void)threads;
-  return getenv("CR_SPLIT") && atoi(getenv("CR_SPLIT"));  // TODO: measured rule
+  return (double)m * (double)n * (double)k < SPLIT_MAX_WORK;
 }
 
 typedef struct {
