@@ -347,6 +347,48 @@ typedef struct {
   atomic_int *progress;               // per chunk: the last step of it that is finished
 } cr_gemm_job;
 
+// A product on several threads runs one of two schedules. The shared one (cr_gemm_job) packs
+// each k slice's shared operand once, for all participants, and hands out chunks step by step;
+// the split one (cr_split_job) cuts C into one independent band per participant, which packs
+// everything it reads itself: some packing is done twice, but the participants never wait for
+// each other until the end. The size decides (cr_gemm_split) unless a test forces one schedule
+// for the products its thread calls (cr_gemm_set_split_mode).
+static _Thread_local int split_mode = -1;
+
+void cr_gemm_set_split_mode(int mode) { split_mode = mode < 0 ? -1 : mode > 0; }
+
+// Products below this many multiply-adds take the split schedule. Measured on the 2-core VM
+// (AVX2, 2-5 alternating rounds of each schedule, medians per round, shared vs split): W2's
+// 64x128x784 57-121 vs 90-143 GFLOP/s and 784x128x64 (A transposed) 106-121 vs 140, split
+// ahead in every round; W3's 256x1024x784 102-157 vs 123-154, 1024x1024x256 (A transposed)
+// 154-173 vs 165-196, 512^3 141-175 vs 154-181, split ahead in most rounds; 1024^3 160-186 vs
+// 104-181, shared ahead: there the packing the split repeats (all of B for each band of
+// rows) costs more than the waits it saves.
+#define SPLIT_MAX_WORK (512.0 * 1024 * 1024)
+
+// Whether a product on `threads` threads takes the split schedule.
+static int cr_gemm_split(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, int threads) {
+  (void)threads;
+  if (split_mode >= 0) return split_mode;
+  return (double)m * (double)n * (double)k < SPLIT_MAX_WORK;
+}
+
+typedef struct {
+  int transA, transB;
+  ptrdiff_t m, n, k;
+  double alpha;
+  const void *a;
+  ptrdiff_t lda;
+  const void *b;
+  ptrdiff_t ldb;
+  double beta;
+  void *c;
+  ptrdiff_t ldc;
+  int parts, columns;   // bands of C (one per participant); cut along columns or rows
+  atomic_int finished;  // bands finished
+  atomic_int claimed[64];
+} cr_split_job;
+
 // ---------------------------------------------------------------------------------------------
 // Packing helper: dst[p * rows + i] = src[i * ld + p] for i < rows, p < kc. This is the
 // transposition that packing A (plain) and B (transposed) needs; done element by element it
@@ -660,19 +702,27 @@ int cr_gemm_default_isa(void) {
   int NAME##_isa(int isa, int threads, int transA, int transB, ptrdiff_t m, ptrdiff_t n,       \
                  ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,      \
                  T beta, T *c, ptrdiff_t ldc) {                                                  \
-    if (isa == CR_GEMM_AUTO) isa = cr_gemm_default_isa();                                       \
-    if (!cr_gemm_isa_supported(isa)) return CR_GEMM_AUTO;                                       \
+    if (isa == CR_GEMM_AUTO) {                                                                  \
+      isa = cr_gemm_default_isa();                                                               \
+    } else if (!cr_gemm_isa_supported(isa)) {                                                    \
+      return CR_GEMM_AUTO;                                                                       \
+    }                                                                                            \
     if (m <= 0 || n <= 0) return isa;                                                            \
     if (alpha == 0 || k < 0) k = 0; /* C = beta * C; A and B are not read */                     \
     double work = (double)m * (double)n * (double)k;                                             \
     int blocked = k > 0 && work >= SMALL_WORK;                                                   \
     int wait = threads > 0; /* threads asked for: wait for the pool rather than go without */    \
-    if (threads <= 0) {                                                                          \
-      threads = cr_gemm_max_threads();                                                           \
-      if (work < (double)threads * MIN_WORK) threads = (int)(work / MIN_WORK);                  \
+    if (!blocked) {                                                                              \
+      threads = 1; /* the unpacked loop runs on the calling thread */                            \
+    } else {                                                                                     \
+      int cores = cr_gemm_max_threads();                                                         \
+      if (threads <= 0) {                                                                        \
+        threads = cores;                                                                         \
+        if (work < (double)threads * MIN_WORK) threads = (int)(work / MIN_WORK);                \
+      }                                                                                          \
+      if (threads > cores) threads = cores;                                                      \
+      if (threads < 1) threads = 1;                                                              \
     }                                                                                            \
-    if (threads > cr_gemm_max_threads()) threads = cr_gemm_max_threads();                       \
-    if (threads < 1) threads = 1;                                                                \
     DISPATCH(S);                                                                                 \
     return isa;                                                                                  \
   }                                                                                              \

@@ -280,11 +280,68 @@ TARGET static void FN(small)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, p
   }
 }
 
+static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
+                    const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
+                    ptrdiff_t ldc, int threads, int wait);
+
+// The split schedule (see cr_gemm_split): C cut into one band of whole tiles per participant,
+// columns when A is the smaller operand (each part packs all of A and its own columns of B),
+// rows otherwise; each band is an independent one-thread product. A part is claimed like a
+// chunk, own first, so a late worker's part is done by the caller.
+TARGET static void FN(split_part)(const cr_split_job *s, int part) {
+  ptrdiff_t tile = s->columns ? NR : MR, size = s->columns ? s->n : s->m;
+  ptrdiff_t tiles = (size + tile - 1) / tile;
+  ptrdiff_t lo = part * tiles / s->parts * tile, hi = (part + 1) * tiles / s->parts * tile;
+  if (hi > size) hi = size;
+  if (hi <= lo) return;
+  // The band's sub-product: columns lo..<hi of B and C, or rows lo..<hi of A and C.
+  ptrdiff_t m = s->m, n = s->n;
+  const T *a = s->a, *b = s->b;
+  T *c = s->c;
+  if (s->columns) {
+    n = hi - lo;
+    b += s->transB ? lo * s->ldb : lo;
+    c += lo;
+  } else {
+    m = hi - lo;
+    a += s->transA ? lo : lo * s->lda;
+    c += lo * s->ldc;
+  }
+  T alpha = (T)s->alpha, beta = (T)s->beta;
+  if (!FN(gemm)(s->transA, s->transB, m, n, s->k, alpha, a, s->lda, b, s->ldb, beta, c, s->ldc,
+                1, 0))
+    FN(small)(s->transA, s->transB, m, n, s->k, alpha, a, s->lda, b, s->ldb, beta, c, s->ldc);
+}
+
+TARGET static void FN(split_task)(void *arg, int p) {
+  cr_split_job *s = arg;
+  for (int i = 0; i < s->parts; i++) {
+    int part = (p + i) % s->parts;
+    if (atomic_load_explicit(&s->claimed[part], memory_order_relaxed) ||
+        atomic_exchange_explicit(&s->claimed[part], 1, memory_order_relaxed))
+      continue;
+    FN(split_part)(s, part);
+    atomic_fetch_add_explicit(&s->finished, 1, memory_order_release);
+  }
+  if (p != 0) return;
+  unsigned spins = 0;
+  while (atomic_load_explicit(&s->finished, memory_order_acquire) < s->parts) cr_backoff(&spins);
+}
+
 // Runs the product on up to `threads` threads (see cr_run_parallel for `wait`). Returns 0 when
 // the packing buffers cannot be allocated.
 static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
                     const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
                     ptrdiff_t ldc, int threads, int wait) {
+  if (threads > 1 && cr_gemm_split(m, n, k, threads)) {
+    cr_split_job s = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
+                      .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc,
+                      .parts = threads, .columns = m < n};
+    atomic_init(&s.finished, 0);
+    for (int i = 0; i < threads; i++) atomic_init(&s.claimed[i], 0);
+    cr_run_parallel(FN(split_task), &s, threads, wait);
+    return 1;
+  }
   cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
                      .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc};
   ptrdiff_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;

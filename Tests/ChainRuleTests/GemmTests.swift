@@ -231,6 +231,44 @@ struct GemmTests {
     }
   }
 
+  /// Both schedules of a threaded product — shared (each k slice's shared operand packed once,
+  /// chunks handed out step by step) and split (independent bands of C, cut along columns when
+  /// A is the smaller operand, else rows) — are right and give the same bits as one thread, with
+  /// the worker on time or late (the caller then computes the worker's band). Shapes: the
+  /// training workloads' products (64×128×784, 784×128×64 with Aᵀ), odd ones straddling tiles,
+  /// every transpose.
+  @Test(arguments: gemmInstructionSets, [0, 20_000_000])
+  func schedules(_ instructionSet: GemmInstructionSet, _ delayNanoseconds: Int) {
+    cr_gemm_set_worker_delay(Int64(delayNanoseconds))
+    defer {
+      cr_gemm_set_worker_delay(0)
+      cr_gemm_set_split_mode(-1)
+    }
+    let shapes = [
+      GemmCase(m: 64, n: 128, k: 784), GemmCase(m: 784, n: 128, k: 64, transposeA: true),
+      GemmCase(m: 67, n: 131, k: 259, transposeA: true, transposeB: true),
+      GemmCase(m: 150, n: 97, k: 129, transposeB: true), GemmCase(m: 41, n: 320, k: 100),
+    ]
+    for var g in shapes {
+      (g.alpha, g.beta, g.padding) = (0.75, -0.5, 3)
+      var results: [[Float]] = []
+      for (threads, split) in [(1, -1), (2, 0), (2, 1)] {
+        g.threads = threads
+        cr_gemm_set_split_mode(Int32(split))
+        checkGemm(g, Float.self, relativeTolerance: 1e-6) { a, b, c in
+          Gemm.multiply(
+            transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+            alpha: Float(g.alpha), a: a, lda: g.lda, b: b, ldb: g.ldb, beta: Float(g.beta),
+            c: c, ldc: g.ldc, instructionSet: instructionSet, threads: threads)
+          results.append(Array(UnsafeBufferPointer(start: c, count: g.m * g.ldc)))
+        }
+      }
+      let (shared, split) = (results[1] == results[0], results[2] == results[0])
+      #expect(shared, "\(g): the shared schedule differs from one thread")
+      #expect(split, "\(g): the split schedule differs from one thread")
+    }
+  }
+
   /// Without CHAINRULE_GEMM_ISA the default is the widest supported set; with it, the named one.
   @Test func defaultInstructionSet() {
     let environment = ProcessInfo.processInfo.environment["CHAINRULE_GEMM_ISA"]

@@ -56,6 +56,11 @@ typedef void (*cr_range_body)(void *context, ptrdiff_t begin, ptrdiff_t end);
 int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body body,
                     void *context);
 
+/// For tests: the schedule of the products the calling thread runs on several threads: 1 always
+/// the split one (C cut into independent bands, one per thread), 0 never (the shared one: each
+/// k slice's shared operand packed once for all threads), -1 (the default) as the size decides.
+void cr_gemm_set_split_mode(int mode);
+
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
 /// the pool; capped by cr_gemm_max_threads). Returns the instruction set
