@@ -3,6 +3,10 @@ extension Array {
   /// most `maxNorm`, as PyTorch's `clip_grad_norm_`: with ‖g‖ = √(Σ over every element of every
   /// gradient of g²), every gradient is multiplied by min(1, maxNorm / (‖g‖ + 10⁻⁶)).
   /// Frozen parameters and parameters without a gradient are left out.
+  ///
+  /// Cost: a planned backward pass writes a cleared parameter's gradient in place and its
+  /// node's published gradient (`node.gradient`, the unclipped values) shares that storage, so
+  /// scaling it copies it first: one allocation per clipped parameter per step.
   /// - Returns: ‖g‖ before clipping (computed in `Double`). As in PyTorch (without
   ///   `error_if_nonfinite`), a NaN norm scales every gradient by NaN and an infinite one by 0.
   @discardableResult
@@ -30,7 +34,8 @@ extension Array {
 
   /// Clamps every element of the gradients into [−maxValue, maxValue], as PyTorch's
   /// `clip_grad_value_` (NaN stays NaN). Frozen parameters and parameters without a gradient
-  /// are left out.
+  /// are left out. Like `clipGradients(byGlobalNorm:)`, it copies a gradient that a planned
+  /// pass shares with its node's published gradient (one allocation per parameter per step).
   public func clipGradients<Scalar: TensorScalar>(byValue maxValue: Double)
   where Element == Parameter<Scalar> {
     require(maxValue >= 0, "clipGradients: maxValue must be ≥ 0, got \(maxValue)")
