@@ -29,9 +29,11 @@
 
 // A second core pays off once each thread gets this many multiply-adds (Float; Double, at half
 // the rate, needs half as many). With the workers spinning (below), a hand-off costs ~1 us, and
-// a 64^3 product takes ~6 us on one core; measured in W5, two threads at 64^3 gained nothing
-// (6.07 vs 6.05 us median) and sometimes lost (14.6 us), at 128^3 they give 1.5x.
-#define MIN_WORK_PER_THREAD_F32 (96 * 96 * 96 / 2)
+// a 64^3 product takes ~6 us on one core. With the split schedule (see cr_gemm_split), which
+// never waits mid-product, two threads took 4.1-5.0 us at 64^3 against 5.9-7.9 on one, and
+// 11.5-12.2 against 17.4 at 96^3 (three alternating rounds); below 64^3 they gained nothing
+// measurable. (With only the shared schedule, 64^3 had gained nothing: 6.07 vs 6.05 us.)
+#define MIN_WORK_PER_THREAD_F32 (64 * 64 * 64 / 2)
 #define MIN_WORK_PER_THREAD_F64 (MIN_WORK_PER_THREAD_F32 / 2)
 
 // Chunks each thread's share of a step is cut into (see cr_gemm_job): more let the others take
