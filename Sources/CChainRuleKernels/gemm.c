@@ -324,6 +324,8 @@ int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body bod
 //   Column mode (m <= MC): the shared operand is the step's A block; a chunk is a band of
 //     columns, whose claimer packs that band of B.
 // The shared buffer is doubled: step s packs into half s % 2 once step s - 2 is finished.
+// The split schedule (see cr_gemm_split) reads only the problem (transA ... ldc), `rowMode`
+// (bands of rows, else of columns), `participants` (one band each), `claimed` and `finished`.
 typedef struct {
   int transA, transB;
   ptrdiff_t m, n, k;
@@ -349,12 +351,12 @@ typedef struct {
   atomic_int *progress;               // per chunk: the last step of it that is finished
 } cr_gemm_job;
 
-// A product on several threads runs one of two schedules. The shared one (cr_gemm_job) packs
-// each k slice's shared operand once, for all participants, and hands out chunks step by step;
-// the split one (cr_split_job) cuts C into one independent band per participant, which packs
-// everything it reads itself: some packing is done twice, but the participants never wait for
-// each other until the end. The size decides (cr_gemm_split) unless a test forces one schedule
-// for the products its thread calls (cr_gemm_set_split_mode).
+// A product on several threads runs one of two schedules (both described by a cr_gemm_job).
+// The shared one packs each k slice's shared operand once, for all participants, and hands out
+// chunks step by step; the split one cuts C into one independent band per participant, which
+// packs everything it reads itself: some packing is done twice, but the participants never
+// wait for each other until the end. The size decides (cr_gemm_split) unless a test forces one
+// schedule for the products its thread calls (cr_gemm_set_split_mode).
 static _Thread_local int split_mode = -1;
 
 void cr_gemm_set_split_mode(int mode) { split_mode = mode < 0 ? -1 : mode > 0; }
@@ -374,22 +376,6 @@ static int cr_gemm_split(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, int threads) {
   if (split_mode >= 0) return split_mode;
   return (double)m * (double)n * (double)k < SPLIT_MAX_WORK;
 }
-
-typedef struct {
-  int transA, transB;
-  ptrdiff_t m, n, k;
-  double alpha;
-  const void *a;
-  ptrdiff_t lda;
-  const void *b;
-  ptrdiff_t ldb;
-  double beta;
-  void *c;
-  ptrdiff_t ldc;
-  int parts, columns;   // bands of C (one per participant); cut along columns or rows
-  atomic_int finished;  // bands finished
-  atomic_int claimed[64];
-} cr_split_job;
 
 // ---------------------------------------------------------------------------------------------
 // Packing helper: dst[p * rows + i] = src[i * ld + p] for i < rows, p < kc. This is the

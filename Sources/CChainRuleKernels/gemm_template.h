@@ -288,17 +288,19 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
 // columns when A is the smaller operand (each part packs all of A and its own columns of B),
 // rows otherwise; each band is an independent one-thread product. A part is claimed like a
 // chunk, own first, so a late worker's part is done by the caller.
-TARGET static void FN(split_part)(const cr_split_job *s, int part) {
-  ptrdiff_t tile = s->columns ? NR : MR, size = s->columns ? s->n : s->m;
+TARGET static void FN(split_part)(const cr_gemm_job *s, int part) {
+  int columns = !s->rowMode;
+  ptrdiff_t tile = columns ? NR : MR, size = columns ? s->n : s->m;
   ptrdiff_t tiles = (size + tile - 1) / tile;
-  ptrdiff_t lo = part * tiles / s->parts * tile, hi = (part + 1) * tiles / s->parts * tile;
+  ptrdiff_t bands = s->participants;
+  ptrdiff_t lo = part * tiles / bands * tile, hi = (part + 1) * tiles / bands * tile;
   if (hi > size) hi = size;
   if (hi <= lo) return;
   // The band's sub-product: columns lo..<hi of B and C, or rows lo..<hi of A and C.
   ptrdiff_t m = s->m, n = s->n;
   const T *a = s->a, *b = s->b;
   T *c = s->c;
-  if (s->columns) {
+  if (columns) {
     n = hi - lo;
     b += s->transB ? lo * s->ldb : lo;
     c += lo;
@@ -314,9 +316,9 @@ TARGET static void FN(split_part)(const cr_split_job *s, int part) {
 }
 
 TARGET static void FN(split_task)(void *arg, int p) {
-  cr_split_job *s = arg;
-  for (int i = 0; i < s->parts; i++) {
-    int part = (p + i) % s->parts;
+  cr_gemm_job *s = arg;
+  for (int i = 0; i < s->participants; i++) {
+    int part = (p + i) % s->participants;
     if (atomic_load_explicit(&s->claimed[part], memory_order_relaxed) ||
         atomic_exchange_explicit(&s->claimed[part], 1, memory_order_relaxed))
       continue;
@@ -325,7 +327,8 @@ TARGET static void FN(split_task)(void *arg, int p) {
   }
   if (p != 0) return;
   unsigned spins = 0;
-  while (atomic_load_explicit(&s->finished, memory_order_acquire) < s->parts) cr_backoff(&spins);
+  while (atomic_load_explicit(&s->finished, memory_order_acquire) < s->participants)
+    cr_backoff(&spins);
 }
 
 // Runs the product on up to `threads` threads (see cr_run_parallel for `wait`). Returns 0 when
@@ -334,12 +337,14 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
                     const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
                     ptrdiff_t ldc, int threads, int wait) {
   if (threads > 1 && cr_gemm_split(m, n, k, threads)) {
-    cr_split_job s = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
-                      .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc,
-                      .parts = threads, .columns = m < n};
-    atomic_init(&s.finished, 0);
-    for (int i = 0; i < threads; i++) atomic_init(&s.claimed[i], 0);
-    cr_run_parallel(FN(split_task), &s, threads, wait);
+    atomic_int claimed[64];  // threads <= cr_gemm_max_threads() <= 64
+    cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k,
+                       .alpha = alpha, .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta,
+                       .c = c, .ldc = ldc, .rowMode = m >= n, .participants = threads,
+                       .claimed = claimed};
+    atomic_init(&job.finished, 0);
+    for (int i = 0; i < threads; i++) atomic_init(&claimed[i], 0);
+    cr_run_parallel(FN(split_task), &job, threads, wait);
     return 1;
   }
   cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
