@@ -469,52 +469,32 @@ extension Graph {
           ldb: n, accumulate: !overwritingB, c: g[step.b]!, ldc: n)
       }
     case .unary(let op, let count):
+      // One call for every unary kernel, specialised per op type.
+      @inline(__always) func vjp(_ op: some UnaryElementwise) {
+        op.accumulateVJP(
+          x, output: y, gradient: ybar, into: da, count: count, overwriting: overwritingA)
+      }
       switch op {
-      case .tanh:
-        Tanh().accumulateVJP(
-          x, output: y, gradient: ybar, into: da, count: count,
-          overwriting: overwritingA)
-      case .sigmoid:
-        Sigmoid().accumulateVJP(
-          x, output: y, gradient: ybar, into: da, count: count,
-          overwriting: overwritingA)
-      case .relu:
-        ReLU().accumulateVJP(
-          x, output: y, gradient: ybar, into: da, count: count,
-          overwriting: overwritingA)
-      case .exp:
-        Exp().accumulateVJP(
-          x, output: y, gradient: ybar, into: da, count: count,
-          overwriting: overwritingA)
-      case .log:
-        Log().accumulateVJP(
-          x, output: y, gradient: ybar, into: da, count: count,
-          overwriting: overwritingA)
-      case .square:
-        Square().accumulateVJP(
-          x, output: y, gradient: ybar, into: da, count: count,
-          overwriting: overwritingA)
+      case .tanh: vjp(Tanh())
+      case .sigmoid: vjp(Sigmoid())
+      case .relu: vjp(ReLU())
+      case .exp: vjp(Exp())
+      case .log: vjp(Log())
+      case .square: vjp(Square())
       }
     case .binary(let op, let layoutA, let layoutB, let count):
       let b = UnsafePointer(v[step.b])
       let db = step.needsB ? g[step.b] : nil
+      @inline(__always) func vjp(_ op: some BinaryElementwise) {
+        op.accumulateVJP(
+          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
+          overwritingA: overwritingA, overwritingB: overwritingB)
+      }
       switch op {
-      case .add:
-        Add().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
-          overwritingA: overwritingA, overwritingB: overwritingB)
-      case .subtract:
-        Subtract().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
-          overwritingA: overwritingA, overwritingB: overwritingB)
-      case .multiply:
-        Multiply().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
-          overwritingA: overwritingA, overwritingB: overwritingB)
-      case .divide:
-        Divide().accumulateVJP(
-          x, layoutA, b, layoutB, output: y, gradient: ybar, into: da, db, count: count,
-          overwritingA: overwritingA, overwritingB: overwritingB)
+      case .add: vjp(Add())
+      case .subtract: vjp(Subtract())
+      case .multiply: vjp(Multiply())
+      case .divide: vjp(Divide())
       }
     case .crossEntropyWithLogits(let loss, let count):
       loss.accumulateReducedVJP(
