@@ -12,6 +12,8 @@ import platform
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+probes = [row for row in rows if row.get("probe") == "host"]  # host_probe.c, one per round
+rows = [row for row in rows if "probe" not in row]
 peers = ["numpy", "torch", "jax", "micrograd"]
 rounds = {}  # (workload, peer) -> that side's rows, one per round, in order
 versions = {}
@@ -76,6 +78,15 @@ print(f"machine: {platform.processor() or platform.machine()}, Python {platform.
 print()
 if count > 1:
     print(f"Each cell: the median of {count} rounds; the last column, each round's own ratio.")
+    print()
+if probes:
+    # A quiet core runs the probe's independent adds at ~3.5 per cycle; a busy sibling thread on
+    # the host lowers that at the same clock (see host_probe.c).
+    print("host probe before each round (median of its slices, range in brackets): "
+          + "; ".join(f"{p['ghz']:.2f} GHz [{p['ghz_min']:.2f}–{p['ghz_max']:.2f}], "
+                      f"{p['adds_per_cycle']:.2f} adds/cycle "
+                      f"[{p['adds_per_cycle_min']:.2f}–{p['adds_per_cycle_max']:.2f}]"
+                      if "ghz" in p else p.get("error", "no reading") for p in probes))
     print()
 extra = " ratio per round |" if count > 1 else ""
 print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |"

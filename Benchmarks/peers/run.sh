@@ -13,6 +13,9 @@
 #   Benchmarks/peers/run.sh --rounds 3 every side measured 3 times, alternating, and each cell the
 #                                      median of its rounds (a shared machine's minutes differ)
 #
+# Before each round, host_probe.c measures the core's clock and its free integer throughput (a
+# busy sibling thread on a virtual machine's host lowers it); compare.py prints both.
+#
 # Creates a virtual environment from PyPI in Benchmarks/peers/.venv on first use.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -58,6 +61,11 @@ echo "== building chainrule-bench and chainrule (release)" >&2
 results="$(mktemp)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$results" "$scratch"' EXIT
+# The host probe (host_probe.c): the core's clock and how much of its throughput is left, before
+# each round, so that a round slowed by the host shows as such. Built with the toolchain's clang.
+probe="$scratch/host_probe"
+"${CC:-clang}" -O2 "$here/host_probe.c" -o "$probe" 2>/dev/null || cc -O2 "$here/host_probe.c" -o "$probe" \
+  || { echo "run.sh: could not build host_probe.c; rounds are not probed" >&2; probe=""; }
 if [[ $sweep -eq 1 ]]; then
   echo "== sweep: chainrule, then torch" >&2
   "$root/.build/release/chainrule-bench" --sweep "${quick[@]}" >>"$results"
@@ -69,6 +77,7 @@ if [[ $sweep -eq 1 ]]; then
 fi
 for ((round = 1; round <= rounds; round++)); do
   [[ $rounds -gt 1 ]] && echo "== round $round of $rounds" >&2
+  [[ -n "$probe" ]] && "$probe" >>"$results"
   echo "== chainrule" >&2
   "$root/.build/release/chainrule-bench" --json "${quick[@]}" >>"$results"
   echo "== peers" >&2
