@@ -111,40 +111,80 @@ import Testing
     #expect(try run(true) == run(false))
   }
 
-  /// The C kernel (vectorised in release builds) against the formula evaluated here in Float,
-  /// one rounded operation at a time: the same bits, over a length with a vector remainder.
-  @Test(arguments: [0.0, 0.05] as [Float], [false, true])
-  func adamKernelMatchesTheScalarFormulaBitForBit(weightDecay: Float, decoupled: Bool) {
+  /// Adam's element loop written out here, one rounded operation at a time, from step t's
+  /// scalars s = η/(1 − β₁ᵗ) and r = 1/√(1 − β₂ᵗ) (in Double, rounded to `Scalar` once):
+  /// g ← g + p·λ (L2) or p ← p·(1 − η·λ) (decoupled);  m ← m·β₁ + g·(1 − β₁);
+  /// v ← v·β₂ + (g·g)·(1 − β₂);  p ← p − (s·m)/(√v·r + ε).
+  /// `textbook` is the mutant: the corrections c = 1 − βᵗ rounded to `Scalar` and applied per
+  /// element, p ← p − η·(m/c₁)/(√(v/c₂) + ε) (the kernel's order before it had one division).
+  static func referenceAdam<Scalar: TensorScalar>(
+    _ p: inout [Scalar], _ m: inout [Scalar], _ v: inout [Scalar], _ g: [Scalar], step t: Int,
+    eta: Scalar, beta1 b1: Scalar, beta2 b2: Scalar, epsilon eps: Scalar, weightDecay: Scalar,
+    decoupled: Bool, textbook: Bool = false
+  ) {
+    let correction1 = 1 - pow(Double(b1), Double(t))
+    let correction2 = 1 - pow(Double(b2), Double(t))
+    let s = Scalar(Double(eta) / correction1)
+    let r = Scalar(1 / correction2.squareRoot())
+    let (c1, c2) = (Scalar(correction1), Scalar(correction2))
+    for i in p.indices {
+      var gi = g[i]
+      if !decoupled && weightDecay != 0 { gi += p[i] * weightDecay }
+      if decoupled && weightDecay != 0 { p[i] *= 1 - eta * weightDecay }
+      m[i] = m[i] * b1 + gi * (1 - b1)
+      v[i] = v[i] * b2 + (gi * gi) * (1 - b2)
+      if textbook {
+        p[i] -= eta * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+      } else {
+        p[i] -= (s * m[i]) / (v[i].squareRoot() * r + eps)
+      }
+    }
+  }
+
+  /// Three steps of `Adam`/`AdamW` (the C kernel, vectorised in release builds) against
+  /// `referenceAdam`: the same bits in p, m and v, over a length with a vector remainder. The
+  /// textbook-order mutant must differ from the kernel in some element of p, so that the
+  /// comparison sees the order of the operations, not only the formula.
+  func checkAdamKernel<Scalar: TensorScalar>(
+    _: Scalar.Type, weightDecay: Scalar, decoupled: Bool
+  ) {
     let n = 1003
     var generator = Xoshiro256StarStar(seed: 9)
-    let p0 = (0..<n).map { _ in Float(generator.nextNormal()) }
-    let gradients = (0..<3).map { _ in (0..<n).map { _ in Float(generator.nextNormal()) } }
-    let (eta, b1, b2, eps): (Float, Float, Float, Float) = (0.01, 0.9, 0.999, 1e-8)
+    let p0 = (0..<n).map { _ in Scalar(generator.nextNormal()) }
+    let gradients = (0..<3).map { _ in (0..<n).map { _ in Scalar(generator.nextNormal()) } }
+    let (eta, b1, b2, eps): (Scalar, Scalar, Scalar, Scalar) = (0.01, 0.9, 0.999, 1e-8)
     let parameter = Parameter(Tensor(p0), name: "w")
-    let optimizer: any Optimizer<Float> =
+    let optimizer: any Optimizer<Scalar> =
       decoupled
       ? AdamW(parameters: [parameter], learningRate: eta, weightDecay: weightDecay)
       : Adam(parameters: [parameter], learningRate: eta, weightDecay: weightDecay)
-    var p = p0
-    var m = [Float](repeating: 0, count: n)
-    var v = [Float](repeating: 0, count: n)
-    for (t, g) in gradients.enumerated() {
+    let zeros = [Scalar](repeating: 0, count: n)
+    var (p, m, v) = (p0, zeros, zeros)
+    var (mutantP, mutantM, mutantV) = (p0, zeros, zeros)
+    for (index, g) in gradients.enumerated() {
       parameter.gradient = Tensor(g)
       optimizer.step()
-      let c1 = Float(1 - pow(Double(b1), Double(t + 1)))  // as the optimizer: β in Float
-      let c2 = Float(1 - pow(Double(b2), Double(t + 1)))
-      for i in 0..<n {
-        var gi = g[i]
-        if !decoupled && weightDecay != 0 { gi += p[i] * weightDecay }
-        if decoupled && weightDecay != 0 { p[i] *= 1 - eta * weightDecay }
-        m[i] = m[i] * b1 + gi * (1 - b1)
-        v[i] = v[i] * b2 + (gi * gi) * (1 - b2)
-        p[i] -= eta * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
-      }
+      Self.referenceAdam(
+        &p, &m, &v, g, step: index + 1, eta: eta, beta1: b1, beta2: b2, epsilon: eps,
+        weightDecay: weightDecay, decoupled: decoupled)
+      Self.referenceAdam(
+        &mutantP, &mutantM, &mutantV, g, step: index + 1, eta: eta, beta1: b1, beta2: b2,
+        epsilon: eps, weightDecay: weightDecay, decoupled: decoupled, textbook: true)
     }
-    func mismatches(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0 != $1 }.count }
-    #expect(mismatches(parameter.value.scalars, p) == 0)
-    #expect(mismatches(optimizer.state["w.m"]!.scalars, m) == 0)
-    #expect(mismatches(optimizer.state["w.v"]!.scalars, v) == 0)
+    let label = "\(Scalar.self) λ=\(weightDecay) decoupled=\(decoupled)"
+    #expect(bitMismatches(parameter.value.scalars, p) == 0, "p: \(label)")
+    #expect(bitMismatches(optimizer.state["w.m"]!.scalars, m) == 0, "m: \(label)")
+    #expect(bitMismatches(optimizer.state["w.v"]!.scalars, v) == 0, "v: \(label)")
+    #expect(bitMismatches(mutantP, p) > 0, "the textbook-order mutant went unnoticed: \(label)")
+  }
+
+  @Test(arguments: [0.0, 0.05] as [Float], [false, true])
+  func adamKernelMatchesTheScalarFormulaBitForBitInFloat(weightDecay: Float, decoupled: Bool) {
+    checkAdamKernel(Float.self, weightDecay: weightDecay, decoupled: decoupled)
+  }
+
+  @Test(arguments: [0.0, 0.05] as [Double], [false, true])
+  func adamKernelMatchesTheScalarFormulaBitForBitInDouble(weightDecay: Double, decoupled: Bool) {
+    checkAdamKernel(Double.self, weightDecay: weightDecay, decoupled: decoupled)
   }
 }

@@ -92,11 +92,12 @@ struct OptimizerKernelTests {
     checkSGD(Double.self, variant, n)
   }
 
-  /// Each kernel family (every SGD variant, Adam, AdamW, centred RMSProp with momentum and
-  /// decay) on every supported instruction set, on one thread and forced onto two, from the
-  /// same buffers: equal bit for bit to the plain loop (`generic`) on one thread. With
-  /// `workerDelay` the pool's worker arrives after the caller has finished its own half, so the
-  /// caller takes over the late worker's half (GemmTests.lateWorker's situation).
+  /// Each kernel family (every SGD variant, Adam plain and with L2, AdamW, centred RMSProp
+  /// with momentum and decay) on every supported instruction set, on one thread and forced
+  /// onto two, from the same buffers: equal bit for bit to the plain loop (`generic`) on one
+  /// thread. With `workerDelay` the pool's worker arrives after the caller has finished its
+  /// own half, so the caller takes over the late worker's half (GemmTests.lateWorker's
+  /// situation).
   func checkThreads<Scalar: TensorScalar>(_: Scalar.Type, workerDelay: Int64) {
     let n = 20_011
     var generator = Xoshiro256StarStar(seed: 5)
@@ -137,10 +138,11 @@ struct OptimizerKernelTests {
           ))
       }
     }
-    for (l2, decoupled) in [(0.01, 0.0), (0.0, 0.01)] {
+    for (l2, decoupled) in [(0.0, 0.0), (0.01, 0.0), (0.0, 0.01)] {
+      // Step 3: s = η/(1 − 0.9³) = 0.001/0.271, r = 1/√(1 − 0.999³) = 1/√0.002997.
       let rule = cr_adam_hyperparameters(
-        learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, correction1: 0.271,
-        correction2: 0.002997, l2Penalty: l2, decoupledDecay: decoupled)
+        learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, stepSize: 0.001 / 0.271,
+        rootScale: 1 / 0.002997.squareRoot(), l2Penalty: l2, decoupledDecay: decoupled)
       kernels.append(
         (
           "Adam l2=\(l2) decoupled=\(decoupled)",

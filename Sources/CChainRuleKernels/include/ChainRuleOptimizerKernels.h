@@ -30,16 +30,19 @@ int cr_sgd_f32(ptrdiff_t n, float *p, float *v, const float *g, cr_sgd_hyperpara
 int cr_sgd_f64(ptrdiff_t n, double *p, double *v, const double *g, cr_sgd_hyperparameters h,
                int isa, int threads);
 
-/// The hyperparameters of one Adam/AdamW step; `correction1`/`correction2` are 1 − β₁ᵗ, 1 − β₂ᵗ.
+/// The hyperparameters of one Adam/AdamW step at a parameter's step t. The bias corrections
+/// come folded into two scalars, computed once per parameter and step in double precision and
+/// rounded to the element type: `stepSize` = η/(1 − β₁ᵗ) and `rootScale` = 1/√(1 − β₂ᵗ).
 /// `l2Penalty` is Adam's λ (added to the gradient), `decoupledDecay` AdamW's (p ← p − ηλp).
 typedef struct {
-  double learningRate, beta1, beta2, epsilon, correction1, correction2, l2Penalty, decoupledDecay;
+  double learningRate, beta1, beta2, epsilon, stepSize, rootScale, l2Penalty, decoupledDecay;
 } cr_adam_hyperparameters;
 
 /// One Adam step over n elements, p, m and v updated in place from the gradient g:
-/// g ← g + λp; p ← (1 − ηλ_d)p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
-/// p ← p − η·(m/c₁)/(√(v/c₂) + ε). The arithmetic is IEEE, operation for operation (no
-/// contraction into FMA), so every vector width gives the same bits.
+/// g ← g + p·λ; p ← p·(1 − η·λ_d); m ← m·β₁ + g·(1 − β₁); v ← v·β₂ + (g·g)·(1 − β₂);
+/// p ← p − (stepSize·m)/(√v·rootScale + ε): one division and one square root per element.
+/// The arithmetic is IEEE, operation for operation as written (no contraction into FMA), so
+/// every vector width gives the same bits.
 int cr_adam_f32(ptrdiff_t n, float *p, float *m, float *v, const float *g,
                 cr_adam_hyperparameters h, int isa, int threads);
 /// Double-precision twin of `cr_adam_f32`.

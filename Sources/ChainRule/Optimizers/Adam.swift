@@ -7,6 +7,16 @@ import Foundation
 /// At a parameter's step t (from 1), for a parameter p with gradient g:
 /// g ← g + λp;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
 /// m̂ = m/(1 − β₁ᵗ);  v̂ = v/(1 − β₂ᵗ);  p ← p − η · m̂/(√v̂ + ε).
+///
+/// Computed, as PyTorch's fused kernel does, without dividing each element by the corrections:
+/// once per parameter and step, in Double and then rounded to `Scalar`, the step size
+/// s = η/(1 − β₁ᵗ) and r = 1/√(1 − β₂ᵗ); then per element, operation for operation (each
+/// rounded to `Scalar`, no fused multiply-add):
+/// g ← g + p·λ;  m ← m·β₁ + g·(1 − β₁);  v ← v·β₂ + (g·g)·(1 − β₂);  p ← p − (s·m)/(√v·r + ε).
+/// That is η·m̂/(√v̂ + ε) (√v̂ = √v·r), with one division and one square root per element
+/// instead of three and one; the last bits differ from the formula written out term by term.
+/// (PyTorch divides √v by √(1 − β₂ᵗ); multiplying by its reciprocal saves a second division.)
+///
 /// As in PyTorch, t counts the updates each parameter received: a parameter without a gradient
 /// in a step (`hasGradient` false, or frozen) is skipped, its moments and t unchanged.
 /// State: `<name>.m`, `<name>.v` and `<name>.step` (t, a one-element tensor) per parameter.
@@ -61,7 +71,7 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
 
   /// Applies one update to every parameter that has a gradient: one fused, allocation-free
   /// pass per parameter (the moments are updated in place), the arithmetic exactly as written
-  /// above (and in `AdamW`'s doc comment for the decoupled decay).
+  /// above, operation for operation (and in `AdamW`'s doc comment for the decoupled decay).
   @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
   public func step() {
     let rule = AdamRule(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
@@ -84,6 +94,9 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
 ///
 /// At a parameter's step t (from 1): p ← p − ηλp;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
 /// m̂ = m/(1 − β₁ᵗ);  v̂ = v/(1 − β₂ᵗ);  p ← p − η · m̂/(√v̂ + ε).
+/// Computed as `Adam` computes it (s = η/(1 − β₁ᵗ), r = 1/√(1 − β₂ᵗ) once per step), the decay
+/// first: p ← p·(1 − η·λ);  m ← m·β₁ + g·(1 − β₁);  v ← v·β₂ + (g·g)·(1 − β₂);
+/// p ← p − (s·m)/(√v·r + ε), each operation rounded to `Scalar`.
 /// Parameters without a gradient are skipped, as in `Adam` (so they do not decay either).
 /// State: `<name>.m`, `<name>.v` and `<name>.step` per parameter.
 public final class AdamW<Scalar: TensorScalar>: Adam<Scalar> {
@@ -151,14 +164,11 @@ struct AdamMoments<Scalar: TensorScalar> {
     let shape = parameter.value.shape
     var m = buffers.take(index, "m", shape: shape)
     var v = buffers.take(index, "v", shape: shape)
-    // 1 − βᵗ in Double, as PyTorch does, then rounded to the parameter's type.
-    let t = Double(steps[index])
-    let correction1 = Scalar(1 - pow(Double(rule.beta1), t))
-    let correction2 = Scalar(1 - pow(Double(rule.beta2), t))
+    let scales = Self.biasCorrectionScales(rule, step: steps[index])
     let hyperparameters = cr_adam_hyperparameters(
       learningRate: Double(rule.learningRate), beta1: Double(rule.beta1),
       beta2: Double(rule.beta2), epsilon: Double(rule.epsilon),
-      correction1: Double(correction1), correction2: Double(correction2),
+      stepSize: Double(scales.stepSize), rootScale: Double(scales.rootScale),
       l2Penalty: Double(l2Penalty), decoupledDecay: Double(decoupledDecay))
     parameter.gradient.scalars.withUnsafeBufferPointer { g in
       parameter.value.withUnsafeMutableBufferPointer { p in
@@ -171,6 +181,19 @@ struct AdamMoments<Scalar: TensorScalar> {
     }
     buffers.store(index, "m", m)
     buffers.store(index, "v", v)
+  }
+
+  /// The bias corrections of step t folded into two scalars: the step size η/(1 − β₁ᵗ) and
+  /// 1/√(1 − β₂ᵗ), the scale of √v. Each is computed in Double from η and the β's as `Scalar`
+  /// holds them (1 − βᵗ in Double as in PyTorch) and rounded to `Scalar` once.
+  static func biasCorrectionScales(
+    _ rule: AdamRule<Scalar>, step t: Int
+  ) -> (stepSize: Scalar, rootScale: Scalar) {
+    let correction1 = 1 - pow(Double(rule.beta1), Double(t))
+    let correction2 = 1 - pow(Double(rule.beta2), Double(t))
+    return (
+      Scalar(Double(rule.learningRate) / correction1), Scalar(1 / correction2.squareRoot())
+    )
   }
 
   /// The moments by `<name>.m`/`<name>.v`, and `<name>.step` for every parameter updated at
