@@ -229,6 +229,10 @@ DEFINE_PICK(f64)
   static int run_##SUFFIX(kernel_##SUFFIX kernel, ptrdiff_t grain, int threads, ptrdiff_t n, T *p, \
                           T *x, T *y, T *z, const T *g, const void *h) {                           \
     if (n <= 0 || !kernel) return 0;                                                               \
+    if (threads == 0 && n < 2 * grain) { /* one thread: no pool hand-off (a bias, a small net) */ \
+      kernel(n, p, x, y, z, g, h);                                                                 \
+      return 1;                                                                                    \
+    }                                                                                              \
     job_##SUFFIX job = {kernel, p, x, y, z, g, h};                                                 \
     return cr_parallel_for(n, grain, threads, range_##SUFFIX, &job);                               \
   }
