@@ -68,12 +68,14 @@ public final class Graph<Scalar: TensorScalar> {
   @exclusivity(unchecked) var gradients: [Tensor<Scalar>?] = []
   private var scopeStack: [String] = []
   /// Per open `throwingShapeErrors` scope, innermost last: the first shape error inside it.
-  private var shapeErrorScopes: [ShapeError?] = []
+  /// (Read by every forward and backward pass, as the storage above.)
+  @exclusivity(unchecked) private var shapeErrorScopes: [ShapeError?] = []
 
   /// Per-node buffers that forward and backward reuse from run to run (see `Graph+Execution`).
   @exclusivity(unchecked) var execution = ExecutionState<Scalar>()
-  /// Gradient hooks by node id (`Graph+Hooks`); empty unless a hook was registered.
-  var gradientHooks: [Int: [GradientHook]] = [:]
+  /// Gradient hooks by node id (`Graph+Hooks`); empty unless a hook was registered. (Read by
+  /// every backward pass, as the storage above.)
+  @exclusivity(unchecked) var gradientHooks: [Int: [GradientHook]] = [:]
 
   /// Creates an empty graph.
   public init() {}
