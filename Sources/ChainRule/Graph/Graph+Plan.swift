@@ -253,15 +253,16 @@ extension Graph {
     prepareExecution()
     let plan = currentPlan(resizing: true)!
     for id in plan.leaves { bindValue(id, plan) }
-    for step in plan.steps {
-      if step.kernel.isGeneric {
-        bindValue(step.node, plan)
-      } else {  // its kernel writes in place
-        plan.values[step.node] = values.stored[step.node].withUnsafeMutableBufferPointer {
+    // The specialised steps' kernels write their values in place (one exclusive access to the
+    // values for all of them); a generic step's op may replace its value, bound after it runs.
+    values.stored.withUnsafeMutableBufferPointer { stored in
+      for step in plan.steps where !step.kernel.isGeneric {
+        plan.values[step.node] = stored[step.node].withUnsafeMutableBufferPointer {
           $0.baseAddress
         }
       }
     }
+    for step in plan.steps where step.kernel.isGeneric { bindValue(step.node, plan) }
     for step in plan.steps {
       if step.kernel.isGeneric {
         evaluateInPlace(step.node)
