@@ -586,4 +586,10 @@ extension NodeValues {
     if let parameter = parameters[id] { return parameter.value.shape == shape }
     return stored[id].shape == shape
   }
+
+  /// The number of elements of node `id`'s value, read without copying the tensor.
+  func elementCount(_ id: Int) -> Int {
+    if let parameter = parameters[id] { return parameter.value.count }
+    return stored[id].count
+  }
 }

@@ -247,15 +247,17 @@ public final class Graph<Scalar: TensorScalar> {
   public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {
     require(output.graph === self, "backward: output node from another graph")
     requireNoPlaceholders("backward")
-    let outputShape = values[output.id].shape
+    // The output's value is read in place (not copied): this runs on every training step.
     if let seed {
       require(
-        seed.shape == outputShape,
-        "backward: seed shape \(seed.shape) differs from output \(output.label) \(outputShape)")
+        values.hasShape(output.id, seed.shape),
+        "backward: seed shape \(seed.shape) differs from output \(output.label) "
+          + "\(values[output.id].shape)")
     } else {
       require(
-        values[output.id].count == 1,
-        "backward: output \(output.label) has shape \(outputShape); pass a seed gradient")
+        values.elementCount(output.id) == 1,
+        "backward: output \(output.label) has shape \(values[output.id].shape); "
+          + "pass a seed gradient")
     }
     runBackward(from: output.id, seed: seed)
   }
