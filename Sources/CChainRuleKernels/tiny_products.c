@@ -77,27 +77,28 @@ DEFINE_TINY_VARIANT(generic, )
 #if defined(__x86_64__)
 DEFINE_TINY_VARIANT(avx2, __attribute__((target("avx2,fma"))))
 DEFINE_TINY_VARIANT(avx512, __attribute__((target("avx512f,fma"))))
-#define TINY_DISPATCH(S, ...)                           \
-  switch (isa) {                                        \
-    case CR_GEMM_AVX512: S##_tiny_avx512(__VA_ARGS__); break; \
-    case CR_GEMM_AVX2: S##_tiny_avx2(__VA_ARGS__); break;     \
-    default: S##_tiny_generic(__VA_ARGS__); break;            \
-  }
-#else
-#define TINY_DISPATCH(S, ...) S##_tiny_generic(__VA_ARGS__)
 #endif
 
-#define DEFINE_TINY_ENTRY(NAME, T, S)                                                            \
-  int NAME(int isa, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, \
-           ptrdiff_t lda, const T *b, ptrdiff_t ldb, int accumulate, T *c, ptrdiff_t ldc) {    \
+#if defined(__x86_64__)
+#define TINY_PICK(S)                                   \
+  switch (isa) {                                       \
+    case CR_GEMM_AVX512: return S##_tiny_avx512;       \
+    case CR_GEMM_AVX2: return S##_tiny_avx2;           \
+    default: return S##_tiny_generic;                  \
+  }
+#else
+#define TINY_PICK(S) return S##_tiny_generic;
+#endif
+
+#define DEFINE_TINY_PICK(NAME, KERNEL, S)                                                        \
+  KERNEL NAME(int isa) {                                                                       \
     if (isa == CR_GEMM_AUTO) {                                                                 \
       isa = cr_gemm_default_isa();                                                             \
     } else if (!cr_gemm_isa_supported(isa)) {                                                  \
-      return CR_GEMM_AUTO;                                                                     \
+      return NULL;                                                                             \
     }                                                                                          \
-    TINY_DISPATCH(S, transA, transB, m, n, k, a, lda, b, ldb, accumulate, c, ldc)              \
-    return isa;                                                                                \
+    TINY_PICK(S)                                                                               \
   }
 
-DEFINE_TINY_ENTRY(cr_sgemm_tiny, float, s)
-DEFINE_TINY_ENTRY(cr_dgemm_tiny, double, d)
+DEFINE_TINY_PICK(cr_sgemm_tiny_kernel_for, cr_sgemm_tiny_kernel, s)
+DEFINE_TINY_PICK(cr_dgemm_tiny_kernel_for, cr_dgemm_tiny_kernel, d)

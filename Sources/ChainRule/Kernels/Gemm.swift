@@ -113,19 +113,38 @@ enum Gemm {
     accumulate: Bool, c: UnsafeMutablePointer<Scalar>, ldc: Int,
     instructionSet: GemmInstructionSet? = nil
   ) {
-    let isa = instructionSet?.code ?? Int32(CR_GEMM_AUTO)
     let (ta, tb, add): (Int32, Int32, Int32) = (
       transposeA ? 1 : 0, transposeB ? 1 : 0, accumulate ? 1 : 0
     )
     if Scalar.self == Float.self {
-      _ = cr_sgemm_tiny(
-        isa, ta, tb, m, n, k, cast(a), lda, cast(b), ldb, add, cast(c), ldc)
+      let kernel = instructionSet.map { tinyKernel(Float.self, $0) } ?? defaultTinyFloat
+      kernel(ta, tb, m, n, k, cast(a), lda, cast(b), ldb, add, cast(c), ldc)
     } else if Scalar.self == Double.self {
-      _ = cr_dgemm_tiny(
-        isa, ta, tb, m, n, k, cast(a), lda, cast(b), ldb, add, cast(c), ldc)
+      let kernel = instructionSet.map { tinyKernel(Double.self, $0) } ?? defaultTinyDouble
+      kernel(ta, tb, m, n, k, cast(a), lda, cast(b), ldb, add, cast(c), ldc)
     } else {
       fatalError("Gemm.multiplyTiny: no kernel for \(Scalar.self); use Float or Double")
     }
+  }
+
+  /// The tiny kernels of the default instruction set, picked once.
+  private static let defaultTinyFloat = cr_sgemm_tiny_kernel_for(Int32(CR_GEMM_AUTO))!
+  private static let defaultTinyDouble = cr_dgemm_tiny_kernel_for(Int32(CR_GEMM_AUTO))!
+
+  private static func tinyKernel(_: Float.Type, _ set: GemmInstructionSet)
+    -> cr_sgemm_tiny_kernel
+  {
+    require(
+      set.isSupported, "Gemm.multiplyTiny: this CPU does not support the \(set.rawValue) kernels")
+    return cr_sgemm_tiny_kernel_for(set.code)!
+  }
+
+  private static func tinyKernel(_: Double.Type, _ set: GemmInstructionSet)
+    -> cr_dgemm_tiny_kernel
+  {
+    require(
+      set.isSupported, "Gemm.multiplyTiny: this CPU does not support the \(set.rawValue) kernels")
+    return cr_dgemm_tiny_kernel_for(set.code)!
   }
 
   @inline(__always)
