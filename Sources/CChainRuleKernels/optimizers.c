@@ -238,6 +238,10 @@ DEFINE_PICK(f64)
   static int run_##SUFFIX(kernel_##SUFFIX kernel, ptrdiff_t grain, int threads, ptrdiff_t n, T *p, \
                           T *x, T *y, T *z, const T *g, const void *h) {                           \
     if (n <= 0 || !kernel) return 0;                                                               \
+    if (threads == 0 && n < 2 * grain) { /* one thread: no pool hand-off (a bias, a small net) */ \
+      kernel(n, p, x, y, z, g, h);                                                                 \
+      return 1;                                                                                    \
+    }                                                                                              \
     job_##SUFFIX job = {kernel, p, x, y, z, g, h};                                                 \
     return cr_parallel_for(n, grain, threads, range_##SUFFIX, &job);                               \
   }
@@ -245,14 +249,26 @@ DEFINE_PICK(f64)
 DEFINE_RUN(float, f32)
 DEFINE_RUN(double, f64)
 
+// A parameter this small (a bias, a small network's weight) takes the plain loop inline: the
+// same bits as every variant, without picking one (the pick and the call cost more than it).
+#define SGD_INLINE_BELOW 64
+
 int cr_sgd_f32(ptrdiff_t n, float *p, float *v, const float *g, cr_sgd_hyperparameters h,
                int isa, int threads) {
+  if (isa == CR_GEMM_AUTO && threads == 0 && n > 0 && n < SGD_INLINE_BELOW) {
+    sgd_body_float(n, p, v, g, h);
+    return 1;
+  }
   return run_f32(pick_f32(isa, VARIANTS(sgd_f32)), SGD_GRAIN, threads,
                  n, p, v, NULL, NULL, g, &h);
 }
 
 int cr_sgd_f64(ptrdiff_t n, double *p, double *v, const double *g, cr_sgd_hyperparameters h,
                int isa, int threads) {
+  if (isa == CR_GEMM_AUTO && threads == 0 && n > 0 && n < SGD_INLINE_BELOW) {
+    sgd_body_double(n, p, v, g, h);
+    return 1;
+  }
   return run_f64(pick_f64(isa, VARIANTS(sgd_f64)), SGD_GRAIN, threads,
                  n, p, v, NULL, NULL, g, &h);
 }

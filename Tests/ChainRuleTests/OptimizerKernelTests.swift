@@ -22,9 +22,10 @@ let sgdVariants: [SGDVariant] = [
   SGDVariant(momentum: 0.8, nesterov: true, weightDecay: 0.01),
 ]
 
-/// Odd lengths: shorter than a vector, with a remainder after the vector loop, and one above
-/// the length from which the C kernel cuts the loop in two halves for two threads.
-let optimizerKernelLengths = [1, 7, 1003, 70_001]
+/// Odd lengths: shorter than a vector, the longest that SGD's kernel runs inline (63, below
+/// `SGD_INLINE_BELOW`), with a remainder after the vector loop, and one above the length from
+/// which the C kernel cuts the loop in two halves for two threads.
+let optimizerKernelLengths = [1, 7, 63, 1003, 70_001]
 
 /// The optimizers' C kernels (vectorised, threaded) against the formulas evaluated in Swift,
 /// one rounded operation at a time, and the threaded paths against one thread.

@@ -32,8 +32,9 @@
 final class ExecutionPlan<Scalar: TensorScalar> {
   /// How one op node runs.
   enum Kernel {
-    /// Y = A · B, A: [m, k], B: [k, n] (all positive).
-    case matmul(m: Int, n: Int, k: Int)
+    /// Y = A · B, A: [m, k], B: [k, n] (all positive); `tiny`: all three products (the
+    /// forward one and both VJPs) are small enough for `Gemm.multiplyTiny` (`Gemm.isTiny`).
+    case matmul(m: Int, n: Int, k: Int, tiny: Bool)
     /// An element-wise function of one operand over `count` elements.
     case unary(UnaryKernel, count: Int)
     /// An element-wise function of two operands, broadcast over `count` result elements.
@@ -68,6 +69,8 @@ final class ExecutionPlan<Scalar: TensorScalar> {
 
   /// The op nodes in creation order.
   let steps: [Step]
+  /// The number of nodes (leaves and ops).
+  let nodeCount: Int
   /// The leaves' shapes the plan was derived for; another shape means a new plan.
   let leafShapes: [(id: Int, shape: [Int])]
   /// The leaf nodes' ids, in creation order.
@@ -87,7 +90,11 @@ final class ExecutionPlan<Scalar: TensorScalar> {
   let values: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
   let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
   /// Per node, whether the current pass writes its gradient into its parameter's storage.
+  /// Left set after the pass, for the next take-back (`takeBackPublishedGradients`): that
+  /// node's published gradient is the parameter's own storage, dropped there, not kept.
   let writesParameter: UnsafeMutablePointer<Bool>
+  /// Per node, whether a gradient reached it in the current pass (the definition's `reached`).
+  let reached: UnsafeMutablePointer<Bool>
 
   init(
     steps: [Step], leafShapes: [(id: Int, shape: [Int])], shapes: [[Int]],
@@ -95,6 +102,7 @@ final class ExecutionPlan<Scalar: TensorScalar> {
     directParameters: [Parameter<Scalar>?]
   ) {
     let nodeCount = shapes.count
+    self.nodeCount = nodeCount
     self.steps = steps
     self.leafShapes = leafShapes
     self.leaves = leafShapes.map(\.id)
@@ -108,12 +116,15 @@ final class ExecutionPlan<Scalar: TensorScalar> {
     gradients.initialize(repeating: nil, count: max(nodeCount, 1))
     writesParameter = .allocate(capacity: max(nodeCount, 1))
     writesParameter.initialize(repeating: false, count: max(nodeCount, 1))
+    reached = .allocate(capacity: max(nodeCount, 1))
+    reached.initialize(repeating: false, count: max(nodeCount, 1))
   }
 
   deinit {
     values.deallocate()
     gradients.deallocate()
     writesParameter.deallocate()
+    reached.deallocate()
   }
 }
 
@@ -204,7 +215,8 @@ extension Graph {
     }
     if operation is MatMul {
       let (m, k, n) = (a[0], a[1], b[1])
-      return m > 0 && n > 0 && k > 0 ? .matmul(m: m, n: n, k: k) : .generic
+      return m > 0 && n > 0 && k > 0
+        ? .matmul(m: m, n: n, k: k, tiny: Gemm.isTiny(m: m, n: n, k: k)) : .generic
     }
     let binary: ExecutionPlan<Scalar>.BinaryKernel
     switch operation {
@@ -241,15 +253,16 @@ extension Graph {
     prepareExecution()
     let plan = currentPlan(resizing: true)!
     for id in plan.leaves { bindValue(id, plan) }
-    for step in plan.steps {
-      if step.kernel.isGeneric {
-        bindValue(step.node, plan)
-      } else {  // its kernel writes in place
-        plan.values[step.node] = values.stored[step.node].withUnsafeMutableBufferPointer {
+    // The specialised steps' kernels write their values in place (one exclusive access to the
+    // values for all of them); a generic step's op may replace its value, bound after it runs.
+    values.stored.withUnsafeMutableBufferPointer { stored in
+      for step in plan.steps where !step.kernel.isGeneric {
+        plan.values[step.node] = stored[step.node].withUnsafeMutableBufferPointer {
           $0.baseAddress
         }
       }
     }
+    for step in plan.steps where step.kernel.isGeneric { bindValue(step.node, plan) }
     for step in plan.steps {
       if step.kernel.isGeneric {
         evaluateInPlace(step.node)
@@ -269,25 +282,25 @@ extension Graph {
     // The definition's reverse loop, step by step: x̄ᵢ += ȳ · ∂y/∂xᵢ at each reached op, where
     // x̄ᵢ = 0 + ȳ · ∂y/∂xᵢ is written at the first share xᵢ gets (not reached yet).
     for step in plan.steps.reversed() {
-      guard step.node <= output, execution.reached[step.node], step.needsAny else { continue }
+      guard step.node <= output, plan.reached[step.node], step.needsAny else { continue }
       if step.kernel.isGeneric {
         // The op adds into its operands' buffers: those that no step wrote yet in this pass
         // are zeroed first, once (the step marks them reached).
         let needs = execution.operandNeeds[step.node]
         for (slot, input) in records[step.node].inputs.enumerated()
-        where needs[slot] && !execution.reached[input] {
+        where needs[slot] && !plan.reached[input] {
           plan.gradients[input]?.update(repeating: 0, count: plan.counts[input])
-          execution.reached[input] = true
+          plan.reached[input] = true
         }
         propagate(step.node, needs: needs)
         for input in records[step.node].inputs where input != output { bindGradient(input, plan) }
       } else {
         backwardStep(
           step, plan.values, plan.gradients,
-          overwritingA: step.needsA && !execution.reached[step.a],
-          overwritingB: step.needsB && !execution.reached[step.b])
-        if step.needsA { execution.reached[step.a] = true }
-        if step.needsB { execution.reached[step.b] = true }
+          overwritingA: step.needsA && !plan.reached[step.a],
+          overwritingB: step.needsB && !plan.reached[step.b])
+        if step.needsA { plan.reached[step.a] = true }
+        if step.needsB { plan.reached[step.b] = true }
       }
     }
     publishGradients(upTo: output, plan)
@@ -303,22 +316,27 @@ extension Graph {
     upTo output: Int, seed: Tensor<Scalar>?, _ plan: ExecutionPlan<Scalar>
   ) {
     takeBackPublishedGradients()
-    for id in 0..<output {
-      execution.reached[id] = false
-      plan.writesParameter[id] = false
-      if !execution.needsGradient[id] {
-        plan.gradients[id] = nil
-      } else if let parameter = plan.directParameters[id],
-        let storage = parameterGradientStorage(id, parameter, plan)
-      {
-        plan.gradients[id] = storage
-        plan.writesParameter[id] = true
-      } else {
-        plan.gradients[id] = execution.gradientBuffers[id].uniqueStorage(shape: plan.shapes[id])
+    let needsGradient = execution.needsGradient
+    // One exclusive access to the buffers for the whole loop, not one per node.
+    execution.gradientBuffers.withUnsafeMutableBufferPointer { buffers in
+      precondition(buffers.count > output && needsGradient.count > output)
+      for id in 0..<output {
+        plan.reached[id] = false
+        plan.writesParameter[id] = false
+        if !needsGradient[id] {
+          plan.gradients[id] = nil
+        } else if let parameter = plan.directParameters[id],
+          let storage = parameterGradientStorage(parameter, plan.shapes[id], buffer: &buffers[id])
+        {
+          plan.gradients[id] = storage
+          plan.writesParameter[id] = true
+        } else {
+          plan.gradients[id] = buffers[id].uniqueStorage(shape: plan.shapes[id])
+        }
       }
     }
     plan.writesParameter[output] = false
-    execution.reached[output] = true
+    plan.reached[output] = true
     if let seed {
       execution.gradientBuffers[output] = seed
     } else {
@@ -333,33 +351,42 @@ extension Graph {
   /// planned pass published into the reused ones they came from (moved: no copy, no reference
   /// counting), so that clearing between steps does not make the next pass allocate.
   func takeBackPublishedGradients() {
-    for id in gradients.indices where gradients[id] != nil {
-      if id < execution.gradientBuffers.count, execution.gradientBuffers[id] == nil {
-        swap(&gradients[id], &execution.gradientBuffers[id])
-      } else {
-        gradients[id] = nil  // published by the definition's loop
+    let plan = execution.plan
+    gradients.withUnsafeMutableBufferPointer { published in
+      execution.gradientBuffers.withUnsafeMutableBufferPointer { buffers in
+        for id in published.indices where published[id] != nil {
+          if let plan, id < plan.nodeCount, plan.writesParameter[id] {
+            published[id] = nil  // the parameter's own gradient storage: nothing to take back
+          } else if id < buffers.count, buffers[id] == nil {
+            swap(&published[id], &buffers[id])
+          } else {
+            published[id] = nil  // published by the definition's loop
+          }
+        }
       }
     }
   }
 
-  /// The storage of a cleared parameter's gradient, for node `id`'s gradient to be written
+  /// The storage of a cleared parameter's gradient, for a node of `shape` to write its gradient
   /// into directly (`nil` when the parameter was not cleared since its last gradient, or the
-  /// shapes differ). The graph's own reference to that storage — the last pass's published
-  /// node gradient, taken back — is dropped first, so that the storage is not copied when
+  /// shapes differ). A graph's own reference to that storage in the node's `buffer` — a
+  /// published node gradient taken back as a buffer, which happens when the plan that
+  /// published it was replaced — is dropped first, so that the storage is not copied when
   /// written; a buffer of the node's own (from a pass that accumulated) is kept for reuse.
+  @inline(__always)
   private func parameterGradientStorage(
-    _ id: Int, _ parameter: Parameter<Scalar>, _ plan: ExecutionPlan<Scalar>
+    _ parameter: Parameter<Scalar>, _ shape: [Int], buffer: inout Tensor<Scalar>?
   ) -> UnsafeMutablePointer<Scalar>? {
-    guard parameter.isGradientStale, parameter.storedGradient.shape == plan.shapes[id] else {
+    guard parameter.isGradientStale, parameter.storedGradient.shape == shape else {
       return nil
     }
-    if let buffer = execution.gradientBuffers[id],
-      buffer.scalars.withUnsafeBufferPointer({ $0.baseAddress })
+    if let own = buffer,
+      own.scalars.withUnsafeBufferPointer({ $0.baseAddress })
         == parameter.storedGradient.scalars.withUnsafeBufferPointer({ $0.baseAddress })
     {
-      execution.gradientBuffers[id] = nil
+      buffer = nil
     }
-    return parameter.gradientStorageToOverwrite(shape: plan.shapes[id])
+    return parameter.gradientStorageToOverwrite(shape: shape)
   }
 
   /// Publishes the pass's gradients, as the definition's `publish(_:)` does: added into each
@@ -368,18 +395,23 @@ extension Graph {
   /// `node.gradient` for every node the pass reached — the buffers themselves, moved there
   /// until the next pass, or the parameter's gradient storage, shared.
   private func publishGradients(upTo output: Int, _ plan: ExecutionPlan<Scalar>) {
-    for (id, parameter) in plan.parameterNodes where id <= output && execution.reached[id] {
+    for (id, parameter) in plan.parameterNodes where id <= output && plan.reached[id] {
       if plan.writesParameter[id] {
         parameter.adoptWrittenGradient()
       } else {
         parameter.accumulateGradient(UnsafePointer(plan.gradients[id]!), shape: plan.shapes[id])
       }
     }
-    for id in 0...output where execution.reached[id] {
-      if plan.writesParameter[id] {
-        gradients[id] = plan.directParameters[id]!.storedGradient
-      } else {
-        swap(&gradients[id], &execution.gradientBuffers[id])
+    gradients.withUnsafeMutableBufferPointer { published in
+      execution.gradientBuffers.withUnsafeMutableBufferPointer { buffers in
+        precondition(published.count > output && buffers.count > output)
+        for id in 0...output where plan.reached[id] {
+          if plan.writesParameter[id] {
+            published[id] = plan.directParameters[id]!.storedGradient
+          } else {
+            swap(&published[id], &buffers[id])
+          }
+        }
       }
     }
   }
@@ -405,6 +437,25 @@ extension Graph {
 
   // MARK: The specialised kernels
 
+  /// C = op(A) · op(B) (+ C with `accumulate`) on the GEMM, or, for a tiny product, on its
+  /// set-up-free twin (`Gemm.multiplyTiny`, the same bits).
+  @inline(__always)
+  private func product(
+    _ tiny: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int, accumulate: Bool,
+    c: UnsafeMutablePointer<Scalar>, ldc: Int
+  ) {
+    if tiny {
+      Gemm.multiplyTiny(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+        b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+    } else {
+      Scalar.gemm(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+        b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+    }
+  }
+
   /// One specialised step of the forward pass on bound storage.
   @inline(__always)
   private func forwardStep(
@@ -412,9 +463,9 @@ extension Graph {
   ) {
     let (x, y) = (UnsafePointer(v[step.a]), v[step.node])
     switch step.kernel {
-    case .matmul(let m, let n, let k):
-      Scalar.gemm(
-        transposeA: false, transposeB: false, m: m, n: n, k: k, a: x!, lda: k,
+    case .matmul(let m, let n, let k, let tiny):
+      product(
+        tiny, transposeA: false, transposeB: false, m: m, n: n, k: k, a: x!, lda: k,
         b: UnsafePointer(v[step.b]!), ldb: n, accumulate: false, c: y!, ldc: n)
     case .unary(let op, let count):
       switch op {
@@ -456,16 +507,16 @@ extension Graph {
     let (y, ybar) = (UnsafePointer(v[step.node]), UnsafePointer(g[step.node]))
     let da = step.needsA ? g[step.a] : nil
     switch step.kernel {
-    case .matmul(let m, let n, let k):
+    case .matmul(let m, let n, let k, let tiny):
       let b = UnsafePointer(v[step.b]!)
       if step.needsA {  // Ā += Ȳ · Bᵀ: [m, n] · [k, n]ᵀ
-        Scalar.gemm(
-          transposeA: false, transposeB: true, m: m, n: k, k: n, a: ybar!, lda: n, b: b,
+        product(
+          tiny, transposeA: false, transposeB: true, m: m, n: k, k: n, a: ybar!, lda: n, b: b,
           ldb: n, accumulate: !overwritingA, c: da!, ldc: k)
       }
       if step.needsB {  // B̄ += Aᵀ · Ȳ: [m, k]ᵀ · [m, n]
-        Scalar.gemm(
-          transposeA: true, transposeB: false, m: k, n: n, k: m, a: x!, lda: k, b: ybar!,
+        product(
+          tiny, transposeA: true, transposeB: false, m: k, n: n, k: m, a: x!, lda: k, b: ybar!,
           ldb: n, accumulate: !overwritingB, c: g[step.b]!, ldc: n)
       }
     case .unary(let op, let count):
@@ -509,6 +560,7 @@ extension Graph {
 extension Optional {
   /// A reused buffer's storage, its elements left as they are (made unique first if shared):
   /// the buffer itself when it has `shape`, else a new one of `shape`.
+  @inline(__always)
   fileprivate mutating func uniqueStorage<Scalar>(shape: [Int]) -> UnsafeMutablePointer<Scalar>?
   where Wrapped == Tensor<Scalar> {
     if self?.shape != shape { self = Tensor.zeros(shape) }
@@ -533,5 +585,11 @@ extension NodeValues {
   func hasShape(_ id: Int, _ shape: [Int]) -> Bool {
     if let parameter = parameters[id] { return parameter.value.shape == shape }
     return stored[id].shape == shape
+  }
+
+  /// The number of elements of node `id`'s value, read without copying the tensor.
+  func elementCount(_ id: Int) -> Int {
+    if let parameter = parameters[id] { return parameter.value.count }
+    return stored[id].count
   }
 }

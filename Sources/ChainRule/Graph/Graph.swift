@@ -68,12 +68,14 @@ public final class Graph<Scalar: TensorScalar> {
   @exclusivity(unchecked) var gradients: [Tensor<Scalar>?] = []
   private var scopeStack: [String] = []
   /// Per open `throwingShapeErrors` scope, innermost last: the first shape error inside it.
-  private var shapeErrorScopes: [ShapeError?] = []
+  /// (Read by every forward and backward pass, as the storage above.)
+  @exclusivity(unchecked) private var shapeErrorScopes: [ShapeError?] = []
 
   /// Per-node buffers that forward and backward reuse from run to run (see `Graph+Execution`).
   @exclusivity(unchecked) var execution = ExecutionState<Scalar>()
-  /// Gradient hooks by node id (`Graph+Hooks`); empty unless a hook was registered.
-  var gradientHooks: [Int: [GradientHook]] = [:]
+  /// Gradient hooks by node id (`Graph+Hooks`); empty unless a hook was registered. (Read by
+  /// every backward pass, as the storage above.)
+  @exclusivity(unchecked) var gradientHooks: [Int: [GradientHook]] = [:]
 
   /// Creates an empty graph.
   public init() {}
@@ -245,15 +247,17 @@ public final class Graph<Scalar: TensorScalar> {
   public func backward(from output: Node<Scalar>, seed: Tensor<Scalar>? = nil) {
     require(output.graph === self, "backward: output node from another graph")
     requireNoPlaceholders("backward")
-    let outputShape = values[output.id].shape
+    // The output's value is read in place (not copied): this runs on every training step.
     if let seed {
       require(
-        seed.shape == outputShape,
-        "backward: seed shape \(seed.shape) differs from output \(output.label) \(outputShape)")
+        values.hasShape(output.id, seed.shape),
+        "backward: seed shape \(seed.shape) differs from output \(output.label) "
+          + "\(values[output.id].shape)")
     } else {
       require(
-        values[output.id].count == 1,
-        "backward: output \(output.label) has shape \(outputShape); pass a seed gradient")
+        values.elementCount(output.id) == 1,
+        "backward: output \(output.label) has shape \(values[output.id].shape); "
+          + "pass a seed gradient")
     }
     runBackward(from: output.id, seed: seed)
   }

@@ -93,6 +93,72 @@ enum Gemm {
     }
   }
 
+  /// Whether `multiplyTiny` takes a product of this shape: m · n · k at most
+  /// `CR_GEMM_TINY_WORK` (64), all positive, far below the size from which the GEMM packs.
+  static func isTiny(m: Int, n: Int, k: Int) -> Bool {
+    let work = Int(CR_GEMM_TINY_WORK)  // each factor bounded first: the product cannot overflow
+    return (1...work).contains(m) && (1...work).contains(n) && (1...work).contains(k)
+      && m * n * k <= work
+  }
+
+  /// `C = op(A) · op(B)`, or `+ C` with `accumulate`, for a tiny product (`isTiny`): the same
+  /// bits as `multiply` with α = 1 and β = 0 or 1 (the GEMM runs such a product on its unpacked
+  /// loop, which the tiny kernel repeats) without its checks and set-up, which cost several
+  /// times the arithmetic of a 4 × 2 × 2 product (`CChainRuleKernels/tiny_products.c`). For the
+  /// execution plan's products; `instructionSet` is for tests, as in `multiply`.
+  @inline(__always)
+  static func multiplyTiny<Scalar: TensorScalar>(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+    accumulate: Bool, c: UnsafeMutablePointer<Scalar>, ldc: Int,
+    instructionSet: GemmInstructionSet? = nil
+  ) {
+    let (ta, tb, add): (Int32, Int32, Int32) = (
+      transposeA ? 1 : 0, transposeB ? 1 : 0, accumulate ? 1 : 0
+    )
+    if Scalar.self == Float.self {
+      let kernel = instructionSet.map { tinyKernel(Float.self, $0) } ?? defaultTinyFloat
+      kernel(ta, tb, m, n, k, cast(a), lda, cast(b), ldb, add, cast(c), ldc)
+    } else if Scalar.self == Double.self {
+      let kernel = instructionSet.map { tinyKernel(Double.self, $0) } ?? defaultTinyDouble
+      kernel(ta, tb, m, n, k, cast(a), lda, cast(b), ldb, add, cast(c), ldc)
+    } else {
+      fatalError("Gemm.multiplyTiny: no kernel for \(Scalar.self); use Float or Double")
+    }
+  }
+
+  /// The tiny kernels of the default instruction set, picked once.
+  private static let defaultTinyFloat = cr_sgemm_tiny_kernel_for(Int32(CR_GEMM_AUTO))!
+  private static let defaultTinyDouble = cr_dgemm_tiny_kernel_for(Int32(CR_GEMM_AUTO))!
+
+  private static func tinyKernel(_: Float.Type, _ set: GemmInstructionSet)
+    -> cr_sgemm_tiny_kernel
+  {
+    require(
+      set.isSupported, "Gemm.multiplyTiny: this CPU does not support the \(set.rawValue) kernels")
+    return cr_sgemm_tiny_kernel_for(set.code)!
+  }
+
+  private static func tinyKernel(_: Double.Type, _ set: GemmInstructionSet)
+    -> cr_dgemm_tiny_kernel
+  {
+    require(
+      set.isSupported, "Gemm.multiplyTiny: this CPU does not support the \(set.rawValue) kernels")
+    return cr_dgemm_tiny_kernel_for(set.code)!
+  }
+
+  @inline(__always)
+  private static func cast<From, To>(_ pointer: UnsafePointer<From>) -> UnsafePointer<To> {
+    UnsafeRawPointer(pointer).assumingMemoryBound(to: To.self)
+  }
+
+  @inline(__always)
+  private static func cast<From, To>(_ pointer: UnsafeMutablePointer<From>)
+    -> UnsafeMutablePointer<To>
+  {
+    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: To.self)
+  }
+
   /// Most threads one product uses (cores, or `CHAINRULE_GEMM_THREADS`).
   static var maxThreads: Int { Int(cr_gemm_max_threads()) }
 }
