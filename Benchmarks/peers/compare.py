@@ -118,6 +118,19 @@ for workload in order:
           + " | ".join(cell(entries.get(p), workload) for p in peers) + f" | {ratio} |"
           + per_round)
 
+# W2 with SGD and with Adam timed together, their steps alternating (chainrule-bench's
+# pairedOptimizerWorkload): Adam's step over SGD's, free of the minutes between two workloads.
+paired_sgd = rounds.get(("W2-paired-SGD", "chainrule"), [])
+paired_adam = rounds.get(("W2-paired-Adam", "chainrule"), [])
+if paired_sgd and paired_adam:
+    per_round = [a["median_us"] / s["median_us"] for s, a in zip(paired_sgd, paired_adam)]
+    middle = sorted(per_round)[len(per_round) // 2]
+    print()
+    print(f"W2 with Adam ÷ W2 with SGD, steps alternating in one measurement: {middle:.2f} "
+          f"(median of {len(per_round)} round(s): "
+          + " / ".join(f"{a['median_us']:.1f} ÷ {s['median_us']:.1f} µs = {r:.2f}"
+                       for s, a, r in zip(paired_sgd, paired_adam, per_round)) + ")")
+
 cli = [w for w in results if w.startswith("CLI")]
 if cli:
     print()

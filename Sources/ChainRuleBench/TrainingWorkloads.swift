@@ -1,4 +1,6 @@
+import CMallocCounter
 import ChainRule
+import Dispatch
 
 /// One training step on a graph built once: re-evaluate, clear gradients, back-propagate,
 /// update — the step definition shared with the peers (forward + backward + update).
@@ -42,6 +44,55 @@ func mlpWorkload(
   _ name: String, sizes: [Int], batch: Int, optimizer rule: WorkloadOptimizer = .sgd,
   quick: Bool
 ) -> Measurement {
+  let step = mlpTrainingStep(sizes: sizes, batch: batch, optimizer: rule)
+  return measure(
+    name, warmup: quick ? 1 : 20, iterations: quick ? 3 : 100, minimumSeconds: quick ? 0 : 1,
+    step)
+}
+
+/// W2 with SGD and W2 with Adam measured together, their steps alternating in blocks of ten,
+/// so that both see the same minutes of a noisy host: the medians of each, and Adam's over
+/// SGD's (the goal: at most 1.15). The separate W2 and W2-Adam workloads run seconds apart.
+func pairedOptimizerWorkload(quick: Bool) -> (sgd: Measurement, adam: Measurement) {
+  let sgd = mlpTrainingStep(sizes: [784, 128, 10], batch: 64, optimizer: .sgd)
+  let adam = mlpTrainingStep(sizes: [784, 128, 10], batch: 64, optimizer: .adam)
+  for _ in 0..<(quick ? 1 : 20) {
+    sgd()
+    adam()
+  }
+  let blocks = quick ? 1 : 60
+  var sgdSamples: [Double] = []
+  var adamSamples: [Double] = []
+  sgdSamples.reserveCapacity(blocks * 10)
+  adamSamples.reserveCapacity(blocks * 10)
+  func timed(_ step: () -> Void, into samples: inout [Double]) {
+    for _ in 0..<10 {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      step()
+      samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+  }
+  let allocationsBefore = cr_allocation_count()
+  for _ in 0..<blocks {
+    timed(sgd, into: &sgdSamples)
+    timed(adam, into: &adamSamples)
+  }
+  // Both workloads' steps together (the sample buffers' capacity was reserved above).
+  let allocations = Double(cr_allocation_count() - allocationsBefore) / Double(blocks * 20)
+  func median(_ samples: [Double]) -> Double { samples.sorted()[samples.count / 2] }
+  return (
+    Measurement(
+      workload: "W2-paired-SGD W2 with SGD, alternating with Adam",
+      medianSeconds: median(sgdSamples), allocationsPerStep: allocations),
+    Measurement(
+      workload: "W2-paired-Adam W2 with Adam, alternating with SGD",
+      medianSeconds: median(adamSamples), allocationsPerStep: allocations)
+  )
+}
+
+/// One training step of a ReLU MLP with softmax cross-entropy on a random batch with integer
+/// labels (W2, W3), on a graph built once.
+func mlpTrainingStep(sizes: [Int], batch: Int, optimizer rule: WorkloadOptimizer) -> () -> Void {
   var generator = Xoshiro256StarStar(seed: 2)
   let layers = (1..<sizes.count).map { i in
     Dense<Float>(
@@ -63,9 +114,5 @@ func mlpWorkload(
     case .sgd: SGD(parameters: model.parameters, learningRate: 0.01)
     case .adam: Adam(parameters: model.parameters)
     }
-  return measure(
-    name, warmup: quick ? 1 : 20, iterations: quick ? 3 : 100, minimumSeconds: quick ? 0 : 1
-  ) {
-    trainingStep(graph, loss: loss, optimizer: optimizer)
-  }
+  return { trainingStep(graph, loss: loss, optimizer: optimizer) }
 }

@@ -102,6 +102,11 @@ if selected("W2-Adam") {
       quick: quick),
     json: json)
 }
+if selected("W2-paired") {
+  let (sgd, adam) = pairedOptimizerWorkload(quick: quick)
+  report(sgd, json: json)
+  report(adam, json: json)
+}
 if selected("W3-Adam") {
   report(
     mlpWorkload(
