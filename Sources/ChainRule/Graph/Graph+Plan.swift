@@ -319,7 +319,10 @@ extension Graph {
     let needsGradient = execution.needsGradient
     // One exclusive access to the buffers for the whole loop, not one per node.
     execution.gradientBuffers.withUnsafeMutableBufferPointer { buffers in
-      precondition(buffers.count > output && needsGradient.count > output)
+      require(
+        buffers.count > output && needsGradient.count > output,
+        "backward plan: output node \(output) lies past the \(buffers.count) gradient buffers or "
+          + "the \(needsGradient.count) need flags (an internal invariant broke)")
       for id in 0..<output {
         plan.reached[id] = false
         plan.writesParameter[id] = false
@@ -404,7 +407,10 @@ extension Graph {
     }
     gradients.withUnsafeMutableBufferPointer { published in
       execution.gradientBuffers.withUnsafeMutableBufferPointer { buffers in
-        precondition(published.count > output && buffers.count > output)
+        require(
+          published.count > output && buffers.count > output,
+          "backward plan: output node \(output) lies past the \(published.count) published "
+            + "gradients or the \(buffers.count) buffers (an internal invariant broke)")
         for id in 0...output where plan.reached[id] {
           if plan.writesParameter[id] {
             published[id] = plan.directParameters[id]!.storedGradient
