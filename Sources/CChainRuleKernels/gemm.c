@@ -171,6 +171,11 @@ void cr_gemm_set_worker_delay(long long nanoseconds) {
   atomic_store(&worker_delay_ns, nanoseconds > 0 ? nanoseconds : 0);
 }
 
+static void cr_sleep_ns(long long nanoseconds) {
+  struct timespec pause = {.tv_sec = nanoseconds / 1000000000, .tv_nsec = nanoseconds % 1000000000};
+  nanosleep(&pause, NULL);
+}
+
 static void *pool_worker(void *index) {
   int me = (int)(ptrdiff_t)index;
   unsigned long long seen = 0;  // generation of the last product this worker saw
@@ -195,8 +200,7 @@ static void *pool_worker(void *index) {
     seen = state >> 32;
     long long delay = atomic_load_explicit(&worker_delay_ns, memory_order_relaxed);
     if (delay > 0) {
-      struct timespec pause = {.tv_sec = delay / 1000000000, .tv_nsec = delay % 1000000000};
-      nanosleep(&pause, NULL);
+      cr_sleep_ns(delay);
       state = atomic_load(&pool.state);
     }
     while (!(state & POOL_CLOSED) && (state >> 32) == seen) {
@@ -324,8 +328,9 @@ int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body bod
 //   Column mode (m <= MC): the shared operand is the step's A block; a chunk is a band of
 //     columns, whose claimer packs that band of B.
 // The shared buffer is doubled: step s packs into half s % 2 once step s - 2 is finished.
-// The split schedule (see cr_gemm_split) reads only the problem (transA ... ldc), `rowMode`
-// (bands of rows, else of columns), `participants` (one band each), `claimed` and `finished`.
+// The split schedule (see cr_gemm_split) reads the problem (transA ... ldc), `rowMode` (units
+// of rows, else of columns), `tiles`, `kSteps`, `kc`, `participants`, `claimed` (per unit),
+// `finished` (units) and the fields below its heading.
 typedef struct {
   int transA, transB;
   ptrdiff_t m, n, k;
@@ -349,14 +354,36 @@ typedef struct {
   atomic_int *packNext, *packDone;    // per step: groups of its shared operand claimed / packed
   atomic_int *done;                   // per step: chunks finished
   atomic_int *progress;               // per chunk: the last step of it that is finished
+  // The split schedule only (see split_task in the template):
+  ptrdiff_t sliceStride, wholeStride;  // elements per k slice / all slices of a whole pack
+  void *whole;                         // the caller's whole pack (own buffer after it)
+  int units;                           // units of C, all participants' together
+  ptrdiff_t *unitStart;                // per unit, and one past the last: its first tile
+  int *firstUnit;                      // per participant, and one past the last: its first unit
+  int slowed;                          // for tests: the participant slowed before each unit
+  long long slowedNanoseconds;         // by this much (see cr_gemm_set_unit_delay)
+  atomic_int stolen;                   // units run by a participant that does not own them
 } cr_gemm_job;
+
+// For tests (see cr_gemm_set_unit_delay), per calling thread: which participant of its split
+// products to slow and by how much, and how many units of its last one changed hands.
+static _Thread_local int slowed_participant = -1;
+static _Thread_local long long slowed_nanoseconds;
+static _Thread_local int last_stolen_units;
+
+void cr_gemm_set_unit_delay(int participant, long long nanoseconds) {
+  slowed_participant = nanoseconds > 0 ? participant : -1;
+  slowed_nanoseconds = nanoseconds > 0 ? nanoseconds : 0;
+}
+
+int cr_gemm_last_stolen_units(void) { return last_stolen_units; }
 
 // A product on several threads runs one of two schedules (both described by a cr_gemm_job).
 // The shared one packs each k slice's shared operand once, for all participants, and hands out
-// chunks step by step; the split one cuts C into one independent band per participant, which
-// packs everything it reads itself: some packing is done twice, but the participants never
-// wait for each other until the end. The size decides (cr_gemm_split) unless a test forces one
-// schedule for the products its thread calls (cr_gemm_set_split_mode).
+// chunks step by step; the split one has each participant pack the smaller operand whole and
+// cuts C into independent units, each over all of k: the smaller operand is packed once per
+// participant, but nobody waits for anyone until the end. The size decides (cr_gemm_split)
+// unless a test forces one schedule for the products its thread calls (cr_gemm_set_split_mode).
 static _Thread_local int split_mode = -1;
 
 void cr_gemm_set_split_mode(int mode) { split_mode = mode < 0 ? -1 : mode > 0; }
@@ -367,7 +394,9 @@ void cr_gemm_set_split_mode(int mode) { split_mode = mode < 0 ? -1 : mode > 0; }
 // ahead in every round; W3's 256x1024x784 102-157 vs 123-154, 1024x1024x256 (A transposed)
 // 154-173 vs 165-196, 512^3 141-175 vs 154-181, split ahead in most rounds; 1024^3 160-186 vs
 // 104-181, shared ahead: there the packing the split repeats (all of B for each band of
-// rows) costs more than the waits it saves.
+// rows) costs more than the waits it saves. (Those rounds ran the split's first form, one fixed
+// band per participant; with today's units, 1024^3 still favoured the shared schedule: 11.8-
+// 13.2 ms against 13.0-13.8, three rounds of 60 alternating calls.)
 #define SPLIT_MAX_WORK (512.0 * 1024 * 1024)
 
 // Whether a product on `threads` threads takes the split schedule.
@@ -375,6 +404,57 @@ static int cr_gemm_split(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, int threads) {
   (void)threads;
   if (split_mode >= 0) return split_mode;
   return (double)m * (double)n * (double)k < SPLIT_MAX_WORK;
+}
+
+// The split schedule's units (see split_task in the template). Each participant owns a range of
+// C's tile rows (row mode) or tile columns and cuts it front to back into units of half of
+// what is left, so it starts with large units and ends with small ones; whoever is done with
+// its own range first takes the others' units from their far end. A participant slowed by the
+// host (a busy sibling thread) thus hands its last small units to the other, instead of
+// making it wait: with one fixed band each, the caller of W3's five large products waited
+// 6-8 % of its own time for the worker (100 steps, one run); with units, 1.1-1.6 %.
+//
+// Bytes of the smaller operand each participant packs whole; larger ones take the shared
+// schedule (the 784-1024 wide layers' operands are 0.8-1 MiB).
+#define SPLIT_MAX_PACK_BYTES (8 << 20)
+// Fewest tiles in a unit, but a range's last. A unit of rows streams all of the packed op(B)
+// past its tiles, and below 4 tiles (24 rows) that costs more than their multiply-adds; a unit
+// of columns reuses the packed op(A) as it is, but each unit costs a pass over its k slices.
+#define SPLIT_MIN_ROW_TILES 4
+#define SPLIT_MIN_COLUMN_TILES 2
+
+// A unit's size in tiles, when `left` tiles of its participant's range are left: half of them,
+// within [minTiles, maxTiles], and all that are left if fewer than minTiles would remain.
+static ptrdiff_t cr_split_unit_size(ptrdiff_t left, ptrdiff_t minTiles, ptrdiff_t maxTiles) {
+  ptrdiff_t size = (left + 1) / 2;
+  if (size > maxTiles) size = maxTiles;
+  if (size < minTiles) size = minTiles;
+  return left - size < minTiles ? left : size;  // no last unit below minTiles
+}
+
+// Cuts `tiles` tiles into the split schedule's units: participant p's range is
+// [p * tiles / parts, (p + 1) * tiles / parts), cut front to back by cr_split_unit_size. Fills
+// firstUnit[0...parts] and unitStart[0...units] when they are not NULL, and *widest with the
+// most tiles in one unit (not always in the widest range: 3 tiles make one unit, 4 two, with
+// minTiles 2); returns the count.
+static int cr_split_units(ptrdiff_t tiles, int parts, ptrdiff_t minTiles, ptrdiff_t maxTiles,
+                          int *firstUnit, ptrdiff_t *unitStart, ptrdiff_t *widest) {
+  int units = 0;
+  *widest = 0;
+  for (int p = 0; p < parts; p++) {
+    if (firstUnit) firstUnit[p] = units;
+    ptrdiff_t at = p * tiles / parts, end = (p + 1) * tiles / parts;
+    while (at < end) {
+      ptrdiff_t size = cr_split_unit_size(end - at, minTiles, maxTiles);
+      if (size > *widest) *widest = size;
+      if (unitStart) unitStart[units] = at;
+      at += size;
+      units++;
+    }
+  }
+  if (firstUnit) firstUnit[parts] = units;
+  if (unitStart) unitStart[units] = tiles;
+  return units;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -297,55 +297,76 @@ TARGET static void FN(small)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, p
   }
 }
 
-static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
-                    const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
-                    ptrdiff_t ldc, int threads, int wait);
+// The split schedule (see cr_gemm_split). Each participant packs the whole smaller operand, all
+// k slices of it (row mode: op(B); column mode: op(A)), into its own buffer the first time it
+// claims a unit, then computes units of C: bands of whole tile rows (row mode) or columns, each
+// over every k slice, so that no unit waits for another. Units are claimed like the shared
+// schedule's chunks (own first, front to back; then the others', from the back), and each
+// participant's units halve in size (see cr_split_units): a slow or late participant's small
+// last units go to whoever is done first, so the two meet at a small unit.
+TARGET static void FN(split_pack_whole)(const cr_gemm_job *s, T *whole) {
+  const T *a = s->a, *b = s->b;
+  for (int step = 0; step < s->kSteps; step++) {
+    ptrdiff_t pc = step * s->kc, kc = s->k - pc < s->kc ? s->k - pc : s->kc;
+    T *dst = whole + step * s->sliceStride;
+    if (s->rowMode)
+      FN(pack_b)(s->transB, kc, s->n, s->transB ? b + pc : b + pc * s->ldb, s->ldb, dst);
+    else
+      FN(pack_a)(s->transA, s->m, kc, s->transA ? a + pc * s->lda : a + pc, s->lda, dst);
+  }
+}
 
-// The split schedule (see cr_gemm_split): C cut into one band of whole tiles per participant,
-// columns when A is the smaller operand (each part packs all of A and its own columns of B),
-// rows otherwise; each band is an independent one-thread product. A part is claimed like a
-// chunk, own first, so a late worker's part is done by the caller.
-TARGET static void FN(split_part)(const cr_gemm_job *s, int part) {
-  int columns = !s->rowMode;
-  ptrdiff_t tile = columns ? NR : MR, size = columns ? s->n : s->m;
-  ptrdiff_t tiles = (size + tile - 1) / tile;
-  ptrdiff_t bands = s->participants;
-  ptrdiff_t lo = part * tiles / bands * tile, hi = (part + 1) * tiles / bands * tile;
-  if (hi > size) hi = size;
-  if (hi <= lo) return;
-  // The band's sub-product: columns lo..<hi of B and C, or rows lo..<hi of A and C.
-  ptrdiff_t m = s->m, n = s->n;
+TARGET static void FN(split_unit)(const cr_gemm_job *s, int unit, const T *whole, T *own) {
   const T *a = s->a, *b = s->b;
   T *c = s->c;
-  if (columns) {
-    n = hi - lo;
-    b += s->transB ? lo * s->ldb : lo;
-    c += lo;
-  } else {
-    m = hi - lo;
-    a += s->transA ? lo : lo * s->lda;
-    c += lo * s->ldc;
+  ptrdiff_t lda = s->lda, ldb = s->ldb, ldc = s->ldc;
+  ptrdiff_t size = s->rowMode ? s->m : s->n, tile = s->rowMode ? MR : NR;
+  ptrdiff_t lo = s->unitStart[unit] * tile, hi = s->unitStart[unit + 1] * tile;
+  if (hi > size) hi = size;
+  for (int step = 0; step < s->kSteps; step++) {
+    ptrdiff_t pc = step * s->kc, kc = s->k - pc < s->kc ? s->k - pc : s->kc;
+    T alpha = (T)s->alpha, beta = step == 0 ? (T)s->beta : 1;  // later slices accumulate
+    const T *slice = whole + step * s->sliceStride;
+    if (s->rowMode) {  // rows lo..<hi (at most MC) against all of op(B)
+      FN(pack_a)(s->transA, hi - lo, kc, s->transA ? a + pc * lda + lo : a + lo * lda + pc, lda,
+                 own);
+      FN(macro)(hi - lo, s->n, kc, alpha, own, slice, beta, c + lo * ldc, ldc);
+    } else {  // columns lo..<hi against all of op(A), in blocks of at most MC rows
+      FN(pack_b)(s->transB, kc, hi - lo, s->transB ? b + lo * ldb + pc : b + pc * ldb + lo, ldb,
+                 own);
+      ptrdiff_t tilesM = (s->m + MR - 1) / MR, blocks = (tilesM + MC / MR - 1) / (MC / MR);
+      for (ptrdiff_t block = 0; block < blocks; block++) {  // of equal size: 256 = 126 + 130
+        ptrdiff_t i0 = block * tilesM / blocks * MR, i1 = (block + 1) * tilesM / blocks * MR;
+        if (i1 > s->m) i1 = s->m;
+        FN(macro)(i1 - i0, hi - lo, kc, alpha, slice + i0 * kc, own, beta, c + i0 * ldc + lo, ldc);
+      }
+    }
   }
-  T alpha = (T)s->alpha, beta = (T)s->beta;
-  if (!FN(gemm)(s->transA, s->transB, m, n, s->k, alpha, a, s->lda, b, s->ldb, beta, c, s->ldc,
-                1, 0))
-    FN(small)(s->transA, s->transB, m, n, s->k, alpha, a, s->lda, b, s->ldb, beta, c, s->ldc);
 }
 
 TARGET static void FN(split_task)(void *arg, int p) {
   cr_gemm_job *s = arg;
-  for (int i = 0; i < s->participants; i++) {
-    int part = (p + i) % s->participants;
-    if (atomic_load_explicit(&s->claimed[part], memory_order_relaxed) ||
-        atomic_exchange_explicit(&s->claimed[part], 1, memory_order_relaxed))
-      continue;
-    FN(split_part)(s, part);
+  int units = s->units, lo = s->firstUnit[p], hi = s->firstUnit[p + 1], packed = 0;
+  // Each thread packs into its own workspace, which stays in its core's cache from one product
+  // to the next (the caller's holds the units' counters too); a worker without one stays out.
+  T *whole = p == 0 ? s->whole : cr_thread_workspace(sizeof(T) * (s->wholeStride + s->ownStride));
+  if (!whole) return;
+  T *own = whole + s->wholeStride;
+  for (int i = 0; i < units; i++) {
+    int unit = i < hi - lo ? lo + i : (lo - 1 - (i - (hi - lo)) + units) % units;
+    if (atomic_load_explicit(&s->claimed[unit], memory_order_relaxed)) continue;
+    if (p == s->slowed) cr_sleep_ns(s->slowedNanoseconds);
+    if (atomic_exchange_explicit(&s->claimed[unit], 1, memory_order_relaxed)) continue;
+    if (i >= hi - lo) atomic_fetch_add_explicit(&s->stolen, 1, memory_order_relaxed);
+    if (!packed) FN(split_pack_whole)(s, whole);
+    packed = 1;
+    FN(split_unit)(s, unit, whole, own);
     atomic_fetch_add_explicit(&s->finished, 1, memory_order_release);
   }
   if (p != 0) return;
   unsigned spins = 0;
-  while (atomic_load_explicit(&s->finished, memory_order_acquire) < s->participants)
-    cr_backoff(&spins);
+  while (atomic_load_explicit(&s->finished, memory_order_acquire) < units) cr_backoff(&spins);
+  last_stolen_units = atomic_load_explicit(&s->stolen, memory_order_relaxed);
 }
 
 // Runs the product on up to `threads` threads (see cr_run_parallel for `wait`). Returns 0 when
@@ -353,17 +374,6 @@ TARGET static void FN(split_task)(void *arg, int p) {
 static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha,
                     const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c,
                     ptrdiff_t ldc, int threads, int wait) {
-  if (threads > 1 && cr_gemm_split(m, n, k, threads)) {
-    atomic_int claimed[64];  // threads <= cr_gemm_max_threads() <= 64
-    cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k,
-                       .alpha = alpha, .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta,
-                       .c = c, .ldc = ldc, .rowMode = m >= n, .participants = threads,
-                       .claimed = claimed};
-    atomic_init(&job.finished, 0);
-    for (int i = 0; i < threads; i++) atomic_init(&claimed[i], 0);
-    cr_run_parallel(FN(split_task), &job, threads, wait);
-    return 1;
-  }
   cr_gemm_job job = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha,
                      .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc};
   ptrdiff_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;
@@ -372,6 +382,41 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
   job.kSteps = (int)((k + KC - 1) / KC);
   job.kc = (k + job.kSteps - 1) / job.kSteps;
   ptrdiff_t kcMax = job.kc;
+  ptrdiff_t align = 64 / sizeof(T);
+  if (threads > 1 && cr_gemm_split(m, n, k, threads)) {
+    job.rowMode = m >= n;  // the smaller operand is packed whole: op(B) when m >= n
+    job.tiles = job.rowMode ? tilesM : tilesN;
+    job.sliceStride = (job.rowMode ? tilesN * NR : tilesM * MR) * kcMax;
+    job.sliceStride = (job.sliceStride + align - 1) / align * align;
+    job.wholeStride = job.kSteps * job.sliceStride;
+    if ((double)job.wholeStride * sizeof(T) <= SPLIT_MAX_PACK_BYTES) {
+      ptrdiff_t minTiles = job.rowMode ? SPLIT_MIN_ROW_TILES : SPLIT_MIN_COLUMN_TILES,
+                maxTiles = job.rowMode ? MC / MR : NC / NR;
+      ptrdiff_t widest;  // tiles
+      job.units = cr_split_units(job.tiles, threads, minTiles, maxTiles, NULL, NULL, &widest);
+      job.ownStride = (widest * (job.rowMode ? MR : NR) * kcMax + align - 1) / align * align;
+      size_t elements = (size_t)(job.wholeStride + job.ownStride);  // the caller's
+      size_t counters = sizeof(ptrdiff_t) * (size_t)(job.units + 1) +
+                        sizeof(atomic_int) * (size_t)job.units +
+                        sizeof(int) * (size_t)(threads + 1);
+      T *buffer = cr_thread_workspace(sizeof(T) * elements + counters);
+      if (!buffer) return 0;
+      job.whole = buffer;
+      job.unitStart = (ptrdiff_t *)(buffer + elements);
+      job.claimed = (atomic_int *)(job.unitStart + job.units + 1);
+      job.firstUnit = (int *)(job.claimed + job.units);
+      cr_split_units(job.tiles, threads, minTiles, maxTiles, job.firstUnit, job.unitStart,
+                     &widest);
+      for (int u = 0; u < job.units; u++) atomic_init(&job.claimed[u], 0);
+      job.participants = threads;
+      job.slowed = slowed_participant;
+      job.slowedNanoseconds = slowed_nanoseconds;
+      atomic_init(&job.stolen, 0);
+      atomic_init(&job.finished, 0);
+      cr_run_parallel(FN(split_task), &job, threads, wait);
+      return 1;
+    }
+  }
   // Column mode when A is a single block and C has more tile columns than tile rows. Each mode
   // cuts its side into chunks of whole tiles, at most a cache block (MC rows, NC columns) each,
   // and with threads at least CHUNKS_PER_THREAD per thread, as many for each (so each owns an
@@ -387,7 +432,6 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
   }
   job.chunks = (int)chunks;
   ptrdiff_t band = (job.tiles + chunks - 1) / chunks * (job.rowMode ? MR : NR);  // the widest
-  ptrdiff_t align = 64 / sizeof(T);
   if (job.rowMode) {
     ptrdiff_t ncMax = n < NC ? tilesN * NR : NC;
     job.steps = job.kSteps * (int)((n + NC - 1) / NC);

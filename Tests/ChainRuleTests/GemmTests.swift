@@ -232,11 +232,11 @@ struct GemmTests {
   }
 
   /// Both schedules of a threaded product — shared (each k slice's shared operand packed once,
-  /// chunks handed out step by step) and split (independent bands of C, cut along columns when
-  /// A is the smaller operand, else rows) — are right and give the same bits as one thread, with
-  /// the worker on time or late (the caller then computes the worker's band). Shapes: the
-  /// training workloads' products (64×128×784, 784×128×64 with Aᵀ), odd ones straddling tiles,
-  /// every transpose.
+  /// chunks handed out step by step) and split (the smaller operand packed whole by each
+  /// thread, C cut into independent units of columns when that is A, else of rows) — are right
+  /// and give the same bits as one thread, with the worker on time or late (the caller then
+  /// computes the worker's units). Shapes: the training workloads' products (64×128×784,
+  /// 784×128×64 with Aᵀ), odd ones straddling tiles, every transpose, rows over 3 k slices.
   @Test(arguments: gemmInstructionSets, [0, 20_000_000])
   func schedules(_ instructionSet: GemmInstructionSet, _ delayNanoseconds: Int) {
     cr_gemm_set_worker_delay(Int64(delayNanoseconds))
@@ -248,6 +248,7 @@ struct GemmTests {
       GemmCase(m: 64, n: 128, k: 784), GemmCase(m: 784, n: 128, k: 64, transposeA: true),
       GemmCase(m: 67, n: 131, k: 259, transposeA: true, transposeB: true),
       GemmCase(m: 150, n: 97, k: 129, transposeB: true), GemmCase(m: 41, n: 320, k: 100),
+      GemmCase(m: 200, n: 70, k: 600),
     ]
     for var g in shapes {
       (g.alpha, g.beta, g.padding) = (0.75, -0.5, 3)
@@ -266,6 +267,64 @@ struct GemmTests {
       let (shared, split) = (results[1] == results[0], results[2] == results[0])
       #expect(shared, "\(g): the shared schedule differs from one thread")
       #expect(split, "\(g): the split schedule differs from one thread")
+    }
+  }
+
+  /// In the split schedule a participant slowed mid-product (20 ms before each unit it tries to
+  /// claim, standing in for a core shared with a busy sibling thread) loses the units of its
+  /// range it has not reached: the caller's to the worker, or the worker's to the caller. Units
+  /// change hands (counted, so that the test sees the stealing happen; up to three tries, as a
+  /// debug build's kernels can be slower than the delay), and the result is right and the same
+  /// bits as on one thread, in Float and Double. Shapes: units of rows (one k slice; three), of
+  /// columns (four slices).
+  @Test(arguments: gemmInstructionSets, [0, 1])
+  func slowedParticipant(_ instructionSet: GemmInstructionSet, _ slowed: Int) {
+    cr_gemm_set_split_mode(1)
+    cr_gemm_set_unit_delay(Int32(slowed), 20_000_000)
+    defer {
+      cr_gemm_set_split_mode(-1)
+      cr_gemm_set_unit_delay(-1, 0)
+    }
+    let shapes = [
+      GemmCase(m: 390, n: 64, k: 40, transposeA: true), GemmCase(m: 130, n: 40, k: 600),
+      GemmCase(m: 60, n: 200, k: 600, transposeB: true),
+    ]
+    func check<T: BinaryFloatingPoint>(
+      _: T.Type, _ g: GemmCase, tolerance: Double,
+      multiply: (GemmCase, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void
+    ) {
+      func run(threads: Int) -> [T] {
+        var g = g
+        g.threads = threads
+        var result: [T] = []
+        checkGemm(g, T.self, relativeTolerance: tolerance) { a, b, c in
+          multiply(g, a, b, c)
+          result = Array(UnsafeBufferPointer(start: c, count: g.m * g.ldc))
+        }
+        return result
+      }
+      let oneThread = run(threads: 1)
+      var stolen: Int32 = 0
+      for _ in 0..<3 where stolen == 0 {
+        #expect(run(threads: 2) == oneThread, "\(g) \(T.self): two threads differ from one")
+        stolen = cr_gemm_last_stolen_units()
+      }
+      #expect(stolen > 0, "\(g) \(T.self): no unit changed hands in three tries")
+    }
+    for var g in shapes {
+      (g.alpha, g.beta, g.padding) = (0.75, -0.5, 1)
+      check(Float.self, g, tolerance: 1e-6) { g, a, b, c in
+        Gemm.multiply(
+          transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+          alpha: Float(g.alpha), a: a, lda: g.lda, b: b, ldb: g.ldb, beta: Float(g.beta), c: c,
+          ldc: g.ldc, instructionSet: instructionSet, threads: g.threads)
+      }
+      check(Double.self, g, tolerance: 1e-14) { g, a, b, c in
+        Gemm.multiply(
+          transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+          alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb, beta: g.beta, c: c, ldc: g.ldc,
+          instructionSet: instructionSet, threads: g.threads)
+      }
     }
   }
 

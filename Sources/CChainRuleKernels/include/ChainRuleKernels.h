@@ -57,9 +57,21 @@ int cr_parallel_for(ptrdiff_t n, ptrdiff_t grain, int threads, cr_range_body bod
                     void *context);
 
 /// For tests: the schedule of the products the calling thread runs on several threads: 1 always
-/// the split one (C cut into independent bands, one per thread), 0 never (the shared one: each
-/// k slice's shared operand packed once for all threads), -1 (the default) as the size decides.
+/// the split one (the smaller operand packed whole by each thread, C cut into independent units
+/// handed out to whoever is free) where that pack fits its cap (8 MiB), 0 never (the shared
+/// one: each k slice's shared operand packed once for all threads), -1 (the default) as the
+/// size decides.
 void cr_gemm_set_split_mode(int mode);
+
+/// For tests: slows participant `participant` (0: the calling thread; w: pool worker w) of the
+/// split products the calling thread runs, by `nanoseconds` before each unit it tries to claim
+/// (0: not at all), as a core shared with a busy sibling thread is slowed, so that the others
+/// take the units of its range it has not reached. Products stay correct, only slower.
+void cr_gemm_set_unit_delay(int participant, long long nanoseconds);
+
+/// For tests: how many units of the calling thread's last split product ran on a participant
+/// that does not own them (see cr_gemm_set_unit_delay).
+int cr_gemm_last_stolen_units(void);
 
 /// `cr_sgemm` on the kernels of `isa` (CR_GEMM_AUTO: the default) and on up to `threads`
 /// threads (0: decided from the product's size, using only an idle worker pool; > 0: waits for
