@@ -45,8 +45,6 @@ struct ExecutionState<Scalar: TensorScalar> {
   var repeatsOperand: [Bool] = []
   /// Gradient storage per node, kept between backward passes.
   var gradientBuffers: [Tensor<Scalar>?] = []
-  /// Whether a gradient reached each node in the current backward pass.
-  var reached: [Bool] = []
   /// Operand lists handed to ops, emptied (keeping capacity) after every call.
   var operandValues: [Tensor<Scalar>] = []
   var operandGradients: [Tensor<Scalar>] = []
@@ -134,7 +132,6 @@ extension Graph {
     execution.repeatsOperand = repeats
     execution.gradientBuffers.append(
       contentsOf: repeatElement(nil, count: records.count - execution.gradientBuffers.count))
-    execution.reached = [Bool](repeating: false, count: records.count)
     execution.isCurrent = true
   }
 
@@ -230,7 +227,6 @@ extension Graph {
         inputs.map { values[$0] }, output: values[id], gradient: gradient)
       for (slot, input) in inputs.enumerated() where needs[slot] {
         execution.gradientBuffers[input]! += shares[slot].summed(toShape: values[input].shape)
-        execution.reached[input] = true
       }
       return
     }
@@ -252,7 +248,6 @@ extension Graph {
       into: &execution.operandGradients, needs: needs)
     for (slot, input) in inputs.enumerated() where needs[slot] {
       execution.gradientBuffers[input] = execution.operandGradients[slot]
-      execution.reached[input] = true
     }
     execution.operandValues.removeAll(keepingCapacity: true)
     execution.operandGradients.removeAll(keepingCapacity: true)
