@@ -276,7 +276,7 @@ struct GemmTests {
   /// change hands (counted, so that the test sees the stealing happen; up to three tries, as a
   /// debug build's kernels can be slower than the delay), and the result is right and the same
   /// bits as on one thread, in Float and Double. Shapes: units of rows (one k slice; three), of
-  /// columns (four slices).
+  /// columns (three slices).
   @Test(arguments: gemmInstructionSets, [0, 1])
   func slowedParticipant(_ instructionSet: GemmInstructionSet, _ slowed: Int) {
     cr_gemm_set_split_mode(1)
