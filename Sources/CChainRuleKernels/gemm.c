@@ -395,8 +395,8 @@ void cr_gemm_set_split_mode(int mode) { split_mode = mode < 0 ? -1 : mode > 0; }
 // 154-173 vs 165-196, 512^3 141-175 vs 154-181, split ahead in most rounds; 1024^3 160-186 vs
 // 104-181, shared ahead: there the packing the split repeats (all of B for each band of
 // rows) costs more than the waits it saves. (Those rounds ran the split's first form, one fixed
-// band per participant; with today's units, 1024^3 still favoured the shared schedule: 11.8-
-// 13.2 ms against 13.0-13.8, three rounds of 60 alternating calls.)
+// band per participant; with units (2026-12-02), 1024^3 still favoured the shared schedule:
+// 11.8-13.2 ms against 13.0-13.8, three rounds of 60 alternating calls.)
 #define SPLIT_MAX_WORK (512.0 * 1024 * 1024)
 
 // Whether a product on `threads` threads takes the split schedule.
