@@ -356,7 +356,7 @@ typedef struct {
   atomic_int *progress;               // per chunk: the last step of it that is finished
   // The split schedule only (see split_task in the template):
   ptrdiff_t sliceStride, wholeStride;  // elements per k slice / all slices of a whole pack
-  void *whole;                         // the caller's whole pack (own buffer after it)
+  void *whole;                         // each participant's whole pack, own buffer after it
   int units;                           // units of C, all participants' together
   ptrdiff_t *unitStart;                // per unit, and one past the last: its first tile
   int *firstUnit;                      // per participant, and one past the last: its first unit

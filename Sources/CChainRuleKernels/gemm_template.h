@@ -359,10 +359,9 @@ TARGET static void FN(split_unit)(const cr_gemm_job *s, int unit, const T *whole
 TARGET static void FN(split_task)(void *arg, int p) {
   cr_gemm_job *s = arg;
   int units = s->units, lo = s->firstUnit[p], hi = s->firstUnit[p + 1], packed = 0;
-  // Each thread packs into its own workspace, which stays in its core's cache from one product
-  // to the next (the caller's holds the units' counters too); a worker without one stays out.
-  T *whole = p == 0 ? s->whole : cr_thread_workspace(sizeof(T) * (s->wholeStride + s->ownStride));
-  if (!whole) return;
+  // Each participant packs into its own part of the caller's workspace, which stays in its
+  // core's cache from one product to the next while the same thread trains.
+  T *whole = (T *)s->whole + p * (s->wholeStride + s->ownStride);
   T *own = whole + s->wholeStride;
   for (int i = 0; i < units; i++) {
     int unit = i < hi - lo ? lo + i : (lo - 1 - (i - (hi - lo)) + units) % units;
@@ -407,7 +406,9 @@ static int FN(gemm)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
       ptrdiff_t widest;  // tiles
       job.units = cr_split_units(job.tiles, threads, minTiles, maxTiles, NULL, NULL, &widest);
       job.ownStride = (widest * (job.rowMode ? MR : NR) * kcMax + align - 1) / align * align;
-      size_t elements = (size_t)(job.wholeStride + job.ownStride);  // the caller's
+      // Every participant's part is the caller's to allocate, so that the workspace grows in
+      // the first product of a size, never later in a worker that missed it.
+      size_t elements = (size_t)threads * (size_t)(job.wholeStride + job.ownStride);
       size_t counters = sizeof(ptrdiff_t) * (size_t)(job.units + 1) +
                         sizeof(atomic_int) * (size_t)job.units +
                         sizeof(int) * (size_t)(threads + 1);
