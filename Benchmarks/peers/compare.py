@@ -5,6 +5,10 @@ faster); for W4 it is ChainRule's nodes/s over micrograd's; for W5 ChainRule's G
 best peer's. When the file holds several rounds (`run.sh --rounds N`), each cell is the median
 of that side's rounds, the ratio is taken between those medians, and a last column gives the
 ratio of each round on its own.
+
+A run held to AVX2 (`run.sh --avx2`) also holds JAX with YNNPACK on, as "jax-ynn": YNNPACK picks
+its dot kernels from the CPU (AVX-512 on an AVX-512 machine), so that column is shown with its
+own ratio and left out of the fastest peer.
 """
 
 import json
@@ -14,7 +18,8 @@ import sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 probes = [row for row in rows if row.get("probe") == "host"]  # host_probe.c, one per round
 rows = [row for row in rows if "probe" not in row]
-peers = ["numpy", "torch", "jax", "micrograd"]
+peers = ["numpy", "torch", "jax", "jax-ynn", "micrograd"]
+UNHELD = {"jax-ynn"}  # not held to the run's instruction set: shown, not counted as a peer
 rounds = {}  # (workload, peer) -> that side's rows, one per round, in order
 versions = {}
 for row in rows:
@@ -49,6 +54,8 @@ results = {}
 for (workload, peer), side in rounds.items():
     results.setdefault(workload, {})[peer] = median_row(side, workload)
 count = max((len(side) for side in rounds.values()), default=1)
+peers = [p for p in peers if p not in UNHELD or any(peer == p for _, peer in rounds)]
+unheld = [p for p in peers if p in UNHELD]
 
 
 def round_ratios(workload, best_of):
@@ -57,7 +64,7 @@ def round_ratios(workload, best_of):
     ratios = []
     for index, row in enumerate(ours):
         others = [side[index] for (w, p), side in rounds.items()
-                  if w == workload and p != "chainrule" and index < len(side)]
+                  if w == workload and p != "chainrule" and p not in UNHELD and index < len(side)]
         if others:
             ratios.append(speed(row, workload) / best_of(speed(o, workload) for o in others))
     return " / ".join(f"{r:.2f}" if workload != "W4" else f"{r:.0f}" for r in ratios)
@@ -89,34 +96,40 @@ if probes:
                       if "ghz" in p else p.get("error", "no reading") for p in probes))
     print()
 extra = " ratio per round |" if count > 1 else ""
+against_unheld = "".join(f" ratio vs {p} |" for p in unheld)
 print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |"
-      + extra)
+      + against_unheld + extra)
 print("| --- | --- | --- | " + " | ".join("---" for _ in peers) + " | --- |"
-      + (" --- |" if count > 1 else ""))
+      + " --- |" * len(unheld) + (" --- |" if count > 1 else ""))
+
+
+def ratio_against(ours, others, workload):
+    """ChainRule's ratio against the best of `others` (rows), larger is better."""
+    if not ours or not others:
+        return "—"
+    if workload.startswith("W5"):
+        return f"{ours['gflops'] / max(o['gflops'] for o in others):.2f}×"
+    if workload == "W4":
+        return f"{ours['nodes_per_second'] / max(o['nodes_per_second'] for o in others):.0f}×"
+    return f"{min(o['median_us'] for o in others) / ours['median_us']:.2f}×"
+
+
 order = ["W1", "W2", "W2-Adam", "W3", "W3-Adam", "W4", "Conv"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))
 for workload in order:
     if workload not in results:
         continue
     entries = results[workload]
     ours = entries.get("chainrule")
-    others = [entries[p] for p in peers if p in entries]
-    ratio = "—"
-    if ours and others:
-        if workload.startswith("W5"):
-            best = max(o["gflops"] for o in others)
-            ratio = f"{ours['gflops'] / best:.2f}×"
-        elif workload == "W4":
-            best = max(o["nodes_per_second"] for o in others)
-            ratio = f"{ours['nodes_per_second'] / best:.0f}×"
-        else:
-            best = min(o["median_us"] for o in others)
-            ratio = f"{best / ours['median_us']:.2f}×"
+    others = [entries[p] for p in peers if p in entries and p not in UNHELD]
+    ratio = ratio_against(ours, others, workload)
+    unheld_ratios = "".join(
+        f" {ratio_against(ours, [entries[p]] if p in entries else [], workload)} |" for p in unheld)
     name = ours["name"] if ours else workload
     allocs = f"{ours['allocations_per_step']:.3g}" if ours else "—"
     per_round = f" {round_ratios(workload, max)} |" if count > 1 else ""
     print(f"| {name} | {cell(ours, workload)} | {allocs} | "
           + " | ".join(cell(entries.get(p), workload) for p in peers) + f" | {ratio} |"
-          + per_round)
+          + unheld_ratios + per_round)
 
 # W2 with SGD and with Adam timed together, their steps alternating (chainrule-bench's
 # pairedOptimizerWorkload): Adam's step over SGD's, free of the minutes between two workloads.

@@ -9,7 +9,9 @@
 #   Benchmarks/peers/run.sh --avx2     every side held to AVX2 + FMA on an AVX-512 machine (the
 #                                      target kind, a Zen 3 EPYC, has no AVX-512): ChainRule's
 #                                      GEMM, OpenBLAS (NumPy), MKL, oneDNN and ATen (PyTorch), XLA
-#                                      (JAX)
+#                                      (JAX, with YNNPACK off); then JAX again as "jax-ynn", with
+#                                      YNNPACK on, whose dot kernels follow the CPU (AVX-512 here)
+#                                      whatever the flags say: shown, not counted as held to AVX2
 #   Benchmarks/peers/run.sh --rounds 3 every side measured 3 times, alternating, and each cell the
 #                                      median of its rounds (a shared machine's minutes differ)
 #
@@ -24,6 +26,7 @@ venv="$here/.venv"
 quick=()
 sweep=0
 rounds=1
+avx2=0
 while [[ $# -gt 0 ]]; do
   argument="$1"
   shift
@@ -37,7 +40,11 @@ while [[ $# -gt 0 ]]; do
     --sweep) sweep=1 ;;
     --avx2)
       export CHAINRULE_GEMM_ISA=avx2 OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2
-      export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 XLA_FLAGS=--xla_cpu_max_isa=AVX2
+      export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+      # XLA's dots go to YNNPACK, which picks its kernels from CPUID (perf: zmm FMAs under
+      # --xla_cpu_max_isa=AVX2); an empty YNN fusion list leaves them to XLA's own AVX2 code.
+      export XLA_FLAGS="--xla_cpu_max_isa=AVX2 --xla_cpu_experimental_ynn_fusion_type="
+      avx2=1
       ;;
     *) echo "run.sh: unknown option $argument" >&2; exit 2 ;;
   esac
@@ -82,6 +89,11 @@ for ((round = 1; round <= rounds; round++)); do
   "$root/.build/release/chainrule-bench" --json "${quick[@]}" >>"$results"
   echo "== peers" >&2
   "$venv/bin/python" "$here/peers.py" "${quick[@]}" >>"$results"
+  if [[ $avx2 -eq 1 ]]; then
+    echo "== jax with YNNPACK (its own choice of kernels: AVX-512 on this machine)" >&2
+    XLA_FLAGS=--xla_cpu_max_isa=AVX2 "$venv/bin/python" "$here/peers.py" --only=jax --name=jax-ynn \
+      "${quick[@]}" >>"$results"
+  fi
   # The CLI workload: the README's digits command (default optimizer, Adam) and a wider network,
   # beside the same training in PyTorch (digits_torch.py), in samples per second.
   echo "== CLI: chainrule train on the digits, and PyTorch" >&2
