@@ -8,10 +8,11 @@
 #                                      Docs/sweep-{batch,width,nodes}.svg
 #   Benchmarks/peers/run.sh --avx2     every side held to AVX2 + FMA on an AVX-512 machine (the
 #                                      target kind, a Zen 3 EPYC, has no AVX-512): ChainRule's
-#                                      GEMM, OpenBLAS (NumPy), MKL, oneDNN and ATen (PyTorch), XLA
-#                                      (JAX, with YNNPACK off); then JAX again as "jax-ynn", with
-#                                      YNNPACK on, whose dot kernels follow the CPU (AVX-512 here)
-#                                      whatever the flags say: shown, not counted as held to AVX2
+#                                      GEMM, OpenBLAS and NumPy's loops, MKL, oneDNN and ATen
+#                                      (PyTorch), XLA (JAX, with YNNPACK off); then JAX again as
+#                                      "jax-ynn", with YNNPACK on, whose dot kernels follow the
+#                                      CPU (AVX-512 here) whatever the flags say: shown, not
+#                                      counted as held to AVX2
 #   Benchmarks/peers/run.sh --rounds 3 every side measured 3 times, alternating, and each cell the
 #                                      median of its rounds (a shared machine's minutes differ)
 #
@@ -41,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --avx2)
       export CHAINRULE_GEMM_ISA=avx2 OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2
       export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+      export NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"  # NumPy's own loops
       # XLA's dots go to YNNPACK, which picks its kernels from CPUID (perf: zmm FMAs under
       # --xla_cpu_max_isa=AVX2); an empty YNN fusion list leaves them to XLA's own AVX2 code.
       export XLA_FLAGS="--xla_cpu_max_isa=AVX2 --xla_cpu_experimental_ynn_fusion_type="
