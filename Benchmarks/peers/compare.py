@@ -6,9 +6,9 @@ best peer's. When the file holds several rounds (`run.sh --rounds N`), each cell
 of that side's rounds, the ratio is taken between those medians, and a last column gives the
 ratio of each round on its own.
 
-A run held to AVX2 (`run.sh --avx2`) also holds JAX with YNNPACK on, as "jax-ynn": YNNPACK picks
-its dot kernels from the CPU (AVX-512 on an AVX-512 machine), so that column is shown with its
-own ratio and left out of the fastest peer.
+`--unheld=jax` (given by `run.sh --avx2`) names a peer that ran outside the run's instruction
+set — JAX's matrix products use AVX-512 on an AVX-512 machine whatever XLA's flags say — so it
+is shown with its own ratio and left out of the fastest peer.
 """
 
 import json
@@ -18,8 +18,9 @@ import sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 probes = [row for row in rows if row.get("probe") == "host"]  # host_probe.c, one per round
 rows = [row for row in rows if "probe" not in row]
-peers = ["numpy", "torch", "jax", "jax-ynn", "micrograd"]
-UNHELD = {"jax-ynn"}  # not held to the run's instruction set: shown, not counted as a peer
+peers = ["numpy", "torch", "jax", "micrograd"]
+# Peers not held to the run's instruction set: shown, not counted as the fastest peer.
+UNHELD = {a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--unheld=")}
 rounds = {}  # (workload, peer) -> that side's rows, one per round, in order
 versions = {}
 for row in rows:
@@ -54,7 +55,6 @@ results = {}
 for (workload, peer), side in rounds.items():
     results.setdefault(workload, {})[peer] = median_row(side, workload)
 count = max((len(side) for side in rounds.values()), default=1)
-peers = [p for p in peers if p not in UNHELD or any(peer == p for _, peer in rounds)]
 unheld = [p for p in peers if p in UNHELD]
 
 
@@ -96,7 +96,7 @@ if probes:
                       if "ghz" in p else p.get("error", "no reading") for p in probes))
     print()
 extra = " ratio per round |" if count > 1 else ""
-against_unheld = "".join(f" ratio vs {p} |" for p in unheld)
+against_unheld = "".join(f" ratio vs {p} (its own kernels) |" for p in unheld)
 print("| workload | ChainRule | allocs/step | " + " | ".join(peers) + " | ratio vs fastest peer |"
       + against_unheld + extra)
 print("| --- | --- | --- | " + " | ".join("---" for _ in peers) + " | --- |"

@@ -19,10 +19,6 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true intra_op_p
 import numpy as np
 
 QUICK = "--quick" in sys.argv
-# `--only=jax --name=jax-ynn`: JAX alone, reported under another name (run.sh --avx2 runs JAX a
-# second time with YNNPACK on, whose kernels no flag holds to AVX2).
-ONLY = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")), None)
-NAME = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--name=")), None)
 
 
 def median_seconds(step, warmup, repeats, min_time=0.2):
@@ -376,35 +372,11 @@ def sweep():
         emit("sweep", "torch", seconds, sweep="width", x=float(width))
 
 
-def framework(peer, factory, repeats, name):
-    """W1, the MLP workloads and W5 in PyTorch or JAX, reported as `name`."""
-    try:
-        version, w1, mlp, matmul = factory()
-    except Exception as error:  # a peer that cannot be installed is reported, not fatal
-        print(json.dumps({"peer": name, "error": repr(error)}), flush=True)
-        return
-    emit("W1", name, median_seconds(w1(), 50, repeats * 10), version=version)
-    for workload, (sizes, batch) in MLP.items():
-        for suffix, optimizer in OPTIMIZERS.items():
-            try:
-                step = mlp(sizes, batch, optimizer)
-            except ImportError as error:  # optax missing: report, go on
-                print(json.dumps({"peer": name, "error": repr(error)}), flush=True)
-                continue
-            emit(workload + suffix, name, median_seconds(step, 5, repeats))
-    for n in (64, 128, 256, 512, 1024):
-        seconds = median_seconds(matmul(n), 3, repeats)
-        emit(f"W5 n={n}", name, seconds, gflops=2 * n**3 / seconds / 1e9)
-
-
 def main():
     if "--sweep" in sys.argv:
         sweep()
         return
     repeats = 5 if QUICK else 50
-    if ONLY == "jax":
-        framework("jax", jax_steps, repeats, NAME or "jax")
-        return
     emit("W1", "numpy", median_seconds(numpy_w1(), 50, repeats * 10), version=np.__version__)
     for name, (sizes, batch) in MLP.items():
         for suffix, optimizer in OPTIMIZERS.items():
@@ -417,7 +389,23 @@ def main():
         emit(f"W5 n={n}", "numpy", seconds, gflops=2 * n**3 / seconds / 1e9)
 
     for peer, factory in (("torch", torch_steps), ("jax", jax_steps)):
-        framework(peer, factory, repeats, peer)
+        try:
+            version, w1, mlp, matmul = factory()
+        except Exception as error:  # a peer that cannot be installed is reported, not fatal
+            print(json.dumps({"peer": peer, "error": repr(error)}), flush=True)
+            continue
+        emit("W1", peer, median_seconds(w1(), 50, repeats * 10), version=version)
+        for name, (sizes, batch) in MLP.items():
+            for suffix, optimizer in OPTIMIZERS.items():
+                try:
+                    step = mlp(sizes, batch, optimizer)
+                except ImportError as error:  # optax missing: report, go on
+                    print(json.dumps({"peer": peer, "error": repr(error)}), flush=True)
+                    continue
+                emit(name + suffix, peer, median_seconds(step, 5, repeats))
+        for n in (64, 128, 256, 512, 1024):
+            seconds = median_seconds(matmul(n), 3, repeats)
+            emit(f"W5 n={n}", peer, seconds, gflops=2 * n**3 / seconds / 1e9)
 
     try:
         emit("Conv", "torch", median_seconds(torch_conv_step(), 5, repeats))
