@@ -388,6 +388,15 @@ let traps: [(name: String, trigger: () -> Void)] = [
       _ = graph.leaf(1) * other.leaf(2)
     }
   ),
+  (
+    "scalar-graph-node-before-remove-all",
+    {
+      let graph = ScalarGraph()
+      let stale = graph.leaf(1) + graph.leaf(2)
+      graph.removeAll()
+      print(stale.value)
+    }
+  ),
   ("notebook-largest-difference", { _ = largestDifference(Tensor([1, 2]), Tensor([1, 2, 3])) }),
 ]
 

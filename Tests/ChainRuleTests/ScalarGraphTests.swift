@@ -28,6 +28,29 @@ struct ScalarGraphTests {
     }
   }
 
+  /// The graph's own storage: a graph rebuilt after `removeAll()` (storage kept) and one grown
+  /// from the smallest capacity node by node give the bits of a fresh graph sized ahead; the
+  /// first nodes keep their values while the storage moves.
+  @Test func storageKeptAndGrownGivesTheSameBits() {
+    func build(_ g: ScalarGraph, repeats: Int) -> (first: ScalarNode, gradients: [Double]) {
+      let (a, b) = (g.leaf(0.7), g.leaf(1.3))
+      var out = Self.expression(g, a, b)
+      for _ in 1..<repeats { out = out + Self.expression(g, a, b) * 0.5 }
+      g.backward(from: out)
+      return (a, [a.gradient, b.gradient, out.value])
+    }
+    let sized = ScalarGraph(capacity: 4096)
+    let reference = build(sized, repeats: 40).gradients
+    let grown = ScalarGraph()
+    let (first, gradients) = build(grown, repeats: 40)
+    #expect(grown.count == sized.count && grown.count > 1000)
+    #expect(gradients == reference, "grown from 16 nodes")
+    #expect(first.value == 0.7, "the first node after the storage moved")
+    grown.removeAll()
+    #expect(grown.count == 0)
+    #expect(build(grown, repeats: 40).gradients == reference, "rebuilt after removeAll()")
+  }
+
   /// The W4 network (2 → 16 → 16 → 1 tanh neurons) built from scalars, compared with the same
   /// network built from rank-0 tensors in `Graph` — an independent implementation.
   @Test func neuronNetworkMatchesTheTensorGraph() {

@@ -91,6 +91,8 @@ struct TrapMessageTests {
     "random-graph-no-operations": "RandomGraphGenerator: no op with a usable check",
     "scalar-graph-output-from-another-graph": "backward: output from another scalar graph",
     "scalar-graph-operands-from-two-graphs": "multiply: operands from two different scalar graphs",
+    "scalar-graph-node-before-remove-all":
+      "scalar node 2 of a graph of 0 nodes: built before removeAll()",
     "notebook-largest-difference": "largestDifference: shapes [2] and [3] differ",
   ]
 

@@ -16,6 +16,7 @@ extension ScalarGraph {
   /// - Returns: the DOT text, ending in a newline; the same for the same graph and values.
   public func dot(reaching output: ScalarNode, options: DotOptions = DotOptions()) -> String {
     require(output.graph === self, "dot: output from another scalar graph")
+    _ = row(output)  // stops on a node from before removeAll()
     let end = Int(output.index)
     // The nodes `output` is computed from: one reverse pass, exponents left out.
     var reaches = [Bool](repeating: false, count: end + 1)

@@ -6,9 +6,9 @@ import Foundation
 /// node-building calls are `@inlinable`: inlined into the caller's loop, a node costs an
 /// append and no call.
 ///
-/// Every node is one row of a few parallel arrays (op, operands, value, gradient), so building
-/// a node appends to arrays and backward is one reverse loop over them: no allocation per node
-/// once the arrays have grown, and no recursion. Use it for networks of individual neurons
+/// Every node is one row (op, operands, value, gradient) in storage the graph owns, so building
+/// a node appends a row and backward is one reverse loop over the rows: no allocation per node
+/// once the storage has grown, and no recursion. Use it for networks of individual neurons
 /// (the way micrograd teaches); use `Graph` for tensors.
 ///
 /// ```swift
@@ -37,27 +37,46 @@ public final class ScalarGraph {
     }
   }
 
-  /// The nodes in creation order. Exclusivity is checked statically for this array; the
-  /// dynamic check on every append would cost more than the append itself.
-  @usableFromInline @exclusivity(unchecked) var rows: [Row] = []
+  /// The nodes in creation order: `rows[0..<rowCount]` of storage the graph owns, so that adding
+  /// a node is a capacity check and a store (an array's append also checks, by a call, that its
+  /// buffer is not shared). Exclusivity is checked statically for these three; the dynamic
+  /// check on every append would cost more than the append itself.
+  @usableFromInline @exclusivity(unchecked) var rows: UnsafeMutablePointer<Row>
+  @usableFromInline @exclusivity(unchecked) var rowCount = 0
+  @usableFromInline @exclusivity(unchecked) var capacity: Int
 
   /// Names given with `ScalarNode.named(_:)`, for drawings only (see `ScalarGraph+Dot`).
   var names: [Int32: String] = [:]
 
   /// An empty graph with room for `capacity` nodes before its storage grows.
   public init(capacity: Int = 0) {
-    rows.reserveCapacity(capacity)
+    self.capacity = Swift.max(capacity, 16)
+    rows = .allocate(capacity: self.capacity)
   }
 
-  /// Makes room for `capacity` nodes in total.
-  public func reserveCapacity(_ capacity: Int) { rows.reserveCapacity(capacity) }
+  deinit { rows.deallocate() }  // a Row is plain data: nothing to deinitialize
 
   /// The number of nodes.
-  public var count: Int { rows.count }
+  public var count: Int { rowCount }
+
+  /// Makes room for `capacity` nodes in total.
+  public func reserveCapacity(_ capacity: Int) {
+    if capacity > self.capacity { grow(to: capacity) }
+  }
+
+  /// Moves the nodes to storage for at least `minimum` of them (twice the old, as an array).
+  @usableFromInline @inline(never)
+  func grow(to minimum: Int) {
+    let larger = Swift.max(minimum, 2 * capacity)
+    let moved = UnsafeMutablePointer<Row>.allocate(capacity: larger)
+    moved.moveInitialize(from: rows, count: rowCount)
+    rows.deallocate()
+    (rows, capacity) = (moved, larger)
+  }
 
   /// Removes every node but keeps the storage, so the next build allocates nothing.
   public func removeAll() {
-    rows.removeAll(keepingCapacity: true)
+    rowCount = 0
     names.removeAll()
   }
 
@@ -69,8 +88,25 @@ public final class ScalarGraph {
 
   @inlinable @inline(__always)
   func append(_ op: Op, _ a: Int32, _ b: Int32, _ value: Double) -> ScalarNode {
-    rows.append(Row(op: op, lhs: a, rhs: b, value: value, gradient: 0))
-    return ScalarNode(graph: self, index: Int32(rows.count - 1))
+    if _slowPath(rowCount == capacity) { grow(to: rowCount + 1) }
+    (rows + rowCount).initialize(to: Row(op: op, lhs: a, rhs: b, value: value, gradient: 0))
+    rowCount += 1
+    return ScalarNode(graph: self, index: Int32(rowCount - 1))
+  }
+
+  /// The row of `node`, which must be a node of the graph as it is now (not one from before
+  /// `removeAll()`).
+  @inlinable @inline(__always)
+  func row(_ node: ScalarNode) -> UnsafeMutablePointer<Row> {
+    if _slowPath(Int(node.index) >= rowCount) { Self.staleNode(node.index, rowCount) }
+    return rows + Int(node.index)
+  }
+
+  /// Stops with a message: a node past the graph's end was built before `removeAll()`.
+  @usableFromInline @inline(never)
+  static func staleNode(_ index: Int32, _ count: Int) -> Never {
+    requirementFailure(
+      "scalar node \(index) of a graph of \(count) nodes: built before removeAll()")
   }
 
   /// A node a ∘ b of two nodes, which must both be rows of this graph.
@@ -94,31 +130,30 @@ public final class ScalarGraph {
   public func backward(from output: ScalarNode) {
     require(output.graph === self, "backward: output from another scalar graph")
     let end = Int(output.index)
-    rows.withUnsafeMutableBufferPointer { row in
-      for i in 0...end { row[i].gradient = 0 }
-      row[end].gradient = 1
-      for i in stride(from: end, through: 0, by: -1) {
-        let g = row[i].gradient
-        let a = Int(row[i].lhs)
-        let b = Int(row[i].rhs)
-        switch row[i].op {
-        case .leaf: continue
-        case .add:
-          row[a].gradient += g
-          row[b].gradient += g
-        case .multiply:
-          row[a].gradient += g * row[b].value
-          row[b].gradient += g * row[a].value
-        case .negate: row[a].gradient -= g
-        case .power:
-          let n = row[b].value
-          row[a].gradient += g * n * Foundation.pow(row[a].value, n - 1)
-        case .exp: row[a].gradient += g * row[i].value
-        case .log: row[a].gradient += g / row[a].value
-        case .tanh: row[a].gradient += g * (1 - row[i].value * row[i].value)
-        case .sigmoid: row[a].gradient += g * row[i].value * (1 - row[i].value)
-        case .relu: row[a].gradient += row[a].value > 0 ? g : 0
-        }
+    let row = self.row(output) - end  // rows, once output is known to be one of them
+    for i in 0...end { row[i].gradient = 0 }
+    row[end].gradient = 1
+    for i in stride(from: end, through: 0, by: -1) {
+      let g = row[i].gradient
+      let a = Int(row[i].lhs)
+      let b = Int(row[i].rhs)
+      switch row[i].op {
+      case .leaf: continue
+      case .add:
+        row[a].gradient += g
+        row[b].gradient += g
+      case .multiply:
+        row[a].gradient += g * row[b].value
+        row[b].gradient += g * row[a].value
+      case .negate: row[a].gradient -= g
+      case .power:
+        let n = row[b].value
+        row[a].gradient += g * n * Foundation.pow(row[a].value, n - 1)
+      case .exp: row[a].gradient += g * row[i].value
+      case .log: row[a].gradient += g / row[a].value
+      case .tanh: row[a].gradient += g * (1 - row[i].value * row[i].value)
+      case .sigmoid: row[a].gradient += g * row[i].value * (1 - row[i].value)
+      case .relu: row[a].gradient += row[a].value > 0 ? g : 0
       }
     }
   }
@@ -137,9 +172,9 @@ public struct ScalarNode {
   }
 
   /// The forward value.
-  @inlinable public var value: Double { graph.rows[Int(index)].value }
+  @inlinable public var value: Double { graph.row(self).pointee.value }
   /// ∂output/∂self from the last `backward(from:)`.
-  public var gradient: Double { graph.rows[Int(index)].gradient }
+  public var gradient: Double { graph.row(self).pointee.gradient }
 
   @inlinable @inline(__always)
   func unary(_ op: ScalarGraph.Op, _ value: Double) -> ScalarNode {
