@@ -107,11 +107,8 @@ def ratio_against(ours, others, workload):
     """ChainRule's ratio against the best of `others` (rows), larger is better."""
     if not ours or not others:
         return "—"
-    if workload.startswith("W5"):
-        return f"{ours['gflops'] / max(o['gflops'] for o in others):.2f}×"
-    if workload == "W4":
-        return f"{ours['nodes_per_second'] / max(o['nodes_per_second'] for o in others):.0f}×"
-    return f"{min(o['median_us'] for o in others) / ours['median_us']:.2f}×"
+    ratio = speed(ours, workload) / max(speed(o, workload) for o in others)
+    return f"{ratio:.0f}×" if workload == "W4" else f"{ratio:.2f}×"
 
 
 order = ["W1", "W2", "W2-Adam", "W3", "W3-Adam", "W4", "Conv"] + sorted((w for w in results if w.startswith("W5")), key=lambda w: int(w.split("=")[1]))

@@ -130,7 +130,8 @@ public final class ScalarGraph {
   public func backward(from output: ScalarNode) {
     require(output.graph === self, "backward: output from another scalar graph")
     let end = Int(output.index)
-    let row = self.row(output) - end  // rows, once output is known to be one of them
+    _ = self.row(output)  // stops on a node from before removeAll()
+    let row = rows
     for i in 0...end { row[i].gradient = 0 }
     row[end].gradient = 1
     for i in stride(from: end, through: 0, by: -1) {
